@@ -1,0 +1,433 @@
+package blobstore
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+const (
+	blobDirName  = "sha256"  // <dir>/sha256/<2 hex>/<2 hex>/<64 hex>
+	tmpDirName   = "tmp"     // <dir>/tmp/put-*: Puts in progress
+	tempPattern  = "put-*"   // os.CreateTemp pattern inside tmpDirName
+	copyBufSize  = 256 << 10 // bytes read from the source per call
+	staleTempAge = time.Hour // OpenFS removes temp files older than this
+	dirPerm      = os.FileMode(0o755)
+)
+
+var _ Store = (*FS)(nil)
+
+// FS is the filesystem backend of Store. A blob lives at
+// <dir>/sha256/<first 2 hex>/<next 2 hex>/<full hex>; Puts in progress live in
+// <dir>/tmp/ and are renamed into place once fsynced. Directories of the
+// sha256 tree are created on demand and never removed.
+//
+// FS is safe for concurrent use. It must not be copied.
+type FS struct {
+	dir   string
+	blobs string // <dir>/sha256
+	tmp   string // <dir>/tmp
+
+	bufs sync.Pool // *[]byte of copyBufSize
+
+	// durable records directories of the sha256 tree whose entry in their
+	// parent is known to be fsynced, so each is synced once per process
+	// rather than once per Put. A directory that merely exists (created by
+	// a concurrent Put, or by an earlier process that may have crashed
+	// before its sync) is not in the set until this process syncs it.
+	durable sync.Map // string → struct{}
+}
+
+// OpenFS opens (creating it if needed) a filesystem store rooted at dir, and
+// removes temp files older than an hour left by Puts interrupted by a crash.
+func OpenFS(dir string) (*FS, error) {
+	if dir == "" {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "blobstore: empty directory")
+	}
+	dir = filepath.Clean(dir)
+	s := &FS{
+		dir:   dir,
+		blobs: filepath.Join(dir, blobDirName),
+		tmp:   filepath.Join(dir, tmpDirName),
+	}
+	s.bufs.New = func() any {
+		b := make([]byte, copyBufSize)
+		return &b
+	}
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	for _, d := range []string{s.blobs, s.tmp} {
+		if err := os.MkdirAll(d, dirPerm); err != nil {
+			return nil, ioError(err, "create directory")
+		}
+	}
+	// Make the sha256/ and tmp/ entries (and the root's own entry, if we
+	// created it) durable before the first Put relies on them.
+	syncs := []string{dir}
+	if created {
+		syncs = append(syncs, filepath.Dir(dir))
+	}
+	for _, d := range syncs {
+		if err := syncDir(d); err != nil {
+			return nil, ioError(err, "sync directory")
+		}
+	}
+	s.durable.Store(s.blobs, struct{}{})
+	if err := s.removeStaleTemps(time.Now()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the store. FS holds no open resources, so it does nothing;
+// it exists so that FS has the Open/Close shape of every component.
+func (s *FS) Close() error { return nil }
+
+// Put implements Store. The source is streamed into a temp file while its
+// SHA-256 and MD5 are computed; the file is fsynced, renamed into place and
+// its directory fsynced. If the blob is already present the temp file is
+// dropped and the existing blob's modification time is refreshed, so that
+// a re-used orphan gets a new grace period before CollectOrphans may take it.
+//
+// Errors: schema.KindTooLarge when r holds more than maxSize bytes (maxSize
+// >= 0); the context's error (wrapped) when ctx ends; the source's error
+// (wrapped with %w, so its kind survives) when reading r fails;
+// schema.KindInternal for storage I/O failures.
+func (s *FS) Put(ctx context.Context, r io.Reader, maxSize int64) (info Info, err error) {
+	if err := ctx.Err(); err != nil {
+		return Info{}, fmt.Errorf("blobstore: put: %w", err)
+	}
+	f, err := os.CreateTemp(s.tmp, tempPattern)
+	if err != nil {
+		return Info{}, ioError(err, "create temp file")
+	}
+	tmpName := f.Name()
+	closed, placed := false, false
+	defer func() {
+		if !closed {
+			_ = f.Close()
+		}
+		if !placed {
+			_ = os.Remove(tmpName) // best effort: OpenFS removes leftovers
+		}
+	}()
+
+	sum256, sumMD5 := sha256.New(), md5.New()
+	size, err := s.copyLimited(ctx, io.MultiWriter(f, sum256, sumMD5), r, maxSize)
+	if err != nil {
+		return Info{}, err
+	}
+	if err := f.Sync(); err != nil {
+		return Info{}, ioError(err, "sync blob")
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return Info{}, ioError(err, "stat blob")
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return Info{}, ioError(err, "close blob")
+	}
+	// Last chance to honour cancellation: past the rename the blob is
+	// visible, so Put then completes and reports success.
+	if err := ctx.Err(); err != nil {
+		return Info{}, fmt.Errorf("blobstore: put: %w", err)
+	}
+
+	info = Info{
+		SHA256:  hex.EncodeToString(sum256.Sum(nil)),
+		MD5:     hex.EncodeToString(sumMD5.Sum(nil)),
+		Size:    size,
+		ModTime: fi.ModTime(),
+	}
+	d1 := filepath.Join(s.blobs, info.SHA256[:2])
+	d2 := filepath.Join(d1, info.SHA256[2:4])
+	target := filepath.Join(d2, info.SHA256)
+	if err := s.ensureDir(d1); err != nil {
+		return Info{}, err
+	}
+	if err := s.ensureDir(d2); err != nil {
+		return Info{}, err
+	}
+
+	// Already present? Touching it both answers the question and restarts
+	// its grace period. If a concurrent Delete removes it between here and
+	// the rename, the rename below stores it again.
+	now := time.Now()
+	switch err := os.Chtimes(target, now, now); {
+	case err == nil:
+		info.ModTime = now
+		placed = true
+		_ = os.Remove(tmpName)
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.Rename(tmpName, target); err != nil {
+			return Info{}, ioError(err, "rename blob")
+		}
+		placed = true
+	default:
+		return Info{}, ioError(err, "touch blob")
+	}
+	// Sync the directory even for a duplicate: a concurrent Put may have
+	// renamed the blob in and not yet synced.
+	if err := syncDir(d2); err != nil {
+		return Info{}, ioError(err, "sync directory")
+	}
+	return info, nil
+}
+
+// copyLimited copies r to w with a pooled buffer, checking ctx before every
+// read and reading at most maxSize+1 bytes (maxSize >= 0) so that an
+// oversized source is detected without draining it.
+func (s *FS) copyLimited(ctx context.Context, w io.Writer, r io.Reader, maxSize int64) (int64, error) {
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := *bp
+	var size int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return size, fmt.Errorf("blobstore: put: %w", err)
+		}
+		p := buf
+		if maxSize >= 0 {
+			if remaining := maxSize - size; remaining < int64(len(p)) {
+				p = p[:remaining+1]
+			}
+		}
+		n, rerr := r.Read(p)
+		if n > 0 {
+			size += int64(n)
+			if maxSize >= 0 && size > maxSize {
+				return size, schema.Errorf(schema.KindTooLarge, "blob exceeds the maximum size of %d bytes", maxSize)
+			}
+			// Hash writes never fail, so an error here is the file's.
+			if _, err := w.Write(p[:n]); err != nil {
+				return size, ioError(err, "write blob")
+			}
+		}
+		if rerr == io.EOF {
+			return size, nil
+		}
+		if rerr != nil {
+			return size, fmt.Errorf("blobstore: put: reading source: %w", rerr)
+		}
+	}
+}
+
+// Open implements Store. The returned Reader wraps the open file; closing it
+// is the caller's job.
+func (s *FS) Open(ctx context.Context, digest string) (Reader, error) {
+	p, err := s.path(digest)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, notFound(digest)
+		}
+		return nil, ioError(err, "open blob")
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, ioError(err, "stat blob")
+	}
+	if !fi.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, notFound(digest)
+	}
+	return &fileReader{f: f, size: fi.Size()}, nil
+}
+
+// Stat implements Store. FS does not keep MD5s, so Info.MD5 is empty.
+func (s *FS) Stat(ctx context.Context, digest string) (Info, error) {
+	p, err := s.path(digest)
+	if err != nil {
+		return Info{}, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Info{}, notFound(digest)
+		}
+		return Info{}, ioError(err, "stat blob")
+	}
+	if !fi.Mode().IsRegular() {
+		return Info{}, notFound(digest)
+	}
+	return Info{SHA256: digest, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// Delete implements Store. The directory is not fsynced: a delete lost in a
+// crash leaves an orphan, which the next CollectOrphans removes.
+func (s *FS) Delete(ctx context.Context, digest string) error {
+	p, err := s.path(digest)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return ioError(err, "delete blob")
+	}
+	return nil
+}
+
+// Walk implements Store. It visits only regular files whose name is a valid
+// digest stored under the directories that digest names; anything else in
+// the tree is skipped. Blobs added or removed during the walk may or may not
+// be visited. Each leaf directory is read whole before fn is called for its
+// blobs, so fn may delete the blob it is given.
+func (s *FS) Walk(ctx context.Context, fn func(Info) error) error {
+	l1, err := readDir(s.blobs)
+	if err != nil {
+		return err
+	}
+	for _, e1 := range l1 {
+		if !e1.IsDir() || !isHexPair(e1.Name()) {
+			continue
+		}
+		d1 := filepath.Join(s.blobs, e1.Name())
+		l2, err := readDir(d1)
+		if err != nil {
+			return err
+		}
+		for _, e2 := range l2 {
+			if !e2.IsDir() || !isHexPair(e2.Name()) {
+				continue
+			}
+			d2 := filepath.Join(d1, e2.Name())
+			files, err := readDir(d2)
+			if err != nil {
+				return err
+			}
+			for _, e := range files {
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("blobstore: walk: %w", err)
+				}
+				name := e.Name()
+				if !e.Type().IsRegular() || !schema.ValidDigest(name) ||
+					name[:2] != e1.Name() || name[2:4] != e2.Name() {
+					continue
+				}
+				fi, err := e.Info()
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // deleted since the directory was read
+				}
+				if err != nil {
+					return ioError(err, "stat blob")
+				}
+				if err := fn(Info{SHA256: name, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// path validates digest and returns the blob's file name.
+func (s *FS) path(digest string) (string, error) {
+	if !schema.ValidDigest(digest) {
+		return "", schema.Errorf(schema.KindInvalidArgument, "invalid blob digest: want 64 lower-case hex characters")
+	}
+	return filepath.Join(s.blobs, digest[:2], digest[2:4], digest), nil
+}
+
+// ensureDir creates dir if needed and makes its entry in its parent durable,
+// once per process.
+func (s *FS) ensureDir(dir string) error {
+	if _, ok := s.durable.Load(dir); ok {
+		return nil
+	}
+	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return ioError(err, "create directory")
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return ioError(err, "sync directory")
+	}
+	s.durable.Store(dir, struct{}{})
+	return nil
+}
+
+// removeStaleTemps removes temp files last modified before now-staleTempAge.
+// Younger ones may belong to a Put of another process sharing the directory.
+// Removal is best effort: a file that cannot be removed is retried next open.
+func (s *FS) removeStaleTemps(now time.Time) error {
+	entries, err := readDir(s.tmp)
+	if err != nil {
+		return err
+	}
+	cutoff := now.Add(-staleTempAge)
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(cutoff) {
+			continue
+		}
+		_ = os.Remove(filepath.Join(s.tmp, e.Name()))
+	}
+	return nil
+}
+
+// fileReader is the Reader of FS. It wraps *os.File without embedding it, so
+// callers cannot reach Write or Truncate through a type assertion.
+type fileReader struct {
+	f    *os.File
+	size int64
+}
+
+func (r *fileReader) Read(p []byte) (int, error)                   { return r.f.Read(p) }
+func (r *fileReader) ReadAt(p []byte, off int64) (int, error)      { return r.f.ReadAt(p, off) }
+func (r *fileReader) Seek(offset int64, whence int) (int64, error) { return r.f.Seek(offset, whence) }
+func (r *fileReader) Close() error                                 { return r.f.Close() }
+func (r *fileReader) Size() int64                                  { return r.size }
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		_ = d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// readDir lists dir, treating a directory removed behind our back as empty.
+func readDir(dir string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, ioError(err, "read directory")
+	}
+	return entries, nil
+}
+
+func isHexPair(name string) bool {
+	return len(name) == 2 && isLowerHex(name[0]) && isLowerHex(name[1])
+}
+
+func isLowerHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+
+func notFound(digest string) error {
+	return schema.Errorf(schema.KindNotFound, "blob %s not found", digest)
+}
+
+func ioError(err error, op string) error {
+	return schema.Wrap(schema.KindInternal, err, "blobstore: "+op)
+}

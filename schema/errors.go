@@ -1,0 +1,121 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind is the closed set of domain error kinds. Each dialect maps every kind
+// to its own status and wire code; a test fails when a kind has no mapping.
+type Kind int
+
+const (
+	KindInternal Kind = iota
+	KindNotFound
+	KindAlreadyExists
+	KindConflict
+	KindPreconditionFailed
+	KindInvalidArgument
+	KindQuotaExceeded
+	KindTooLarge
+	KindUnauthorized
+	KindForbidden
+	KindNotImplemented
+	KindUnavailable
+	KindMethodNotAllowed
+	KindHistoryTruncated
+)
+
+// Kinds lists every kind, for mapping-completeness tests.
+var Kinds = []Kind{KindInternal, KindNotFound, KindAlreadyExists, KindConflict,
+	KindPreconditionFailed, KindInvalidArgument, KindQuotaExceeded, KindTooLarge,
+	KindUnauthorized, KindForbidden, KindNotImplemented, KindUnavailable,
+	KindMethodNotAllowed, KindHistoryTruncated}
+
+func (k Kind) String() string {
+	switch k {
+	case KindNotFound:
+		return "not_found"
+	case KindAlreadyExists:
+		return "already_exists"
+	case KindConflict:
+		return "conflict"
+	case KindPreconditionFailed:
+		return "precondition_failed"
+	case KindInvalidArgument:
+		return "invalid_argument"
+	case KindQuotaExceeded:
+		return "quota_exceeded"
+	case KindTooLarge:
+		return "too_large"
+	case KindUnauthorized:
+		return "unauthorized"
+	case KindForbidden:
+		return "forbidden"
+	case KindNotImplemented:
+		return "not_implemented"
+	case KindUnavailable:
+		return "unavailable"
+	case KindMethodNotAllowed:
+		return "method_not_allowed"
+	case KindHistoryTruncated:
+		return "history_truncated"
+	}
+	return "internal"
+}
+
+// Error is the one typed error of the domain. Msg is safe to show to a
+// client; Err (the cause) is for logs only.
+type Error struct {
+	Kind Kind
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Kind, e.Msg, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, e.Msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is lets errors.Is(err, &Error{Kind: k}) match by kind.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Msg == "" && t.Err == nil && t.Kind == e.Kind
+}
+
+// Errorf builds an Error of kind k with a client-safe message.
+func Errorf(k Kind, format string, args ...any) error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap builds an Error of kind k whose cause is err (kept out of responses).
+func Wrap(k Kind, err error, msg string) error {
+	return &Error{Kind: k, Msg: msg, Err: err}
+}
+
+// KindOf returns the kind of the first *Error in err's chain, or
+// KindInternal when there is none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// MessageOf returns the client-safe message of err's first *Error, or a
+// generic text for internal errors so causes never reach clients.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Kind != KindInternal {
+		return e.Msg
+	}
+	return "internal error"
+}
+
+// IsKind reports whether err carries kind k.
+func IsKind(err error, k Kind) bool { return err != nil && KindOf(err) == k }

@@ -1,0 +1,222 @@
+package schema
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event type names. The suffix is the payload version; a new shape gets a
+// new name and both are folded forever.
+const (
+	TypeObjectPut      = "object.put.v1"
+	TypeObjectDelete   = "object.delete.v1"
+	TypeObjectCopy     = "object.copy.v1"
+	TypeObjectMeta     = "object.meta.v1"
+	TypeObjectExpired  = "object.expired.v1"
+	TypeServiceCreated = "service.created.v1"
+	TypeServiceUpdated = "service.updated.v1"
+	TypeServiceDeleted = "service.deleted.v1"
+	TypeQuotaSet       = "quota.set.v1"
+	TypeKeyCreated     = "key.created.v1"
+	TypeKeyRevoked     = "key.revoked.v1"
+	TypeAccountCreated = "account.created.v1"
+	TypeAccountDeleted = "account.deleted.v1"
+)
+
+// EventTypes lists every event type with its payload's zero value, for the
+// JSON Schema and the docs.
+var EventTypes = map[string]any{
+	TypeObjectPut:      ObjectPut{},
+	TypeObjectDelete:   ObjectDelete{},
+	TypeObjectCopy:     ObjectCopy{},
+	TypeObjectMeta:     ObjectMeta{},
+	TypeObjectExpired:  ObjectExpired{},
+	TypeServiceCreated: ServiceCreated{},
+	TypeServiceUpdated: ServiceUpdated{},
+	TypeServiceDeleted: ServiceDeleted{},
+	TypeQuotaSet:       QuotaSet{},
+	TypeKeyCreated:     KeyCreated{},
+	TypeKeyRevoked:     KeyRevoked{},
+	TypeAccountCreated: AccountCreated{},
+	TypeAccountDeleted: AccountDeleted{},
+}
+
+// Op names of object events, as syncnext shows them.
+const (
+	OpPut    = "put"
+	OpDelete = "delete"
+	OpCopy   = "copy"
+	OpMeta   = "meta"
+	OpExpire = "expire"
+)
+
+// OpOf returns the syncnext op of an object event type, or "".
+func OpOf(typ string) string {
+	switch typ {
+	case TypeObjectPut:
+		return OpPut
+	case TypeObjectDelete:
+		return OpDelete
+	case TypeObjectCopy:
+		return OpCopy
+	case TypeObjectMeta:
+		return OpMeta
+	case TypeObjectExpired:
+		return OpExpire
+	}
+	return ""
+}
+
+// Actor is who caused an event: the key id (or "admin", "reaper", "system"),
+// the dialect it spoke and the client address.
+type Actor struct {
+	KeyID   string `json:"key_id"`
+	Dialect string `json:"dialect,omitempty"`
+	Addr    string `json:"addr,omitempty"`
+}
+
+// Well-known actors.
+const (
+	ActorAdmin  = "admin"
+	ActorReaper = "reaper"
+	ActorSystem = "system"
+)
+
+// Event is the envelope of every entry in the log. Seq is the stream
+// sequence, set when read back; it is not part of the stored JSON.
+type Event struct {
+	Type      string          `json:"type"`
+	ID        string          `json:"id"`
+	Time      time.Time       `json:"time"`
+	Actor     Actor           `json:"actor"`
+	RequestID string          `json:"request_id,omitempty"`
+	Account   string          `json:"account"`
+	Service   string          `json:"service,omitempty"`
+	Path      string          `json:"path,omitempty"`
+	Data      json.RawMessage `json:"data"`
+
+	Seq uint64 `json:"-"`
+}
+
+// Decode unmarshals the payload into v.
+func (e *Event) Decode(v any) error {
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return Wrap(KindInternal, err, "bad event payload")
+	}
+	return nil
+}
+
+// BlobRef says where an object version's bytes are. Exactly one place holds
+// them: the blobstore (SHA256 set, Inline and InSeq empty), the event itself
+// (Inline, for small objects so one fsync makes both durable), or an earlier
+// event of the log (InSeq, for copies and metadata changes of an inline
+// object).
+type BlobRef struct {
+	SHA256 string `json:"sha256"`
+	Inline []byte `json:"inline,omitempty"`
+	InSeq  uint64 `json:"in_seq,omitempty"`
+}
+
+// ObjectPut stores a new version of an object.
+type ObjectPut struct {
+	Version     string            `json:"version"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"`
+	ContentType string            `json:"content_type"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	DeleteAt    int64             `json:"delete_at,omitempty"` // unix seconds; 0 = never
+	Blob        BlobRef           `json:"blob"`
+}
+
+// ObjectDelete adds a tombstone version.
+type ObjectDelete struct {
+	Version string `json:"version"`
+}
+
+// ObjectCopy stores a new version that shares the blob of a source version.
+type ObjectCopy struct {
+	Version     string            `json:"version"`
+	From        ObjectRef         `json:"from"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"`
+	ContentType string            `json:"content_type"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	DeleteAt    int64             `json:"delete_at,omitempty"`
+	Blob        BlobRef           `json:"blob"`
+}
+
+// ObjectRef names one version of one object.
+type ObjectRef struct {
+	Service string `json:"service"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
+}
+
+// ObjectMeta stores a new version with the same bytes and new metadata.
+type ObjectMeta struct {
+	Version     string            `json:"version"`
+	ContentType string            `json:"content_type"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	DeleteAt    int64             `json:"delete_at,omitempty"`
+}
+
+// ObjectExpired adds a tombstone version because Expired's delete_at passed.
+type ObjectExpired struct {
+	Version string `json:"version"`
+	Expired string `json:"expired"`
+}
+
+// ServiceCreated creates a service in an account.
+type ServiceCreated struct {
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Type     string          `json:"type"`
+	Settings ServiceSettings `json:"settings"`
+}
+
+// ServiceUpdated replaces a service's name and settings.
+type ServiceUpdated struct {
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Settings ServiceSettings `json:"settings"`
+}
+
+// ServiceDeleted removes an empty service.
+type ServiceDeleted struct {
+	ID string `json:"id"`
+}
+
+// QuotaSet changes the quota of a service (Service set) or an account.
+// Zero means no limit.
+type QuotaSet struct {
+	Bytes int64 `json:"bytes"`
+	Count int64 `json:"count"`
+}
+
+// KeyCreated creates an API key. The secret value never travels in clear:
+// Sealed is the value encrypted with the server's secret key (AES-256-GCM),
+// Lookup the SHA-256 of the value, used to find the key from x-owncdn-key.
+type KeyCreated struct {
+	ID     string            `json:"id"`
+	Name   string            `json:"name"`
+	Admin  bool              `json:"admin,omitempty"`
+	Access map[string]string `json:"access"`
+	Sealed []byte            `json:"sealed"`
+	Lookup string            `json:"lookup"`
+}
+
+// KeyRevoked revokes a key.
+type KeyRevoked struct {
+	ID string `json:"id"`
+}
+
+// AccountCreated creates a tenant.
+type AccountCreated struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// AccountDeleted removes an account that owns nothing.
+type AccountDeleted struct {
+	ID string `json:"id"`
+}

@@ -1,0 +1,110 @@
+package schema
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// The buntdb key layout of the projections. Names and paths may hold any
+// byte but NUL, so NUL separates the parts and byte order of keys is byte
+// order of paths.
+//
+//	m:applied                              last applied stream sequence (the checkpoint)
+//	acct:<account>                         Account
+//	svc:<service>                          Service (with usage and last_sync_id)
+//	key:<key-id>                           Key
+//	keyh:<sha256 of value>                 key id (lookup by x-owncdn-key)
+//	o:<service>\x00<path>                  current live Version (listing)
+//	v:<service>\x00<path>\x00<inv-sync>    every Version, newest first per path
+//	c:<service>\x00<sync-id>               path of the change with that sync id
+//	x:<delete-at>\x00<service>\x00<path>   expiry schedule: version id
+//	br:<sha256>                            number of versions referencing a blob
+const (
+	KeyApplied = "m:applied"
+	sep        = "\x00"
+)
+
+// AccountKey is the key of an account record.
+func AccountKey(id string) string { return "acct:" + id }
+
+// ServiceKey is the key of a service record.
+func ServiceKey(id string) string { return "svc:" + id }
+
+// KeyKey is the key of an API key record.
+func KeyKey(id string) string { return "key:" + id }
+
+// KeyLookupKey is the key of a value-hash to key-id entry.
+func KeyLookupKey(lookup string) string { return "keyh:" + lookup }
+
+// ObjectKey is the key of the live version of an object.
+func ObjectKey(service, path string) string { return "o:" + service + sep + path }
+
+// ObjectPrefix is the prefix of every live object of a service.
+func ObjectPrefix(service string) string { return "o:" + service + sep }
+
+// VersionKey is the key of one version; newer versions sort first.
+func VersionKey(service, path string, syncID uint64) string {
+	return VersionPathPrefix(service, path) + fmt.Sprintf("%016x", math.MaxUint64-syncID)
+}
+
+// VersionPathPrefix is the prefix of every version of one object.
+func VersionPathPrefix(service, path string) string { return "v:" + service + sep + path + sep }
+
+// VersionPrefix is the prefix of every version in a service.
+func VersionPrefix(service string) string { return "v:" + service + sep }
+
+// SplitVersionKey returns the path and sync id of a version key of service.
+func SplitVersionKey(service, key string) (path string, syncID uint64, ok bool) {
+	rest, ok := strings.CutPrefix(key, VersionPrefix(service))
+	if !ok || len(rest) < 17 || rest[len(rest)-17] != 0 {
+		return "", 0, false
+	}
+	inv, err := strconv.ParseUint(rest[len(rest)-16:], 16, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return rest[:len(rest)-17], math.MaxUint64 - inv, true
+}
+
+// ChangeKey is the key of the change with a sync id in a service.
+func ChangeKey(service string, syncID uint64) string {
+	return ChangePrefix(service) + fmt.Sprintf("%016x", syncID)
+}
+
+// ChangePrefix is the prefix of a service's change index.
+func ChangePrefix(service string) string { return "c:" + service + sep }
+
+// ExpiryKey is the key of an expiry schedule entry.
+func ExpiryKey(deleteAt int64, service, path string) string {
+	return fmt.Sprintf("x:%020d", deleteAt) + sep + service + sep + path
+}
+
+// SplitExpiryKey returns the parts of an expiry key.
+func SplitExpiryKey(key string) (deleteAt int64, service, path string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "x:")
+	if !ok {
+		return 0, "", "", false
+	}
+	parts := strings.SplitN(rest, sep, 3)
+	if len(parts) != 3 {
+		return 0, "", "", false
+	}
+	at, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return 0, "", "", false
+	}
+	return at, parts[1], parts[2], true
+}
+
+// BlobRefKey is the key of a blob's reference count.
+func BlobRefKey(digest string) string { return "br:" + digest }
+
+// ServiceSeqKey holds the sequence of the newest event on a service's own
+// subject (created, updated, deleted, quota), kept after deletion so a
+// re-create can expect it.
+func ServiceSeqKey(id string) string { return "sseq:" + id }
+
+// AccountSeqKey is the same for accounts.
+func AccountSeqKey(id string) string { return "aseq:" + id }

@@ -1,0 +1,119 @@
+package schema
+
+import "time"
+
+// Service types.
+const (
+	ServiceStorage = "storage"
+	ServiceCache   = "cache"
+)
+
+// Access levels of a key on a service.
+const (
+	AccessRead  = "read"
+	AccessWrite = "write"
+)
+
+// AllServices is the access map key granting access to every service of the
+// key's account.
+const AllServices = "*"
+
+// ServiceSettings are the type settings of a service.
+type ServiceSettings struct {
+	// KeepVersions is "forever" (or empty) or a Go duration.
+	KeepVersions string `json:"keep_versions,omitempty"`
+	// Versioning is "Enabled" (default) or "Suspended" (S3).
+	Versioning string `json:"versioning,omitempty"`
+	// Meta holds dialect metadata (Swift container metadata, ...).
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Service is a service as the projections hold it.
+type Service struct {
+	ID         string          `json:"id"`
+	Account    string          `json:"account"`
+	Name       string          `json:"name"`
+	Type       string          `json:"type"`
+	Settings   ServiceSettings `json:"settings"`
+	Created    time.Time       `json:"created"`
+	Files      int64           `json:"files"`
+	Bytes      int64           `json:"bytes"`
+	QuotaBytes int64           `json:"quota_bytes,omitempty"`
+	QuotaCount int64           `json:"quota_count,omitempty"`
+	LastSyncID uint64          `json:"last_sync_id"`
+	// LastSeq is the stream sequence of the service's newest event.
+	LastSeq uint64 `json:"last_seq"`
+}
+
+// Key is an API key as the projections hold it (never the clear value).
+type Key struct {
+	ID      string            `json:"id"`
+	Account string            `json:"account"`
+	Name    string            `json:"name"`
+	Admin   bool              `json:"admin,omitempty"`
+	Access  map[string]string `json:"access"`
+	Sealed  []byte            `json:"sealed"`
+	Lookup  string            `json:"lookup"`
+	Created time.Time         `json:"created"`
+	Revoked bool              `json:"revoked,omitempty"`
+}
+
+// CanRead reports whether k may read service sid.
+func (k *Key) CanRead(sid string) bool {
+	if k.Revoked {
+		return false
+	}
+	if k.Admin {
+		return true
+	}
+	_, all := k.Access[AllServices]
+	_, one := k.Access[sid]
+	return all || one
+}
+
+// CanWrite reports whether k may write service sid.
+func (k *Key) CanWrite(sid string) bool {
+	if k.Revoked {
+		return false
+	}
+	return k.Admin || k.Access[AllServices] == AccessWrite || k.Access[sid] == AccessWrite
+}
+
+// Account is a tenant as the projections hold it.
+type Account struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Created    time.Time `json:"created"`
+	QuotaBytes int64     `json:"quota_bytes,omitempty"`
+	Services   int64     `json:"services"`
+	Keys       int64     `json:"keys"`
+	Bytes      int64     `json:"bytes"`
+}
+
+// Version is one version of an object: content, metadata change, tombstone.
+type Version struct {
+	Service     string            `json:"service"`
+	Path        string            `json:"path"`
+	Version     string            `json:"version"`
+	Seq         uint64            `json:"seq"`
+	SyncID      uint64            `json:"sync_id"`
+	Time        time.Time         `json:"time"`
+	Op          string            `json:"op"`
+	Deleted     bool              `json:"deleted,omitempty"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	DeleteAt    int64             `json:"delete_at,omitempty"`
+	Blob        BlobRef           `json:"blob"`
+	CopiedFrom  *ObjectRef        `json:"copied_from,omitempty"`
+	Actor       string            `json:"actor,omitempty"`
+}
+
+// ExpiredAt reports whether v has an expiry at or before now.
+func (v *Version) ExpiredAt(now time.Time) bool {
+	return v.DeleteAt > 0 && now.Unix() >= v.DeleteAt
+}
+
+// Live reports whether v is readable at now: not a tombstone, not expired.
+func (v *Version) Live(now time.Time) bool { return !v.Deleted && !v.ExpiredAt(now) }

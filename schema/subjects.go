@@ -1,0 +1,68 @@
+package schema
+
+import "strings"
+
+// Subject layout of the event stream. User-chosen names appear only as
+// Hash(name), so any path is safe and consumers can still filter:
+//
+//	cairn.obj.<svc-hash>.<path-hash>.<op>   object events (put, delete, copy, meta, expire)
+//	cairn.svc.<svc-hash>.<op>               service events (created, updated, deleted, quota)
+//	cairn.acct.<account-hash>.<op>          account events (created, deleted, quota)
+//	cairn.key.<key-id>.<op>                 key events: never exposed to feed consumers
+//
+// The request log is a separate capped stream: cairnreq.<svc-hash>.
+const (
+	StreamName    = "CAIRN"
+	SubjectRoot   = "cairn"
+	ReqStreamName = "CAIRN_REQ"
+	ReqSubjectPfx = "cairnreq"
+)
+
+// ObjectSubject is the subject of an object event.
+func ObjectSubject(service, path, op string) string {
+	return "cairn.obj." + Hash(service) + "." + Hash(path) + "." + op
+}
+
+// ObjectFilter matches every event of one object.
+func ObjectFilter(service, path string) string {
+	return "cairn.obj." + Hash(service) + "." + Hash(path) + ".*"
+}
+
+// ServiceObjectsFilter matches every object event of one service.
+func ServiceObjectsFilter(service string) string { return "cairn.obj." + Hash(service) + ".>" }
+
+// ServiceSubject is the subject of a service-level event.
+func ServiceSubject(service, op string) string { return "cairn.svc." + Hash(service) + "." + op }
+
+// AccountSubject is the subject of an account event.
+func AccountSubject(account, op string) string { return "cairn.acct." + Hash(account) + "." + op }
+
+// KeySubject is the subject of a key event.
+func KeySubject(keyID, op string) string { return "cairn.key." + keyID + "." + op }
+
+// ReqSubject is the request-log subject of a service.
+func ReqSubject(service string) string { return ReqSubjectPfx + "." + Hash(service) }
+
+// SubjectFor returns the subject an event is appended on.
+func SubjectFor(e *Event) string {
+	op := e.Type[strings.IndexByte(e.Type, '.')+1 : strings.LastIndexByte(e.Type, '.')]
+	switch {
+	case strings.HasPrefix(e.Type, "object."):
+		return ObjectSubject(e.Service, e.Path, OpOf(e.Type))
+	case strings.HasPrefix(e.Type, "service."):
+		return ServiceSubject(e.Service, op)
+	case e.Type == TypeQuotaSet && e.Service != "":
+		return ServiceSubject(e.Service, "quota")
+	case e.Type == TypeQuotaSet:
+		return AccountSubject(e.Account, "quota")
+	case strings.HasPrefix(e.Type, "account."):
+		return AccountSubject(e.Account, op)
+	case strings.HasPrefix(e.Type, "key."):
+		var k struct {
+			ID string `json:"id"`
+		}
+		_ = e.Decode(&k)
+		return KeySubject(k.ID, op)
+	}
+	return "cairn.other." + op
+}
