@@ -1,0 +1,285 @@
+package events
+
+import (
+	"context"
+	"time"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// ServiceInput creates or updates a service.
+type ServiceInput struct {
+	ID       string
+	Account  string
+	Name     string
+	Type     string
+	Settings schema.ServiceSettings
+}
+
+func validSettings(st schema.ServiceSettings) error {
+	if kv := st.KeepVersions; kv != "" && kv != "forever" {
+		if d, err := time.ParseDuration(kv); err != nil || d <= 0 {
+			return schema.Errorf(schema.KindInvalidArgument, `keep_versions must be "forever" or a positive duration like "720h"`)
+		}
+	}
+	switch st.Versioning {
+	case "", "Enabled", "Suspended":
+	default:
+		return schema.Errorf(schema.KindInvalidArgument, "versioning must be Enabled or Suspended")
+	}
+	return nil
+}
+
+// CreateService creates a service; KindAlreadyExists when the id is taken.
+func (s *Service) CreateService(ctx context.Context, o Origin, in ServiceInput) (*schema.Service, error) {
+	if !schema.ValidContainerName(in.ID) {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "invalid service id")
+	}
+	if in.Account == "" {
+		in.Account = schema.DefaultAccount
+	}
+	switch in.Type {
+	case "", schema.ServiceStorage:
+		in.Type = schema.ServiceStorage
+	case schema.ServiceCache:
+		return nil, schema.Errorf(schema.KindNotImplemented, "cache services are not available in this version")
+	default:
+		return nil, schema.Errorf(schema.KindInvalidArgument, `type must be "storage" or "cache"`)
+	}
+	if err := validSettings(in.Settings); err != nil {
+		return nil, err
+	}
+	if in.Name == "" {
+		in.Name = in.ID
+	}
+	if _, err := s.state.Account(ctx, in.Account); err != nil {
+		return nil, err
+	}
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		if _, err := s.state.Service(ctx, in.ID); err == nil {
+			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "service %q already exists", in.ID)
+		} else if !schema.IsKind(err, schema.KindNotFound) {
+			return nil, Expect{}, err
+		}
+		seq, err := s.state.SubjectSeq(ctx, schema.ServiceSeqKey(in.ID))
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeServiceCreated, in.Account, in.ID, "",
+			schema.ServiceCreated{ID: in.ID, Name: in.Name, Type: in.Type, Settings: in.Settings})
+		return ev, Expect{Filter: schema.ServiceSubject(in.ID, "*"), FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Service(ctx, in.ID)
+}
+
+// UpdateService replaces a service's name and settings.
+func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update func(*schema.Service) error) (*schema.Service, error) {
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		svc, err := s.state.Service(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if err := update(svc); err != nil {
+			return nil, Expect{}, err
+		}
+		if err := validSettings(svc.Settings); err != nil {
+			return nil, Expect{}, err
+		}
+		seq, err := s.state.SubjectSeq(ctx, schema.ServiceSeqKey(id))
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeServiceUpdated, svc.Account, id, "",
+			schema.ServiceUpdated{ID: id, Name: svc.Name, Settings: svc.Settings})
+		return ev, Expect{Filter: schema.ServiceSubject(id, "*"), FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Service(ctx, id)
+}
+
+// DeleteService removes a service that holds no files (KindConflict
+// otherwise). The check is atomic: the delete expects the whole log to be
+// exactly as seen, so a racing upload makes it re-check.
+func (s *Service) DeleteService(ctx context.Context, o Origin, id string) error {
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		last, err := s.log.LastSeq(ctx)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if err := s.state.Wait(ctx, last); err != nil {
+			return nil, Expect{}, err
+		}
+		svc, err := s.state.Service(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if svc.Files > 0 {
+			return nil, Expect{}, schema.Errorf(schema.KindConflict, "service %q still holds %d files", id, svc.Files)
+		}
+		ev, err := s.newEvent(o, schema.TypeServiceDeleted, svc.Account, id, "", schema.ServiceDeleted{ID: id})
+		return ev, Expect{Global: true, LastSeq: last}, err
+	})
+	return err
+}
+
+// KeyInput creates an API key.
+type KeyInput struct {
+	Account string
+	Name    string
+	Admin   bool
+	Access  map[string]string
+}
+
+// CreateKey creates a key and returns it with its value, which is never
+// shown again (the log holds it sealed).
+func (s *Service) CreateKey(ctx context.Context, o Origin, in KeyInput) (*schema.Key, string, error) {
+	if in.Account == "" {
+		in.Account = schema.DefaultAccount
+	}
+	if _, err := s.state.Account(ctx, in.Account); err != nil {
+		return nil, "", err
+	}
+	if in.Access == nil {
+		in.Access = map[string]string{}
+	}
+	for sid, level := range in.Access {
+		if sid != schema.AllServices && !schema.ValidContainerName(sid) {
+			return nil, "", schema.Errorf(schema.KindInvalidArgument, "access: invalid service id")
+		}
+		if level != schema.AccessRead && level != schema.AccessWrite {
+			return nil, "", schema.Errorf(schema.KindInvalidArgument, `access levels are "read" or "write"`)
+		}
+	}
+	if len(in.Access) == 0 && !in.Admin {
+		return nil, "", schema.Errorf(schema.KindInvalidArgument, "a key needs access to at least one service (or \"*\")")
+	}
+	id, value := NewKeyID(), NewKeyValue()
+	p := schema.KeyCreated{ID: id, Name: in.Name, Admin: in.Admin, Access: in.Access,
+		Sealed: s.sealer.Seal(value), Lookup: LookupHash(value)}
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		ev, err := s.newEvent(o, schema.TypeKeyCreated, in.Account, "", "", p)
+		return ev, Expect{Filter: schema.KeySubject(id, "*")}, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	k, err := s.state.Key(ctx, id)
+	return k, value, err
+}
+
+// RevokeKey revokes a key; KindNotFound for an unknown or revoked key.
+func (s *Service) RevokeKey(ctx context.Context, o Origin, id string) error {
+	k, err := s.state.Key(ctx, id)
+	if err != nil {
+		return err
+	}
+	if k.Revoked {
+		return schema.Errorf(schema.KindNotFound, "key not found")
+	}
+	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		ev, err := s.newEvent(o, schema.TypeKeyRevoked, k.Account, "", "", schema.KeyRevoked{ID: id})
+		return ev, Expect{}, err
+	})
+	return err
+}
+
+// KeySecret returns a key's clear value (for SigV4 verification). It never
+// leaves the process.
+func (s *Service) KeySecret(k *schema.Key) (string, error) {
+	v, err := s.sealer.Open(k.Sealed)
+	if err != nil {
+		return "", schema.Wrap(schema.KindInternal, err, "key cannot be opened")
+	}
+	return v, nil
+}
+
+// CreateAccount creates an account; KindAlreadyExists when taken.
+func (s *Service) CreateAccount(ctx context.Context, o Origin, id, name string) (*schema.Account, error) {
+	if !schema.ValidAccountID(id) {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "invalid account id")
+	}
+	if name == "" {
+		name = id
+	}
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		if _, err := s.state.Account(ctx, id); err == nil {
+			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "account %q already exists", id)
+		} else if !schema.IsKind(err, schema.KindNotFound) {
+			return nil, Expect{}, err
+		}
+		seq, err := s.state.SubjectSeq(ctx, schema.AccountSeqKey(id))
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeAccountCreated, id, "", "", schema.AccountCreated{ID: id, Name: name})
+		return ev, Expect{Filter: schema.AccountSubject(id, "*"), FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Account(ctx, id)
+}
+
+// EnsureAccount creates an account unless it exists (used for the default
+// account at start-up).
+func (s *Service) EnsureAccount(ctx context.Context, id, name string) error {
+	_, err := s.CreateAccount(ctx, Origin{Actor: schema.Actor{KeyID: schema.ActorSystem}}, id, name)
+	if schema.IsKind(err, schema.KindAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+// DeleteAccount removes an account that owns no services and no keys.
+func (s *Service) DeleteAccount(ctx context.Context, o Origin, id string) error {
+	if id == schema.DefaultAccount {
+		return schema.Errorf(schema.KindConflict, "the default account cannot be deleted")
+	}
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		last, err := s.log.LastSeq(ctx)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if err := s.state.Wait(ctx, last); err != nil {
+			return nil, Expect{}, err
+		}
+		a, err := s.state.Account(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if a.Services > 0 || a.Keys > 0 {
+			return nil, Expect{}, schema.Errorf(schema.KindConflict, "account %q still owns %d services and %d keys", id, a.Services, a.Keys)
+		}
+		ev, err := s.newEvent(o, schema.TypeAccountDeleted, id, "", "", schema.AccountDeleted{ID: id})
+		return ev, Expect{Global: true, LastSeq: last}, err
+	})
+	return err
+}
+
+// SetServiceQuota sets a service's quota (0 = none).
+func (s *Service) SetServiceQuota(ctx context.Context, o Origin, id string, bytes, count int64) (*schema.Service, error) {
+	if bytes < 0 || count < 0 {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "quotas are not negative")
+	}
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		svc, err := s.state.Service(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		seq, err := s.state.SubjectSeq(ctx, schema.ServiceSeqKey(id))
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeQuotaSet, svc.Account, id, "", schema.QuotaSet{Bytes: bytes, Count: count})
+		return ev, Expect{Filter: schema.ServiceSubject(id, "*"), FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Service(ctx, id)
+}

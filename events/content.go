@@ -1,0 +1,37 @@
+package events
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/cairnhq/cairn/blobstore"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// inlineReader is a blobstore.Reader over bytes carried by an event.
+type inlineReader struct{ *bytes.Reader }
+
+func (inlineReader) Close() error { return nil }
+
+// Open returns the bytes of a version: from the event that carries them
+// inline, or from the blobstore.
+func (s *Service) Open(ctx context.Context, v *schema.Version) (blobstore.Reader, error) {
+	if v.Deleted {
+		return nil, schema.Errorf(schema.KindNotFound, "file not found")
+	}
+	if v.Blob.InSeq == 0 {
+		return s.blobs.Open(ctx, v.Blob.SHA256)
+	}
+	ev, err := s.log.Get(ctx, v.Blob.InSeq)
+	if err != nil {
+		return nil, err
+	}
+	var p schema.ObjectPut
+	if err := ev.Decode(&p); err != nil {
+		return nil, err
+	}
+	if int64(len(p.Blob.Inline)) != v.Size {
+		return nil, schema.Errorf(schema.KindInternal, "inline content of event %d does not match its version", v.Blob.InSeq)
+	}
+	return inlineReader{bytes.NewReader(p.Blob.Inline)}, nil
+}

@@ -1,0 +1,317 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Log is the append-only event log.
+type Log interface {
+	// Append stores ev (its JSON) on the subject schema.SubjectFor(ev) and
+	// returns its stream sequence once it is durable. ev.ID is the
+	// idempotency key: appending the same id again returns the first
+	// sequence. When an expectation in exp does not hold, Append MUST return
+	// an error for which errors.Is(err, ErrWrongLastSequence) is true and
+	// append nothing.
+	Append(ctx context.Context, ev *schema.Event, exp Expect) (uint64, error)
+	// Get returns the event at seq (with Seq set), or KindNotFound.
+	Get(ctx context.Context, seq uint64) (*schema.Event, error)
+	// Follow calls fn with batches of consecutive events starting at
+	// sequence from, in order, until ctx ends or fn fails.
+	Follow(ctx context.Context, from uint64, fn func([]*schema.Event) error) error
+	// LastSeq returns the sequence of the newest event (0 when empty).
+	LastSeq(ctx context.Context) (uint64, error)
+}
+
+// Expect holds optimistic-concurrency expectations for one append.
+type Expect struct {
+	// Filter and FilterSeq: the newest event on subjects matching Filter
+	// must have sequence FilterSeq (0: no event matches).
+	Filter    string
+	FilterSeq uint64
+	// LastSeq, when Global is set: the newest event in the whole log must
+	// have this sequence.
+	LastSeq uint64
+	Global  bool
+}
+
+// ErrWrongLastSequence reports that an expectation did not hold.
+var ErrWrongLastSequence = errors.New("events: wrong last sequence")
+
+// NATSOptions configures the embedded NATS server and its streams.
+type NATSOptions struct {
+	Dir string // JetStream storage lives in Dir/jetstream
+	// SyncAlways fsyncs every message before acknowledging it (the
+	// default in Cairn's config). Off, JetStream syncs every SyncInterval.
+	SyncAlways   bool
+	SyncInterval time.Duration
+	// RequestsPerService caps the request log per service (reqlist).
+	RequestsPerService int64
+	// Name distinguishes servers started in one process.
+	Name string
+}
+
+// JetStream is the Log on an embedded NATS server with JetStream file
+// storage. It also owns the capped request-log stream.
+type JetStream struct {
+	ns     *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	req    jetstream.Stream
+}
+
+var _ Log = (*JetStream)(nil)
+
+// OpenJetStream starts the embedded server and makes sure the streams exist.
+func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
+	if o.RequestsPerService <= 0 {
+		o.RequestsPerService = 1000
+	}
+	if o.Name == "" {
+		o.Name = "cairn"
+	}
+	sopts := &server.Options{
+		ServerName:         o.Name,
+		JetStream:          true,
+		StoreDir:           filepath.Join(o.Dir, "jetstream"),
+		DontListen:         true,
+		NoSigs:             true,
+		NoLog:              true,
+		SyncAlways:         o.SyncAlways,
+		SyncInterval:       o.SyncInterval,
+		MaxPayload:         8 << 20,
+		JetStreamMaxMemory: 64 << 20,
+	}
+	ns, err := server.NewServer(sopts)
+	if err != nil {
+		return nil, fmt.Errorf("events: nats server: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("events: nats server not ready")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(o.Name+"-core"), nats.MaxReconnects(-1))
+	if err != nil {
+		ns.Shutdown()
+		return nil, fmt.Errorf("events: connect: %w", err)
+	}
+	l := &JetStream{ns: ns, nc: nc}
+	if l.js, err = jetstream.New(nc); err != nil {
+		l.Close()
+		return nil, err
+	}
+	l.stream, err = l.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        schema.StreamName,
+		Description: "Cairn mutation log: every change, one event each",
+		Subjects:    []string{schema.SubjectRoot + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		Duplicates:  10 * time.Minute,
+		AllowDirect: true,
+		DenyDelete:  true,
+		DenyPurge:   true,
+	})
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("events: stream: %w", err)
+	}
+	l.req, err = l.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              schema.ReqStreamName,
+		Description:       "Cairn request log (reqlist): capped per service, not part of the history",
+		Subjects:          []string{schema.ReqSubjectPfx + ".>"},
+		Storage:           jetstream.FileStorage,
+		MaxMsgsPerSubject: o.RequestsPerService,
+		Discard:           jetstream.DiscardOld,
+		AllowDirect:       true,
+	})
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("events: request stream: %w", err)
+	}
+	return l, nil
+}
+
+// Server returns the embedded NATS server.
+func (l *JetStream) Server() *server.Server { return l.ns }
+
+// Close disconnects and stops the embedded server.
+func (l *JetStream) Close() error {
+	if l.nc != nil {
+		_ = l.nc.Drain()
+		l.nc.Close()
+	}
+	if l.ns != nil {
+		l.ns.Shutdown()
+		l.ns.WaitForShutdown()
+	}
+	return nil
+}
+
+// Append implements Log.
+func (l *JetStream) Append(ctx context.Context, ev *schema.Event, exp Expect) (uint64, error) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return 0, schema.Wrap(schema.KindInternal, err, "encode event")
+	}
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(ev.ID), jetstream.WithExpectStream(schema.StreamName)}
+	if exp.Filter != "" {
+		opts = append(opts, jetstream.WithExpectLastSequenceForSubject(exp.FilterSeq, exp.Filter))
+	}
+	if exp.Global {
+		opts = append(opts, jetstream.WithExpectLastSequence(exp.LastSeq))
+	}
+	ack, err := l.js.Publish(ctx, schema.SubjectFor(ev), data, opts...)
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return 0, ErrWrongLastSequence
+		}
+		return 0, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
+	}
+	return ack.Sequence, nil
+}
+
+// Get implements Log.
+func (l *JetStream) Get(ctx context.Context, seq uint64) (*schema.Event, error) {
+	m, err := l.stream.GetMsg(ctx, seq)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, schema.Errorf(schema.KindNotFound, "no event %d", seq)
+		}
+		return nil, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
+	}
+	return decode(m.Data, m.Sequence)
+}
+
+func decode(data []byte, seq uint64) (*schema.Event, error) {
+	ev := &schema.Event{}
+	if err := json.Unmarshal(data, ev); err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, fmt.Sprintf("undecodable event %d", seq))
+	}
+	ev.Seq = seq
+	return ev, nil
+}
+
+// LastSeq implements Log.
+func (l *JetStream) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
+	}
+	return info.State.LastSeq, nil
+}
+
+// Follow implements Log. Events are read by an ordered consumer and handed
+// to fn in batches of whatever has arrived (at most 1024), so a busy log is
+// applied with few projection transactions.
+func (l *JetStream) Follow(ctx context.Context, from uint64, fn func([]*schema.Event) error) error {
+	if from == 0 {
+		from = 1
+	}
+	cons, err := l.js.OrderedConsumer(ctx, schema.StreamName, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   from,
+	})
+	if err != nil {
+		return schema.Wrap(schema.KindUnavailable, err, "follow log")
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(2048))
+	if err != nil {
+		return schema.Wrap(schema.KindUnavailable, err, "follow log")
+	}
+	defer it.Stop()
+	msgs := make(chan jetstream.Msg, 1024)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	next := from
+	for {
+		var first jetstream.Msg
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m, ok := <-msgs:
+			if !ok {
+				select {
+				case err := <-errc:
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					return schema.Wrap(schema.KindUnavailable, err, "follow log")
+				default:
+					return ctx.Err()
+				}
+			}
+			first = m
+		}
+		batch := make([]*schema.Event, 0, 64)
+		add := func(m jetstream.Msg) error {
+			md, err := m.Metadata()
+			if err != nil {
+				return schema.Wrap(schema.KindInternal, err, "message metadata")
+			}
+			seq := md.Sequence.Stream
+			if seq < next {
+				return nil // redelivery after an ordered-consumer reset
+			}
+			// seq > next only when older events were removed by retention;
+			// the fold continues from what the log holds.
+			ev, err := decode(m.Data(), seq)
+			if err != nil {
+				return err
+			}
+			next = seq + 1
+			batch = append(batch, ev)
+			return nil
+		}
+		if err := add(first); err != nil {
+			return err
+		}
+	drain:
+		for len(batch) < 1024 {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break drain
+				}
+				if err := add(m); err != nil {
+					return err
+				}
+			default:
+				break drain
+			}
+		}
+		if len(batch) > 0 {
+			if err := fn(batch); err != nil {
+				return err
+			}
+		}
+	}
+}

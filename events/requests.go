@@ -1,0 +1,79 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Request is one entry of a service's request log (reqlist). It never holds
+// a key value, only the key id.
+type Request struct {
+	Time       time.Time `json:"time"`
+	Method     string    `json:"method"`
+	Function   string    `json:"function"`
+	Path       string    `json:"path,omitempty"`
+	Status     int       `json:"status"`
+	Bytes      int64     `json:"bytes"`
+	DurationMS float64   `json:"duration_ms"`
+	ClientIP   string    `json:"client_ip"`
+	KeyID      string    `json:"key_id,omitempty"`
+	UserAgent  string    `json:"user_agent,omitempty"`
+	Dialect    string    `json:"dialect,omitempty"`
+}
+
+// RecordRequest appends r to the service's request log without waiting for
+// the acknowledgement: the request log is best-effort and capped, and is not
+// part of the mutation history.
+func (l *JetStream) RecordRequest(service string, r Request) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	_, _ = l.js.PublishAsync(schema.ReqSubject(service), data)
+}
+
+// Requests returns up to limit of a service's most recent requests, newest
+// first.
+func (l *JetStream) Requests(ctx context.Context, service string, limit int) ([]Request, error) {
+	select {
+	case <-l.js.PublishAsyncComplete():
+	case <-ctx.Done():
+	case <-time.After(2 * time.Second):
+	}
+	subj := schema.ReqSubject(service)
+	info, err := l.req.Info(ctx, jetstream.WithSubjectFilter(subj))
+	if err != nil {
+		return nil, schema.Wrap(schema.KindUnavailable, err, "request log unavailable")
+	}
+	total := int(info.State.Subjects[subj])
+	if total == 0 {
+		return []Request{}, nil
+	}
+	cons, err := l.js.OrderedConsumer(ctx, schema.ReqStreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subj},
+	})
+	if err != nil {
+		return nil, schema.Wrap(schema.KindUnavailable, err, "request log unavailable")
+	}
+	all := make([]Request, 0, total)
+	batch, err := cons.Fetch(total, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		return nil, schema.Wrap(schema.KindUnavailable, err, "request log unavailable")
+	}
+	for m := range batch.Messages() {
+		var r Request
+		if json.Unmarshal(m.Data(), &r) == nil {
+			all = append(all, r)
+		}
+	}
+	out := make([]Request, 0, limit)
+	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, all[i])
+	}
+	return out, nil
+}

@@ -1,0 +1,150 @@
+package events
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+)
+
+// Sealer encrypts key values so they can live in the log without being
+// readable there: AES-256-GCM with a 32-byte server secret kept in the data
+// directory (never in the log).
+type Sealer struct {
+	aead cipher.AEAD
+}
+
+// NewSealer returns a Sealer for a 32-byte secret.
+func NewSealer(secret []byte) (*Sealer, error) {
+	if len(secret) != 32 {
+		return nil, errors.New("events: sealing secret must be 32 bytes")
+	}
+	block, err := aes.NewCipher(secret)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead}, nil
+}
+
+// LoadOrCreateSecret reads a 32-byte secret from path, creating it (mode
+// 0600, fsynced) on first use.
+func LoadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("events: %s: want 32 bytes, have %d", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := WriteFileSync(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// WriteFileSync writes a file durably: temp file, fsync, rename, fsync dir.
+func WriteFileSync(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Seal encrypts a value.
+func (s *Sealer) Seal(value string) []byte {
+	nonce := make([]byte, s.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return s.aead.Seal(nonce, nonce, []byte(value), nil)
+}
+
+// Open decrypts a sealed value.
+func (s *Sealer) Open(sealed []byte) (string, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n {
+		return "", errors.New("events: sealed value too short")
+	}
+	b, err := s.aead.Open(nil, sealed[:n], sealed[n:], nil)
+	if err != nil {
+		return "", errors.New("events: sealed value does not open with this server's secret")
+	}
+	return string(b), nil
+}
+
+// LookupHash is the SHA-256 hex of a key value: how a key is found from the
+// value a client sends, without storing the value.
+func LookupHash(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:])
+}
+
+const (
+	idAlphabet    = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	valueAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+)
+
+func randomString(alphabet string, n int) string {
+	out := make([]byte, n)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range out {
+		r, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = alphabet[r.Int64()]
+	}
+	return string(out)
+}
+
+// NewKeyID returns a fresh public key id ("CK" and 18 characters).
+func NewKeyID() string { return "CK" + randomString(idAlphabet, 18) }
+
+// NewKeyValue returns a fresh secret key value (40 characters, ~238 bits).
+func NewKeyValue() string { return randomString(valueAlphabet, 40) }

@@ -1,0 +1,492 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairnhq/cairn/blobstore"
+	"github.com/cairnhq/cairn/projections"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// State is the read side the core needs: the projections' query API.
+type State interface {
+	Wait(ctx context.Context, seq uint64) error
+	Service(ctx context.Context, id string) (*schema.Service, error)
+	Account(ctx context.Context, id string) (*schema.Account, error)
+	Key(ctx context.Context, id string) (*schema.Key, error)
+	Object(ctx context.Context, service, path string) (*schema.Version, error)
+	Head(ctx context.Context, service, path string) (*schema.Version, error)
+	Version(ctx context.Context, service, path, id string) (*schema.Version, error)
+	SubjectSeq(ctx context.Context, key string) (uint64, error)
+	DueExpiries(ctx context.Context, now time.Time, limit int) ([]projections.Expiring, error)
+	BlobReferenced(ctx context.Context, digest string) (bool, error)
+}
+
+var _ State = (*projections.Store)(nil)
+
+// Options configures the core.
+type Options struct {
+	// InlineMax: objects up to this size travel inside their event, so
+	// one fsync of the log makes bytes and event durable together.
+	InlineMax int64
+	// MaxObjectSize bounds one object.
+	MaxObjectSize int64
+	// Clock returns the current time (injected in tests).
+	Clock func() time.Time
+}
+
+// DefaultInlineMax is the default inline threshold.
+const DefaultInlineMax = 64 << 10
+
+// Origin says who asked for a mutation.
+type Origin struct {
+	Actor     schema.Actor
+	RequestID string
+}
+
+// Service is the single core every dialect calls for mutations.
+type Service struct {
+	log    Log
+	blobs  blobstore.Store
+	state  State
+	sealer *Sealer
+	opts   Options
+	ids    *schema.IDs
+
+	mu       sync.Mutex
+	lastTime time.Time
+}
+
+// NewService returns the core.
+func NewService(log Log, blobs blobstore.Store, state State, sealer *Sealer, o Options) *Service {
+	if o.InlineMax <= 0 {
+		o.InlineMax = DefaultInlineMax
+	}
+	if o.MaxObjectSize <= 0 {
+		o.MaxObjectSize = 5 << 30
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return &Service{log: log, blobs: blobs, state: state, sealer: sealer, opts: o, ids: schema.NewIDs()}
+}
+
+// Now returns the core's clock.
+func (s *Service) Now() time.Time { return s.opts.Clock() }
+
+// now returns a time that never goes backwards within this process, so the
+// log's event times are monotonic (point-in-time reads search them).
+func (s *Service) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.opts.Clock().UTC().Truncate(time.Microsecond)
+	if !t.After(s.lastTime) {
+		t = s.lastTime.Add(time.Microsecond)
+	}
+	s.lastTime = t
+	return t
+}
+
+// SeedTime makes event times continue after t (the newest in the log).
+func (s *Service) SeedTime(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.After(s.lastTime) {
+		s.lastTime = t
+	}
+}
+
+// newEvent builds an envelope; payload is marshalled into Data.
+func (s *Service) newEvent(o Origin, typ, account, service, path string, payload any) (*schema.Event, error) {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, "encode payload")
+	}
+	t := s.now()
+	return &schema.Event{Type: typ, ID: s.ids.New(t), Time: t, Actor: o.Actor, RequestID: o.RequestID,
+		Account: account, Service: service, Path: path, Data: data}, nil
+}
+
+// commit appends events built by build, retrying when the log says an
+// expectation no longer holds (another writer won a race): it then waits
+// until the projections have caught up with the log and lets build decide
+// again on the new state. It returns after the event is applied locally.
+func (s *Service) commit(ctx context.Context, build func() (*schema.Event, Expect, error)) (*schema.Event, error) {
+	for attempt := 0; attempt < 50; attempt++ {
+		ev, exp, err := build()
+		if err != nil {
+			return nil, err
+		}
+		seq, err := s.log.Append(ctx, ev, exp)
+		if errors.Is(err, ErrWrongLastSequence) {
+			last, lerr := s.log.LastSeq(ctx)
+			if lerr != nil {
+				return nil, lerr
+			}
+			if werr := s.state.Wait(ctx, last); werr != nil {
+				return nil, werr
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		ev.Seq = seq
+		if err := s.state.Wait(ctx, seq); err != nil {
+			return nil, err
+		}
+		return ev, nil
+	}
+	return nil, schema.Errorf(schema.KindConflict, "too many concurrent changes; retry")
+}
+
+// storage returns a storage service or the right error.
+func (s *Service) storage(ctx context.Context, id string) (*schema.Service, error) {
+	svc, err := s.state.Service(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if svc.Type != schema.ServiceStorage {
+		return nil, schema.Errorf(schema.KindMethodNotAllowed, "not a storage service")
+	}
+	return svc, nil
+}
+
+// Conditions are a write's preconditions on the object's current version.
+type Conditions struct {
+	IfMatch     string // ETag list or "*": the current version must match
+	IfNoneMatch string // "*" or ETag list: the current version must not match
+}
+
+func (c Conditions) any() bool { return c.IfMatch != "" || c.IfNoneMatch != "" }
+
+// ETagMatches reports whether an If-Match/If-None-Match header value
+// matches etag ("*" matches any existing version).
+func ETagMatches(header, etag string) bool {
+	for _, part := range strings.Split(header, ",") {
+		part = strings.TrimSpace(part)
+		part = strings.TrimPrefix(part, "W/")
+		if part == "*" || strings.Trim(part, `"`) == strings.Trim(etag, `"`) {
+			return true
+		}
+	}
+	return false
+}
+
+// check evaluates c against the live version cur (nil when absent).
+func (c Conditions) check(cur *schema.Version) error {
+	if c.IfMatch != "" && (cur == nil || !ETagMatches(c.IfMatch, cur.ETag)) {
+		return schema.Errorf(schema.KindPreconditionFailed, "If-Match: the file does not match")
+	}
+	if c.IfNoneMatch != "" && cur != nil && ETagMatches(c.IfNoneMatch, cur.ETag) {
+		return schema.Errorf(schema.KindPreconditionFailed, "If-None-Match: the file exists")
+	}
+	return nil
+}
+
+// live returns the current live version of an object at now (nil if none)
+// and the sequence of the object's newest event (0 if it has none).
+func (s *Service) live(ctx context.Context, service, path string) (*schema.Version, uint64, error) {
+	head, err := s.state.Head(ctx, service, path)
+	if schema.IsKind(err, schema.KindNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if !head.Live(s.opts.Clock()) {
+		return nil, head.Seq, nil
+	}
+	return head, head.Seq, nil
+}
+
+// PutInput is an object upload.
+type PutInput struct {
+	Service     string
+	Path        string
+	Body        io.Reader
+	ContentType string
+	Meta        map[string]string
+	DeleteAt    int64 // unix seconds, 0 = never
+	Cond        Conditions
+}
+
+// PutObject stores a new version of an object. Small bodies travel inside
+// the event; larger ones are written (and fsynced) to the blobstore first.
+func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema.Version, error) {
+	if err := schema.CheckPath(in.Path); err != nil {
+		return nil, err
+	}
+	svc, err := s.storage(ctx, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	if in.Cond.any() { // fail fast before reading the body; re-checked atomically below
+		cur, _, err := s.live(ctx, in.Service, in.Path)
+		if err != nil {
+			return nil, err
+		}
+		if err := in.Cond.check(cur); err != nil {
+			return nil, err
+		}
+	}
+	p, err := s.storeBody(ctx, in.Body)
+	if err != nil {
+		return nil, err
+	}
+	p.Version = ""
+	p.ContentType = in.ContentType
+	p.Meta = in.Meta
+	p.DeleteAt = in.DeleteAt
+	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		var exp Expect
+		if in.Cond.any() {
+			cur, seq, err := s.live(ctx, in.Service, in.Path)
+			if err != nil {
+				return nil, exp, err
+			}
+			if err := in.Cond.check(cur); err != nil {
+				return nil, exp, err
+			}
+			exp = Expect{Filter: schema.ObjectFilter(in.Service, in.Path), FilterSeq: seq}
+		}
+		ev, err := s.newEvent(o, schema.TypeObjectPut, svc.Account, in.Service, in.Path, nil)
+		if err != nil {
+			return nil, exp, err
+		}
+		p.Version = ev.ID
+		ev.Data, err = json.Marshal(p)
+		return ev, exp, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.applied(ctx, ev)
+}
+
+// applied returns the version an applied object event created.
+func (s *Service) applied(ctx context.Context, ev *schema.Event) (*schema.Version, error) {
+	v, err := s.state.Version(ctx, ev.Service, ev.Path, ev.ID)
+	if schema.IsKind(err, schema.KindNotFound) {
+		// the service went away between the checks and the append
+		return nil, schema.Errorf(schema.KindNotFound, "service not found")
+	}
+	return v, err
+}
+
+// storeBody reads a body: inline when small, else into the blobstore.
+func (s *Service) storeBody(ctx context.Context, body io.Reader) (schema.ObjectPut, error) {
+	var p schema.ObjectPut
+	if body == nil {
+		body = bytes.NewReader(nil)
+	}
+	buf := make([]byte, s.opts.InlineMax+1)
+	n, err := io.ReadFull(body, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return p, schema.Wrap(schema.KindInvalidArgument, err, "could not read the request body")
+	}
+	buf = buf[:n]
+	if int64(n) <= s.opts.InlineMax {
+		sum := sha256.Sum256(buf)
+		m := md5.Sum(buf)
+		p.Size, p.ETag = int64(n), hex.EncodeToString(m[:])
+		p.Blob = schema.BlobRef{SHA256: hex.EncodeToString(sum[:]), Inline: buf}
+		return p, nil
+	}
+	info, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(buf), body), s.opts.MaxObjectSize)
+	if err != nil {
+		return p, err
+	}
+	p.Size, p.ETag = info.Size, info.MD5
+	p.Blob = schema.BlobRef{SHA256: info.SHA256}
+	return p, nil
+}
+
+// DeleteObject adds a tombstone version; KindNotFound when the object is
+// not live.
+func (s *Service) DeleteObject(ctx context.Context, o Origin, service, path string, cond Conditions) (*schema.Version, error) {
+	if err := schema.CheckPath(path); err != nil {
+		return nil, err
+	}
+	svc, err := s.storage(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		cur, seq, err := s.live(ctx, service, path)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if cur == nil {
+			return nil, Expect{}, schema.Errorf(schema.KindNotFound, "file not found")
+		}
+		if err := cond.check(cur); err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeObjectDelete, svc.Account, service, path, nil)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev.Data, err = json.Marshal(schema.ObjectDelete{Version: ev.ID})
+		return ev, Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.applied(ctx, ev)
+}
+
+// CopyInput copies a version to a new path (possibly in another service).
+type CopyInput struct {
+	From        schema.ObjectRef // Version "" = the current live version
+	Service     string
+	Path        string
+	ReplaceMeta bool // use ContentType/Meta below instead of the source's
+	ContentType string
+	Meta        map[string]string
+	DeleteAt    int64
+	Cond        Conditions // on the destination
+}
+
+// CopyObject stores a new version sharing the source's blob: no bytes move.
+func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*schema.Version, error) {
+	if err := schema.CheckPath(in.Path); err != nil {
+		return nil, err
+	}
+	svc, err := s.storage(ctx, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.storage(ctx, in.From.Service); err != nil {
+		return nil, err
+	}
+	var src *schema.Version
+	if in.From.Version != "" {
+		src, err = s.state.Version(ctx, in.From.Service, in.From.Path, in.From.Version)
+		if err == nil && !src.Live(s.opts.Clock()) {
+			err = schema.Errorf(schema.KindNotFound, "source version is a deletion")
+		}
+	} else {
+		src, _, err = s.live(ctx, in.From.Service, in.From.Path)
+		if err == nil && src == nil {
+			err = schema.Errorf(schema.KindNotFound, "source file not found")
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := schema.ObjectCopy{
+		From: schema.ObjectRef{Service: in.From.Service, Path: in.From.Path, Version: src.Version},
+		Size: src.Size, ETag: src.ETag, ContentType: src.ContentType, Meta: src.Meta,
+		DeleteAt: in.DeleteAt, Blob: schema.BlobRef{SHA256: src.Blob.SHA256, InSeq: src.Blob.InSeq},
+	}
+	if in.ReplaceMeta {
+		p.ContentType, p.Meta = in.ContentType, in.Meta
+	}
+	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		var exp Expect
+		if in.Cond.any() {
+			cur, seq, err := s.live(ctx, in.Service, in.Path)
+			if err != nil {
+				return nil, exp, err
+			}
+			if err := in.Cond.check(cur); err != nil {
+				return nil, exp, err
+			}
+			exp = Expect{Filter: schema.ObjectFilter(in.Service, in.Path), FilterSeq: seq}
+		}
+		ev, err := s.newEvent(o, schema.TypeObjectCopy, svc.Account, in.Service, in.Path, nil)
+		if err != nil {
+			return nil, exp, err
+		}
+		p.Version = ev.ID
+		ev.Data, err = json.Marshal(p)
+		return ev, exp, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.applied(ctx, ev)
+}
+
+// MetaInput replaces an object's metadata, keeping its bytes.
+type MetaInput struct {
+	Service     string
+	Path        string
+	ContentType string
+	Meta        map[string]string
+	DeleteAt    int64
+}
+
+// UpdateMeta stores a new version of a live object with new metadata.
+func (s *Service) UpdateMeta(ctx context.Context, o Origin, in MetaInput) (*schema.Version, error) {
+	if err := schema.CheckPath(in.Path); err != nil {
+		return nil, err
+	}
+	svc, err := s.storage(ctx, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		cur, seq, err := s.live(ctx, in.Service, in.Path)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if cur == nil {
+			return nil, Expect{}, schema.Errorf(schema.KindNotFound, "file not found")
+		}
+		ev, err := s.newEvent(o, schema.TypeObjectMeta, svc.Account, in.Service, in.Path, nil)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev.Data, err = json.Marshal(schema.ObjectMeta{Version: ev.ID, ContentType: in.ContentType, Meta: in.Meta, DeleteAt: in.DeleteAt})
+		return ev, Expect{Filter: schema.ObjectFilter(in.Service, in.Path), FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.applied(ctx, ev)
+}
+
+// ExpireObject records that version's expiry passed, if it is still the
+// live version (a newer put makes the expiry moot: nothing is appended).
+func (s *Service) ExpireObject(ctx context.Context, service, path, version string) error {
+	svc, err := s.state.Service(ctx, service)
+	if err != nil {
+		return err
+	}
+	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		head, err := s.state.Head(ctx, service, path)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if head.Deleted || head.Version != version {
+			return nil, Expect{}, errMoot
+		}
+		if !head.ExpiredAt(s.opts.Clock()) {
+			return nil, Expect{}, errMoot
+		}
+		ev, err := s.newEvent(Origin{Actor: schema.Actor{KeyID: schema.ActorReaper}}, schema.TypeObjectExpired, svc.Account, service, path, nil)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev.Data, err = json.Marshal(schema.ObjectExpired{Version: ev.ID, Expired: version})
+		return ev, Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: head.Seq}, err
+	})
+	if errors.Is(err, errMoot) || schema.IsKind(err, schema.KindNotFound) {
+		return nil
+	}
+	return err
+}
+
+var errMoot = errors.New("events: nothing to do")

@@ -1,0 +1,435 @@
+package projections
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/buntdb"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// folder applies events inside one buntdb transaction. Events that do not
+// apply to the current state (an object event for a missing service, a
+// delete of an absent object) are skipped: the command side rejects them
+// before appending, so they only appear after a lost race, and skipping them
+// is deterministic.
+type folder struct {
+	tx *buntdb.Tx
+}
+
+func (f *folder) fold(ev *schema.Event) error {
+	switch ev.Type {
+	case schema.TypeObjectPut:
+		var p schema.ObjectPut
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		blob := p.Blob
+		if len(blob.Inline) > 0 || (blob.InSeq == 0 && p.Size == 0) {
+			blob = schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: ev.Seq}
+		}
+		return f.putVersion(ev, schema.Version{
+			Version: p.Version, Op: schema.OpPut, Size: p.Size, ETag: p.ETag,
+			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Blob: blob,
+		})
+	case schema.TypeObjectCopy:
+		var p schema.ObjectCopy
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		from := p.From
+		return f.putVersion(ev, schema.Version{
+			Version: p.Version, Op: schema.OpCopy, Size: p.Size, ETag: p.ETag,
+			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt,
+			Blob: schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}, CopiedFrom: &from,
+		})
+	case schema.TypeObjectMeta:
+		var p schema.ObjectMeta
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		var cur schema.Version
+		if ok, err := getJSON(f.tx, schema.ObjectKey(ev.Service, ev.Path), &cur); err != nil || !ok {
+			return err
+		}
+		return f.putVersion(ev, schema.Version{
+			Version: p.Version, Op: schema.OpMeta, Size: cur.Size, ETag: cur.ETag,
+			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Blob: cur.Blob,
+		})
+	case schema.TypeObjectDelete:
+		var p schema.ObjectDelete
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		return f.tombstone(ev, p.Version, schema.OpDelete, "")
+	case schema.TypeObjectExpired:
+		var p schema.ObjectExpired
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		return f.tombstone(ev, p.Version, schema.OpExpire, p.Expired)
+	case schema.TypeServiceCreated:
+		return f.serviceCreated(ev)
+	case schema.TypeServiceUpdated:
+		return f.serviceUpdated(ev)
+	case schema.TypeServiceDeleted:
+		return f.serviceDeleted(ev)
+	case schema.TypeQuotaSet:
+		return f.quotaSet(ev)
+	case schema.TypeKeyCreated:
+		return f.keyCreated(ev)
+	case schema.TypeKeyRevoked:
+		return f.keyRevoked(ev)
+	case schema.TypeAccountCreated:
+		return f.accountCreated(ev)
+	case schema.TypeAccountDeleted:
+		return f.accountDeleted(ev)
+	}
+	return nil // unknown types from a newer writer are skipped, not fatal
+}
+
+// service loads a storage service, or reports it absent.
+func (f *folder) service(id string) (*schema.Service, bool, error) {
+	var s schema.Service
+	ok, err := getJSON(f.tx, schema.ServiceKey(id), &s)
+	return &s, ok, err
+}
+
+func (f *folder) account(id string) (*schema.Account, bool, error) {
+	var a schema.Account
+	ok, err := getJSON(f.tx, schema.AccountKey(id), &a)
+	return &a, ok, err
+}
+
+// usage adds deltas to a service's and its account's usage.
+func (f *folder) usage(svc *schema.Service, files, bytes int64) error {
+	svc.Files += files
+	svc.Bytes += bytes
+	a, ok, err := f.account(svc.Account)
+	if err != nil || !ok {
+		return err
+	}
+	a.Bytes += bytes
+	return setJSON(f.tx, schema.AccountKey(a.ID), a)
+}
+
+// putVersion records a new live version v of ev's object.
+func (f *folder) putVersion(ev *schema.Event, v schema.Version) error {
+	svc, ok, err := f.service(ev.Service)
+	if err != nil || !ok || svc.Type != schema.ServiceStorage {
+		return err
+	}
+	if err := f.unlinkLive(svc, ev.Service, ev.Path); err != nil {
+		return err
+	}
+	svc.LastSyncID++
+	svc.LastSeq = ev.Seq
+	v.Service, v.Path, v.Seq, v.SyncID, v.Time, v.Actor = ev.Service, ev.Path, ev.Seq, svc.LastSyncID, ev.Time, ev.Actor.KeyID
+	if err := f.usage(svc, 1, v.Size); err != nil {
+		return err
+	}
+	if err := setJSON(f.tx, schema.ObjectKey(ev.Service, ev.Path), &v); err != nil {
+		return err
+	}
+	if v.DeleteAt > 0 {
+		if _, _, err := f.tx.Set(schema.ExpiryKey(v.DeleteAt, ev.Service, ev.Path), v.Version, nil); err != nil {
+			return err
+		}
+	}
+	if v.Blob.InSeq == 0 && v.Blob.SHA256 != "" {
+		if err := f.blobRef(v.Blob.SHA256, 1); err != nil {
+			return err
+		}
+	}
+	return f.record(svc, &v)
+}
+
+// tombstone records a deletion version of ev's object. When expired is set,
+// only that live version is removed (an expiry racing a newer put is moot).
+func (f *folder) tombstone(ev *schema.Event, version, op, expired string) error {
+	svc, ok, err := f.service(ev.Service)
+	if err != nil || !ok || svc.Type != schema.ServiceStorage {
+		return err
+	}
+	var cur schema.Version
+	live, err := getJSON(f.tx, schema.ObjectKey(ev.Service, ev.Path), &cur)
+	if err != nil || !live || (expired != "" && cur.Version != expired) {
+		return err
+	}
+	if err := f.unlinkLive(svc, ev.Service, ev.Path); err != nil {
+		return err
+	}
+	svc.LastSyncID++
+	svc.LastSeq = ev.Seq
+	v := schema.Version{
+		Service: ev.Service, Path: ev.Path, Version: version, Seq: ev.Seq, SyncID: svc.LastSyncID,
+		Time: ev.Time, Op: op, Deleted: true, Actor: ev.Actor.KeyID,
+	}
+	return f.record(svc, &v)
+}
+
+// unlinkLive removes the live version of an object from the listing, usage
+// and expiry schedule (its version record stays).
+func (f *folder) unlinkLive(svc *schema.Service, service, path string) error {
+	var cur schema.Version
+	ok, err := getJSON(f.tx, schema.ObjectKey(service, path), &cur)
+	if err != nil || !ok {
+		return err
+	}
+	if err := del(f.tx, schema.ObjectKey(service, path)); err != nil {
+		return err
+	}
+	if cur.DeleteAt > 0 {
+		if err := del(f.tx, schema.ExpiryKey(cur.DeleteAt, service, path)); err != nil {
+			return err
+		}
+	}
+	return f.usage(svc, -1, -cur.Size)
+}
+
+// record stores a version, its change-index entry and the service.
+func (f *folder) record(svc *schema.Service, v *schema.Version) error {
+	if err := setJSON(f.tx, schema.VersionKey(v.Service, v.Path, v.SyncID), v); err != nil {
+		return err
+	}
+	if _, _, err := f.tx.Set(schema.ChangeKey(v.Service, v.SyncID), v.Path, nil); err != nil {
+		return err
+	}
+	return setJSON(f.tx, schema.ServiceKey(svc.ID), svc)
+}
+
+func (f *folder) blobRef(digest string, delta int64) error {
+	key := schema.BlobRefKey(digest)
+	n := int64(0)
+	if raw, err := f.tx.Get(key); err == nil {
+		n, _ = strconv.ParseInt(raw, 10, 64)
+	} else if err != buntdb.ErrNotFound {
+		return err
+	}
+	n += delta
+	if n <= 0 {
+		return del(f.tx, key)
+	}
+	_, _, err := f.tx.Set(key, strconv.FormatInt(n, 10), nil)
+	return err
+}
+
+func (f *folder) serviceSeq(id string, seq uint64) error {
+	_, _, err := f.tx.Set(schema.ServiceSeqKey(id), strconv.FormatUint(seq, 10), nil)
+	return err
+}
+
+func (f *folder) serviceCreated(ev *schema.Event) error {
+	var p schema.ServiceCreated
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	if _, exists, err := f.service(p.ID); err != nil || exists {
+		return err
+	}
+	a, ok, err := f.account(ev.Account)
+	if err != nil || !ok {
+		return err
+	}
+	a.Services++
+	if err := setJSON(f.tx, schema.AccountKey(a.ID), a); err != nil {
+		return err
+	}
+	svc := schema.Service{ID: p.ID, Account: ev.Account, Name: p.Name, Type: p.Type, Settings: p.Settings, Created: ev.Time, LastSeq: ev.Seq}
+	if err := setJSON(f.tx, schema.ServiceKey(p.ID), &svc); err != nil {
+		return err
+	}
+	return f.serviceSeq(p.ID, ev.Seq)
+}
+
+func (f *folder) serviceUpdated(ev *schema.Event) error {
+	var p schema.ServiceUpdated
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	svc, ok, err := f.service(p.ID)
+	if err != nil || !ok {
+		return err
+	}
+	svc.Name, svc.Settings, svc.LastSeq = p.Name, p.Settings, ev.Seq
+	if err := setJSON(f.tx, schema.ServiceKey(p.ID), svc); err != nil {
+		return err
+	}
+	return f.serviceSeq(p.ID, ev.Seq)
+}
+
+// serviceDeleted drops a service and its indexes (its history stays in the
+// log). A re-created service with the same id starts a new history.
+func (f *folder) serviceDeleted(ev *schema.Event) error {
+	var p schema.ServiceDeleted
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	svc, ok, err := f.service(p.ID)
+	if err != nil || !ok {
+		return err
+	}
+	var keys []string
+	var digests []string
+	for _, pfx := range []string{schema.ObjectPrefix(p.ID), schema.VersionPrefix(p.ID), schema.ChangePrefix(p.ID)} {
+		err := f.tx.AscendGreaterOrEqual("", pfx, func(k, v string) bool {
+			if !strings.HasPrefix(k, pfx) {
+				return false
+			}
+			keys = append(keys, k)
+			if strings.HasPrefix(k, "v:") {
+				var ver schema.Version
+				if decodeJSON(v, &ver) == nil && ver.Blob.InSeq == 0 && ver.Blob.SHA256 != "" && !ver.Deleted {
+					digests = append(digests, ver.Blob.SHA256)
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	err = f.tx.AscendGreaterOrEqual("", "x:", func(k, _ string) bool {
+		if !strings.HasPrefix(k, "x:") {
+			return false
+		}
+		if _, s, _, ok := schema.SplitExpiryKey(k); ok && s == p.ID {
+			keys = append(keys, k)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := del(f.tx, k); err != nil {
+			return err
+		}
+	}
+	for _, d := range digests {
+		if err := f.blobRef(d, -1); err != nil {
+			return err
+		}
+	}
+	if err := f.usage(svc, -svc.Files, -svc.Bytes); err != nil {
+		return err
+	}
+	if a, ok, err := f.account(svc.Account); err != nil {
+		return err
+	} else if ok {
+		a.Services--
+		if err := setJSON(f.tx, schema.AccountKey(a.ID), a); err != nil {
+			return err
+		}
+	}
+	if err := del(f.tx, schema.ServiceKey(p.ID)); err != nil {
+		return err
+	}
+	return f.serviceSeq(p.ID, ev.Seq)
+}
+
+func (f *folder) quotaSet(ev *schema.Event) error {
+	var p schema.QuotaSet
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	if ev.Service != "" {
+		svc, ok, err := f.service(ev.Service)
+		if err != nil || !ok {
+			return err
+		}
+		svc.QuotaBytes, svc.QuotaCount, svc.LastSeq = p.Bytes, p.Count, ev.Seq
+		if err := setJSON(f.tx, schema.ServiceKey(svc.ID), svc); err != nil {
+			return err
+		}
+		return f.serviceSeq(svc.ID, ev.Seq)
+	}
+	a, ok, err := f.account(ev.Account)
+	if err != nil || !ok {
+		return err
+	}
+	a.QuotaBytes = p.Bytes
+	return setJSON(f.tx, schema.AccountKey(a.ID), a)
+}
+
+func (f *folder) keyCreated(ev *schema.Event) error {
+	var p schema.KeyCreated
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	var existing schema.Key
+	if ok, err := getJSON(f.tx, schema.KeyKey(p.ID), &existing); err != nil || ok {
+		return err
+	}
+	a, ok, err := f.account(ev.Account)
+	if err != nil || !ok {
+		return err
+	}
+	a.Keys++
+	if err := setJSON(f.tx, schema.AccountKey(a.ID), a); err != nil {
+		return err
+	}
+	k := schema.Key{ID: p.ID, Account: ev.Account, Name: p.Name, Admin: p.Admin, Access: p.Access,
+		Sealed: p.Sealed, Lookup: p.Lookup, Created: ev.Time}
+	if err := setJSON(f.tx, schema.KeyKey(p.ID), &k); err != nil {
+		return err
+	}
+	_, _, err = f.tx.Set(schema.KeyLookupKey(p.Lookup), p.ID, nil)
+	return err
+}
+
+func (f *folder) keyRevoked(ev *schema.Event) error {
+	var p schema.KeyRevoked
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	var k schema.Key
+	if ok, err := getJSON(f.tx, schema.KeyKey(p.ID), &k); err != nil || !ok || k.Revoked {
+		return err
+	}
+	k.Revoked = true
+	if err := setJSON(f.tx, schema.KeyKey(p.ID), &k); err != nil {
+		return err
+	}
+	if a, ok, err := f.account(k.Account); err != nil {
+		return err
+	} else if ok {
+		a.Keys--
+		if err := setJSON(f.tx, schema.AccountKey(a.ID), a); err != nil {
+			return err
+		}
+	}
+	return del(f.tx, schema.KeyLookupKey(k.Lookup))
+}
+
+func (f *folder) accountCreated(ev *schema.Event) error {
+	var p schema.AccountCreated
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	if _, ok, err := f.account(p.ID); err != nil || ok {
+		return err
+	}
+	if err := setJSON(f.tx, schema.AccountKey(p.ID), &schema.Account{ID: p.ID, Name: p.Name, Created: ev.Time}); err != nil {
+		return err
+	}
+	_, _, err := f.tx.Set(schema.AccountSeqKey(p.ID), strconv.FormatUint(ev.Seq, 10), nil)
+	return err
+}
+
+func (f *folder) accountDeleted(ev *schema.Event) error {
+	var p schema.AccountDeleted
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	a, ok, err := f.account(p.ID)
+	if err != nil || !ok || a.Services > 0 || a.Keys > 0 {
+		return err
+	}
+	if err := del(f.tx, schema.AccountKey(p.ID)); err != nil {
+		return err
+	}
+	_, _, err = f.tx.Set(schema.AccountSeqKey(p.ID), strconv.FormatUint(ev.Seq, 10), nil)
+	return err
+}

@@ -1,0 +1,401 @@
+package projections
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/buntdb"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+func notFound(what string) error { return schema.Errorf(schema.KindNotFound, "%s not found", what) }
+
+func (s *Store) get(key string, v any, what string) error {
+	return s.db.View(func(tx *buntdb.Tx) error {
+		ok, err := getJSON(tx, key, v)
+		if err != nil {
+			return schema.Wrap(schema.KindInternal, err, "read projection")
+		}
+		if !ok {
+			return notFound(what)
+		}
+		return nil
+	})
+}
+
+// Service returns a service, or KindNotFound.
+func (s *Store) Service(_ context.Context, id string) (*schema.Service, error) {
+	var svc schema.Service
+	if err := s.get(schema.ServiceKey(id), &svc, "service"); err != nil {
+		return nil, err
+	}
+	return &svc, nil
+}
+
+// Services returns every service, ordered by id.
+func (s *Store) Services(_ context.Context) ([]*schema.Service, error) {
+	var out []*schema.Service
+	err := s.scanJSON("svc:", func(raw string) error {
+		var svc schema.Service
+		if err := decodeJSON(raw, &svc); err != nil {
+			return err
+		}
+		out = append(out, &svc)
+		return nil
+	})
+	return out, err
+}
+
+// Account returns an account, or KindNotFound.
+func (s *Store) Account(_ context.Context, id string) (*schema.Account, error) {
+	var a schema.Account
+	if err := s.get(schema.AccountKey(id), &a, "account"); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Accounts returns every account, ordered by id.
+func (s *Store) Accounts(_ context.Context) ([]*schema.Account, error) {
+	var out []*schema.Account
+	err := s.scanJSON("acct:", func(raw string) error {
+		var a schema.Account
+		if err := decodeJSON(raw, &a); err != nil {
+			return err
+		}
+		out = append(out, &a)
+		return nil
+	})
+	return out, err
+}
+
+// Key returns a key by id (revoked keys included), or KindNotFound.
+func (s *Store) Key(_ context.Context, id string) (*schema.Key, error) {
+	var k schema.Key
+	if err := s.get(schema.KeyKey(id), &k, "key"); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// KeyByLookup returns the unrevoked key whose value hashes to lookup.
+func (s *Store) KeyByLookup(ctx context.Context, lookup string) (*schema.Key, error) {
+	var id string
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		var err error
+		id, err = tx.Get(schema.KeyLookupKey(lookup))
+		return err
+	})
+	if err == buntdb.ErrNotFound {
+		return nil, notFound("key")
+	}
+	if err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	return s.Key(ctx, id)
+}
+
+// Keys returns every key (revoked ones included), ordered by id.
+func (s *Store) Keys(_ context.Context) ([]*schema.Key, error) {
+	var out []*schema.Key
+	err := s.scanJSON("key:", func(raw string) error {
+		var k schema.Key
+		if err := decodeJSON(raw, &k); err != nil {
+			return err
+		}
+		out = append(out, &k)
+		return nil
+	})
+	return out, err
+}
+
+// SubjectSeq returns the sequence of the newest event on a service's or an
+// account's own subject (0 if none): what a create or delete expects.
+func (s *Store) SubjectSeq(_ context.Context, key string) (uint64, error) {
+	var n uint64
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		raw, err := tx.Get(key)
+		if err == buntdb.ErrNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n, err = strconv.ParseUint(raw, 10, 64)
+		return err
+	})
+	return n, err
+}
+
+func (s *Store) scanJSON(prefix string, fn func(raw string) error) error {
+	var ferr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", prefix, func(k, v string) bool {
+			if !strings.HasPrefix(k, prefix) {
+				return false
+			}
+			ferr = fn(v)
+			return ferr == nil
+		})
+	})
+	if ferr != nil {
+		return schema.Wrap(schema.KindInternal, ferr, "read projection")
+	}
+	if err != nil {
+		return schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	return nil
+}
+
+// Object returns the current live version of an object (it may have an
+// expiry in the past that the reaper has not yet recorded), or KindNotFound.
+func (s *Store) Object(_ context.Context, service, path string) (*schema.Version, error) {
+	var v schema.Version
+	if err := s.get(schema.ObjectKey(service, path), &v, "file"); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Head returns the newest version of an object, tombstones included, or
+// KindNotFound when the object never existed.
+func (s *Store) Head(ctx context.Context, service, path string) (*schema.Version, error) {
+	var out *schema.Version
+	err := s.versions(service, path, func(v *schema.Version) bool { out = v; return false })
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, notFound("file")
+	}
+	return out, nil
+}
+
+// Versions returns up to limit versions of an object, newest first.
+func (s *Store) Versions(_ context.Context, service, path string, limit int) ([]*schema.Version, error) {
+	var out []*schema.Version
+	err := s.versions(service, path, func(v *schema.Version) bool {
+		out = append(out, v)
+		return limit <= 0 || len(out) < limit
+	})
+	return out, err
+}
+
+// Version returns one version of an object by id, or KindNotFound.
+func (s *Store) Version(_ context.Context, service, path, id string) (*schema.Version, error) {
+	var out *schema.Version
+	err := s.versions(service, path, func(v *schema.Version) bool {
+		if v.Version == id {
+			out = v
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, notFound("version")
+	}
+	return out, nil
+}
+
+// VersionAt returns the version of an object that was newest at sync id
+// asof (tombstones included), or KindNotFound.
+func (s *Store) VersionAt(_ context.Context, service, path string, asof uint64) (*schema.Version, error) {
+	var out *schema.Version
+	err := s.versions(service, path, func(v *schema.Version) bool {
+		if v.SyncID <= asof {
+			out = v
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, notFound("file")
+	}
+	return out, nil
+}
+
+func (s *Store) versions(service, path string, fn func(*schema.Version) bool) error {
+	pfx := schema.VersionPathPrefix(service, path)
+	var derr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", pfx, func(k, raw string) bool {
+			if !strings.HasPrefix(k, pfx) || len(k) != len(pfx)+16 {
+				return false
+			}
+			var v schema.Version
+			if derr = decodeJSON(raw, &v); derr != nil {
+				return false
+			}
+			return fn(&v)
+		})
+	})
+	if derr != nil {
+		err = derr
+	}
+	if err != nil {
+		return schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	return nil
+}
+
+// Change is one entry of a service's change index.
+type Change = schema.Version
+
+// Changes returns up to limit changes of a service with sync ids above
+// after, in sync id order.
+func (s *Store) Changes(_ context.Context, service string, after uint64, limit int) ([]*schema.Version, error) {
+	var out []*schema.Version
+	pfx := schema.ChangePrefix(service)
+	var derr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", schema.ChangeKey(service, after+1), func(k, path string) bool {
+			if !strings.HasPrefix(k, pfx) {
+				return false
+			}
+			id, err := strconv.ParseUint(k[len(pfx):], 16, 64)
+			if err != nil {
+				derr = err
+				return false
+			}
+			var v schema.Version
+			ok, err := getJSON(tx, schema.VersionKey(service, path, id), &v)
+			if err != nil || !ok {
+				derr = err
+				return err == nil
+			}
+			out = append(out, &v)
+			return limit <= 0 || len(out) < limit
+		})
+	})
+	if derr != nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	return out, nil
+}
+
+// FirstSyncID returns the oldest sync id still in a service's change index
+// (0 when it holds none): history before it is no longer available.
+func (s *Store) FirstSyncID(_ context.Context, service string) (uint64, error) {
+	var first uint64
+	pfx := schema.ChangePrefix(service)
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", pfx, func(k, _ string) bool {
+			if strings.HasPrefix(k, pfx) {
+				first, _ = strconv.ParseUint(k[len(pfx):], 16, 64)
+			}
+			return false
+		})
+	})
+	return first, err
+}
+
+// changeTime returns the time of the change with sync id n.
+func (s *Store) changeTime(tx *buntdb.Tx, service string, n uint64) (time.Time, bool) {
+	path, err := tx.Get(schema.ChangeKey(service, n))
+	if err != nil {
+		return time.Time{}, false
+	}
+	var v schema.Version
+	if ok, err := getJSON(tx, schema.VersionKey(service, path, n), &v); err != nil || !ok {
+		return time.Time{}, false
+	}
+	return v.Time, true
+}
+
+// SyncAt returns the sync id of a service as it was at time t: the largest
+// sync id whose change happened at or before t (0: before the first).
+// Event times are monotonic in the log, so this is a binary search.
+func (s *Store) SyncAt(ctx context.Context, service string, t time.Time) (uint64, error) {
+	svc, err := s.Service(ctx, service)
+	if err != nil {
+		return 0, err
+	}
+	first, err := s.FirstSyncID(ctx, service)
+	if err != nil {
+		return 0, schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	if first == 0 {
+		return 0, nil
+	}
+	var out uint64
+	err = s.db.View(func(tx *buntdb.Tx) error {
+		n := int(svc.LastSyncID - first + 1)
+		i := sort.Search(n, func(i int) bool {
+			ct, ok := s.changeTime(tx, service, first+uint64(i))
+			return !ok || ct.After(t)
+		})
+		if i > 0 {
+			out = first + uint64(i) - 1
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ChangeTime returns the time of change n of a service.
+func (s *Store) ChangeTime(_ context.Context, service string, n uint64) (time.Time, error) {
+	var t time.Time
+	var ok bool
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		t, ok = s.changeTime(tx, service, n)
+		return nil
+	})
+	if err != nil {
+		return t, err
+	}
+	if !ok {
+		return t, notFound("change")
+	}
+	return t, nil
+}
+
+// Expiring is an entry of the expiry schedule.
+type Expiring struct {
+	DeleteAt int64
+	Service  string
+	Path     string
+	Version  string
+}
+
+// DueExpiries returns up to limit schedule entries with delete_at <= now.
+func (s *Store) DueExpiries(_ context.Context, now time.Time, limit int) ([]Expiring, error) {
+	var out []Expiring
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", "x:", func(k, v string) bool {
+			at, svc, path, ok := schema.SplitExpiryKey(k)
+			if !ok || at > now.Unix() {
+				return false
+			}
+			out = append(out, Expiring{DeleteAt: at, Service: svc, Path: path, Version: v})
+			return len(out) < limit
+		})
+	})
+	return out, err
+}
+
+// BlobReferenced reports whether any version references the blob.
+func (s *Store) BlobReferenced(_ context.Context, digest string) (bool, error) {
+	var ok bool
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		_, err := tx.Get(schema.BlobRefKey(digest))
+		if err == buntdb.ErrNotFound {
+			return nil
+		}
+		ok = err == nil
+		return err
+	})
+	return ok, err
+}

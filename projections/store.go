@@ -1,0 +1,209 @@
+package projections
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+
+	"github.com/tidwall/buntdb"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Store holds the projections in one buntdb database.
+type Store struct {
+	db *buntdb.DB
+
+	mu      sync.Mutex
+	applied uint64
+	notify  chan struct{} // closed and replaced whenever applied grows
+}
+
+// Options tunes the buntdb file.
+type Options struct {
+	// SyncEverySecond fsyncs the buntdb file once a second (default) rather
+	// than never; projections are rebuilt from the log, so losing their
+	// tail only costs a short replay.
+	NoSync bool
+}
+
+// Open opens (or creates) the projections at path; ":memory:" keeps them in
+// memory only.
+func Open(path string, o Options) (*Store, error) {
+	db, err := buntdb.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	var cfg buntdb.Config
+	if err := db.ReadConfig(&cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	cfg.SyncPolicy = buntdb.EverySecond
+	if o.NoSync {
+		cfg.SyncPolicy = buntdb.Never
+	}
+	cfg.AutoShrinkMinSize = 64 << 20
+	if err := db.SetConfig(cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, notify: make(chan struct{})}
+	err = db.View(func(tx *buntdb.Tx) error {
+		v, err := tx.Get(schema.KeyApplied)
+		if err == buntdb.ErrNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.applied, err = strconv.ParseUint(v, 10, 64)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("projections: read checkpoint: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Applied returns the last applied stream sequence.
+func (s *Store) Applied() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.applied
+}
+
+// Wait blocks until the event at seq has been applied or ctx ends.
+func (s *Store) Wait(ctx context.Context, seq uint64) error {
+	for {
+		s.mu.Lock()
+		applied, ch := s.applied, s.notify
+		s.mu.Unlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return schema.Wrap(schema.KindUnavailable, ctx.Err(), "projections did not catch up")
+		}
+	}
+}
+
+// Apply folds a batch of consecutive events in one transaction, skipping
+// those at or below the checkpoint, and moves the checkpoint.
+func (s *Store) Apply(batch []*schema.Event) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	applied := s.Applied()
+	var last uint64
+	err := s.db.Update(func(tx *buntdb.Tx) error {
+		f := &folder{tx: tx}
+		for _, ev := range batch {
+			if ev.Seq <= applied {
+				continue
+			}
+			if err := f.fold(ev); err != nil {
+				return fmt.Errorf("fold event %d (%s): %w", ev.Seq, ev.Type, err)
+			}
+			last = ev.Seq
+		}
+		if last == 0 {
+			return nil
+		}
+		_, _, err := tx.Set(schema.KeyApplied, strconv.FormatUint(last, 10), nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("projections: %w", err)
+	}
+	if last > 0 {
+		s.mu.Lock()
+		s.applied = last
+		close(s.notify)
+		s.notify = make(chan struct{})
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Source is what the runner follows: the event log.
+type Source interface {
+	Follow(ctx context.Context, from uint64, fn func([]*schema.Event) error) error
+}
+
+// Run applies the log from the checkpoint on until ctx ends.
+func (s *Store) Run(ctx context.Context, src Source) error {
+	return src.Follow(ctx, s.Applied()+1, s.Apply)
+}
+
+// Dump writes every key and value, in key order, one "key\tvalue" per line.
+func (s *Store) Dump(w io.Writer) error {
+	return s.db.View(func(tx *buntdb.Tx) error {
+		var werr error
+		err := tx.Ascend("", func(k, v string) bool {
+			_, werr = fmt.Fprintf(w, "%q\t%s\n", k, v)
+			return werr == nil
+		})
+		if werr != nil {
+			return werr
+		}
+		return err
+	})
+}
+
+// Digest returns the SHA-256 of Dump: equal digests mean identical indexes.
+func (s *Store) Digest() (string, error) {
+	h := sha256.New()
+	if err := s.Dump(h); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func getJSON(tx *buntdb.Tx, key string, v any) (bool, error) {
+	raw, err := tx.Get(key)
+	if err == buntdb.ErrNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, json.Unmarshal([]byte(raw), v)
+}
+
+func setJSON(tx *buntdb.Tx, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, _, err = tx.Set(key, string(b), nil)
+	return err
+}
+
+func del(tx *buntdb.Tx, key string) error {
+	_, err := tx.Delete(key)
+	if err == buntdb.ErrNotFound {
+		return nil
+	}
+	return err
+}
+
+func decodeJSON(raw string, v any) error { return json.Unmarshal([]byte(raw), v) }
+
+// Changed returns a channel closed at the next applied batch.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notify
+}
