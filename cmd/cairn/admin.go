@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+const adminUsage = `usage: cairn admin FUNCTION [flags]   (--url URL --key KEY, or CAIRN_URL / CAIRN_KEY)
+
+functions:
+  servicelist
+  servicecreate  --id ID [--name NAME] [--keep-versions forever|DURATION]
+  serviceupdate  --id ID [--name NAME] [--keep-versions forever|DURATION]
+  servicedelete  --id ID
+  keycreate      --name NAME [--read SID]... [--write SID]... [--admin] [--account ID]
+                 (SID "*" means every service; the key value is shown once)
+  keylist
+  keyrevoke      --id KEYID
+  accountcreate  --id ID [--name NAME]
+  accountlist
+  accountdelete  --id ID
+`
+
+func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, adminUsage)
+		return errors.New("missing function")
+	}
+	fn := strings.ToLower(args[0])
+	fs := flag.NewFlagSet("admin "+fn, flag.ContinueOnError)
+	url := fs.String("url", getenv("CAIRN_URL"), "server URL (default http://127.0.0.1:8700)")
+	key := fs.String("key", getenv("CAIRN_KEY"), "admin key value (default: from the data directory's admin.json)")
+	data := fs.String("data", getenv("CAIRN_DATA"), "data directory to read admin.json from when --key is not given")
+	id := fs.String("id", "", "service, key or account id")
+	name := fs.String("name", "", "name")
+	keep := fs.String("keep-versions", "", `"forever" or a duration like "720h"`)
+	account := fs.String("account", "", "account id (default: the default account)")
+	isAdmin := fs.Bool("admin", false, "make an account admin key")
+	var reads, writes multiFlag
+	fs.Var(&reads, "read", "service id the key may read (repeatable; * for all)")
+	fs.Var(&writes, "write", "service id the key may write (repeatable; * for all)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *url == "" {
+		*url = "http://127.0.0.1:8700"
+	}
+	if *key == "" {
+		*key = keyFromDataDir(*data)
+	}
+	if *key == "" {
+		return errors.New("no admin key: pass --key or set CAIRN_KEY")
+	}
+	body := map[string]any{}
+	need := func(flagName, v string) error {
+		if v == "" {
+			return fmt.Errorf("%s needs --%s", fn, flagName)
+		}
+		return nil
+	}
+	method := http.MethodPost
+	switch fn {
+	case "servicelist", "keylist", "accountlist":
+		if fn == "servicelist" {
+			method = http.MethodGet
+			body = nil
+		}
+	case "servicecreate", "serviceupdate":
+		if err := need("id", *id); err != nil {
+			return err
+		}
+		body["id"] = *id
+		if *name != "" {
+			body["name"] = *name
+		}
+		if *keep != "" {
+			body["keep_versions"] = *keep
+		}
+		if *account != "" && fn == "servicecreate" {
+			body["account"] = *account
+		}
+	case "servicedelete", "keyrevoke", "accountdelete":
+		if err := need("id", *id); err != nil {
+			return err
+		}
+		body["id"] = *id
+	case "keycreate":
+		access := map[string]string{}
+		for _, s := range reads {
+			access[s] = "read"
+		}
+		for _, s := range writes {
+			access[s] = "write"
+		}
+		body["name"], body["access"], body["admin"] = *name, access, *isAdmin
+		if *account != "" {
+			body["account"] = *account
+		}
+	case "accountcreate":
+		if err := need("id", *id); err != nil {
+			return err
+		}
+		body["id"], body["name"] = *id, *name
+	default:
+		fmt.Fprint(stdout, adminUsage)
+		return fmt.Errorf("unknown admin function %q", fn)
+	}
+	out, err := call(ctx, method, strings.TrimRight(*url, "/")+"/"+fn, *key, body)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}
+
+func keyFromDataDir(dir string) string {
+	if dir == "" {
+		dir = "cairn-data"
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "admin.json"))
+	if err != nil {
+		return ""
+	}
+	var f struct {
+		Value string `json:"value"`
+	}
+	if json.Unmarshal(b, &f) != nil {
+		return ""
+	}
+	return f.Value
+}
+
+// call sends one native API request and returns the pretty-printed JSON
+// answer, or an error carrying the server's error code and message.
+func call(ctx context.Context, method, url, key string, body map[string]any) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("x-owncdn-key", key)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
+			return nil, fmt.Errorf("%s: %s (%s)", resp.Status, e.Error.Message, e.Error.Code)
+		}
+		return nil, fmt.Errorf("%s", resp.Status)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return raw, nil
+	}
+	pretty, _ := json.MarshalIndent(v, "", "  ")
+	return append(pretty, '\n'), nil
+}

@@ -1,0 +1,146 @@
+// Command cairn runs and manages a Cairn object store.
+//
+//	cairn serve   [--data DIR] [--listen HOST:PORT] [--config FILE] [--sync always|DURATION]
+//	cairn admin   FUNCTION [flags]        (talks to a running server: --url, --key)
+//	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cairnhq/cairn/cmd/server"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "cairn:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: cairn COMMAND [flags]
+
+commands:
+  serve     run the server (embedded defaults: data in ./cairn-data, http://127.0.0.1:8700)
+  admin     manage services, keys and accounts on a running server
+  rebuild   rebuild the projections of a stopped server from its log
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, getenv)
+	case "admin":
+		return admin(ctx, args[1:], stdout, getenv)
+	case "rebuild":
+		return rebuild(ctx, args[1:], stdout, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// loadConfig builds the Config: defaults, then the config file, then the
+// environment, then flags (later wins).
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (server.Config, error) {
+	cfg := server.Default()
+	configPath := fs.String("config", "", "JSON config file")
+	data := fs.String("data", "", "data directory (default ./cairn-data)")
+	listen := fs.String("listen", "", "HTTP listen address (default 127.0.0.1:8700)")
+	sync := fs.String("sync", "", `"always" (default: fsync every event) or an interval like "1s" (faster; a power loss can lose that interval's writes)`)
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *configPath != "" {
+		if err := cfg.LoadFile(*configPath); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.LoadEnv(getenv); err != nil {
+		return cfg, err
+	}
+	for p, v := range map[*string]string{&cfg.Data: *data, &cfg.Listen: *listen, &cfg.Sync: *sync, &cfg.LogLevel: *logLevel} {
+		if v != "" {
+			*p = v
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.Open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Close(context.Background())
+		return err
+	}
+	fmt.Fprintf(stdout, "cairn is listening on %s (data in %s, sync %s)\n", srv.URL(), cfg.Data, cfg.Sync)
+	switch {
+	case srv.AdminKeyGenerated:
+		fmt.Fprintf(stdout, "admin key (generated, kept in %s/admin.json):\n  key id: %s\n  key:    %s\n", cfg.Data, srv.AdminKeyID, srv.AdminKey)
+	case cfg.AdminKeyID != "":
+		fmt.Fprintf(stdout, "admin key id %s (key from CAIRN_ADMIN_KEY)\n", srv.AdminKeyID)
+	default:
+		fmt.Fprintf(stdout, "admin key (from %s/admin.json):\n  key id: %s\n  key:    %s\n", cfg.Data, srv.AdminKeyID, srv.AdminKey)
+	}
+	fmt.Fprintf(stdout, "try: curl -H 'x-owncdn-key: <key>' %s/servicelist\n", srv.URL())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return errors.Join(err, srv.Close(sctx))
+}
+
+func rebuild(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	st, err := server.Rebuild(ctx, cfg.Data, func(applied, total uint64) {
+		fmt.Fprintf(stdout, "applied %d of %d events\n", applied, total)
+	})
+	if err != nil {
+		return err
+	}
+	rate := float64(st.Events) / st.Elapsed.Seconds()
+	fmt.Fprintf(stdout, "rebuilt %d events in %s (%.0f events/s), digest %s\n", st.Events, st.Elapsed.Round(time.Millisecond), rate, st.Digest)
+	return nil
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Config is the whole server configuration. Zero values take the defaults
+// of Default(); flags, CAIRN_* environment variables and a JSON config file
+// all write into it.
+type Config struct {
+	Data   string `json:"data"`   // data directory
+	Listen string `json:"listen"` // HTTP address
+	// AdminKeyID and AdminKey are the server admin key; when both are
+	// empty one is generated on first start and kept in Data/admin.json.
+	AdminKeyID string `json:"admin_key_id"`
+	AdminKey   string `json:"admin_key"`
+	// Sync is "always" (fsync every event before acknowledging it: an
+	// acknowledged write survives power loss) or a Go duration such as
+	// "1s": JetStream then syncs on that interval, faster but a power
+	// failure can lose the last interval's acknowledged writes.
+	Sync string `json:"sync"`
+	// InlineMax: objects up to this many bytes travel inside their event.
+	InlineMax int64 `json:"inline_max"`
+	// MaxObjectSize bounds one object's size.
+	MaxObjectSize int64 `json:"max_object_size"`
+	// ReapInterval is how often the reaper looks for due expiries.
+	ReapInterval Duration `json:"reap_interval"`
+	// GCInterval and GCGrace drive the orphan-blob collector.
+	GCInterval Duration `json:"gc_interval"`
+	GCGrace    Duration `json:"gc_grace"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level"`
+	// Name tells servers in one process apart (NATS server name).
+	Name string `json:"name"`
+
+	// Clock replaces time.Now (tests).
+	Clock func() time.Time `json:"-"`
+}
+
+// Duration is a time.Duration written as a Go duration string in JSON.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// Default returns the embedded defaults: data in ./cairn-data, HTTP on
+// 127.0.0.1:8700, sync always.
+func Default() Config {
+	return Config{
+		Data:          "cairn-data",
+		Listen:        "127.0.0.1:8700",
+		Sync:          "always",
+		InlineMax:     64 << 10,
+		MaxObjectSize: 5 << 30,
+		ReapInterval:  Duration(time.Second),
+		GCInterval:    Duration(time.Hour),
+		GCGrace:       Duration(time.Hour),
+		LogLevel:      "info",
+		Name:          "cairn",
+	}
+}
+
+// LoadFile merges a JSON config file into c.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadEnv merges CAIRN_* environment variables into c.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	str := map[string]*string{
+		"CAIRN_DATA": &c.Data, "CAIRN_LISTEN": &c.Listen, "CAIRN_ADMIN_KEY_ID": &c.AdminKeyID,
+		"CAIRN_ADMIN_KEY": &c.AdminKey, "CAIRN_SYNC": &c.Sync, "CAIRN_LOG_LEVEL": &c.LogLevel,
+	}
+	for name, p := range str {
+		if v := getenv(name); v != "" {
+			*p = v
+		}
+	}
+	if v := getenv("CAIRN_INLINE_MAX"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("CAIRN_INLINE_MAX: %w", err)
+		}
+		c.InlineMax = n
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Data == "" {
+		errs = append(errs, errors.New("data directory is empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+	}
+	if (c.AdminKeyID == "") != (c.AdminKey == "") {
+		errs = append(errs, errors.New("set both CAIRN_ADMIN_KEY_ID and CAIRN_ADMIN_KEY, or neither"))
+	}
+	if c.AdminKeyID != "" && !schema.ValidKeyID(c.AdminKeyID) {
+		errs = append(errs, errors.New("admin key id must be 16-32 upper-case letters or digits"))
+	}
+	if c.AdminKey != "" && len(c.AdminKey) < 16 {
+		errs = append(errs, errors.New("admin key must be at least 16 characters"))
+	}
+	if _, err := c.syncInterval(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.InlineMax < 0 || c.InlineMax > 1<<20 {
+		errs = append(errs, errors.New("inline_max must be between 0 and 1 MiB"))
+	}
+	if c.MaxObjectSize <= 0 {
+		errs = append(errs, errors.New("max_object_size must be positive"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// syncInterval returns 0 for "always", else the interval.
+func (c *Config) syncInterval() (time.Duration, error) {
+	if c.Sync == "always" || c.Sync == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(c.Sync)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf(`sync %q: want "always" or a positive duration like "1s"`, c.Sync)
+	}
+	return d, nil
+}

@@ -1,0 +1,290 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cairnhq/cairn/blobstore"
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers"
+	"github.com/cairnhq/cairn/handlers/access"
+	"github.com/cairnhq/cairn/handlers/native"
+	"github.com/cairnhq/cairn/projections"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Server is one running Cairn.
+type Server struct {
+	Config     Config
+	Log        *events.JetStream
+	State      *projections.Store
+	Blobs      *blobstore.FS
+	Core       *events.Service
+	Handler    http.Handler
+	AdminKeyID string
+	AdminKey   string
+	// AdminKeyGenerated is true when the admin key was made on this start.
+	AdminKeyGenerated bool
+
+	logger   *slog.Logger
+	http     *http.Server
+	ln       net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	runErr   chan error
+	lock     *os.File
+	closeOne sync.Once
+}
+
+// Open starts everything but the HTTP listener: the log, the projections
+// (caught up with the log before Open returns), the core, the reaper and
+// the collector.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, logger: logger, runErr: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			s.shutdown(context.Background())
+		}
+	}()
+	var err error
+	if s.lock, err = lockDir(cfg.Data); err != nil {
+		return nil, err
+	}
+	interval, _ := cfg.syncInterval()
+	s.Log, err = events.OpenJetStream(ctx, events.NATSOptions{Dir: cfg.Data, SyncAlways: interval == 0,
+		SyncInterval: interval, Name: cfg.Name})
+	if err != nil {
+		return nil, err
+	}
+	if s.Blobs, err = blobstore.OpenFS(filepath.Join(cfg.Data, "blobs")); err != nil {
+		return nil, err
+	}
+	if s.State, err = openProjections(filepath.Join(cfg.Data, "projections.db"), logger); err != nil {
+		return nil, err
+	}
+	secret, err := events.LoadOrCreateSecret(filepath.Join(cfg.Data, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := events.NewSealer(secret)
+	if err != nil {
+		return nil, err
+	}
+	s.Core = events.NewService(s.Log, s.Blobs, s.State, sealer, events.Options{
+		InlineMax: cfg.InlineMax, MaxObjectSize: cfg.MaxObjectSize, Clock: cfg.Clock})
+	if err := s.adminKey(); err != nil {
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.State.Run(runCtx, s.Log); err != nil && runCtx.Err() == nil {
+			logger.Error("projection runner stopped", "err", err)
+			s.runErr <- err
+		}
+	}()
+	if err := s.catchUp(ctx); err != nil {
+		return nil, err
+	}
+	if last, err := s.Log.LastSeq(ctx); err == nil && last > 0 {
+		if ev, err := s.Log.Get(ctx, last); err == nil {
+			s.Core.SeedTime(ev.Time)
+		}
+	}
+	if err := s.Core.EnsureAccount(ctx, schema.DefaultAccount, "Default account"); err != nil {
+		return nil, fmt.Errorf("default account: %w", err)
+	}
+
+	auth := access.New(s.State, s.AdminKeyID, s.AdminKey)
+	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
+	s.Handler = handlers.New(logger, nat)
+
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.Core.RunReaper(runCtx, time.Duration(cfg.ReapInterval), logger) }()
+	go func() { defer s.wg.Done(); s.collect(runCtx) }()
+	ok = true
+	return s, nil
+}
+
+// openProjections opens the buntdb file; one that cannot be read is moved
+// aside and rebuilt from the log.
+func openProjections(path string, logger *slog.Logger) (*projections.Store, error) {
+	st, err := projections.Open(path, projections.Options{})
+	if err == nil {
+		return st, nil
+	}
+	aside := fmt.Sprintf("%s.broken-%d", path, time.Now().Unix())
+	logger.Warn("projections unreadable; rebuilding from the log", "err", err, "moved_to", aside)
+	if rerr := os.Rename(path, aside); rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
+	return projections.Open(path, projections.Options{})
+}
+
+// catchUp waits until the projections have applied the whole log,
+// logging progress for long replays.
+func (s *Server) catchUp(ctx context.Context) error {
+	last, err := s.Log.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	from := s.State.Applied()
+	if last > from+10000 {
+		s.logger.Info("replaying the log into the projections", "from", from, "to", last)
+	}
+	ticker := time.NewTicker(2 * time.Second)
+	defer ticker.Stop()
+	done := make(chan error, 1)
+	go func() { done <- s.State.Wait(ctx, last) }()
+	for {
+		select {
+		case err := <-done:
+			if err == nil && last > from+10000 {
+				s.logger.Info("projections caught up", "events", last-from, "took", time.Since(start))
+			}
+			return err
+		case err := <-s.runErr:
+			return err
+		case <-ticker.C:
+			s.logger.Info("replaying", "applied", s.State.Applied(), "of", last)
+		}
+	}
+}
+
+type adminFile struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+}
+
+// adminKey takes the admin key from the config, or from Data/admin.json,
+// or makes one and keeps it there (mode 0600).
+func (s *Server) adminKey() error {
+	if s.Config.AdminKeyID != "" {
+		s.AdminKeyID, s.AdminKey = s.Config.AdminKeyID, s.Config.AdminKey
+		return nil
+	}
+	path := filepath.Join(s.Config.Data, "admin.json")
+	var f adminFile
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &f); err != nil || f.ID == "" || f.Value == "" {
+			return fmt.Errorf("%s: not a valid admin key file", path)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		f = adminFile{ID: events.NewKeyID(), Value: events.NewKeyValue()}
+		b, _ := json.MarshalIndent(f, "", "  ")
+		if err := events.WriteFileSync(path, b, 0o600); err != nil {
+			return err
+		}
+		s.AdminKeyGenerated = true
+	default:
+		return err
+	}
+	s.AdminKeyID, s.AdminKey = f.ID, f.Value
+	return nil
+}
+
+func (s *Server) collect(ctx context.Context) {
+	t := time.NewTicker(time.Duration(s.Config.GCInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.Core.CollectGarbage(ctx, time.Duration(s.Config.GCGrace))
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("blob collector", "err", err)
+			} else if n > 0 {
+				s.logger.Info("blob collector", "removed", n)
+			}
+		}
+	}
+}
+
+// Listen binds the HTTP address (Config.Listen; port 0 picks one).
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.Config.Listen)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// URL is the base URL of the HTTP listener.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Serve serves HTTP on the listener until Close; it returns nil after a
+// clean shutdown.
+func (s *Server) Serve() error {
+	s.http = &http.Server{Handler: s.Handler, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	err := s.http.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close shuts down in order: HTTP drained, projections caught up with the
+// log, background loops stopped, buntdb closed, NATS stopped.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	s.closeOne.Do(func() { err = s.shutdown(ctx) })
+	return err
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	} else if s.ln != nil {
+		errs = append(errs, s.ln.Close())
+	}
+	if s.Log != nil && s.State != nil && s.cancel != nil {
+		if last, err := s.Log.LastSeq(ctx); err == nil {
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			errs = append(errs, s.State.Wait(wctx, last))
+			cancel()
+		}
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	if s.State != nil {
+		errs = append(errs, s.State.Close())
+	}
+	if s.Log != nil {
+		errs = append(errs, s.Log.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,190 @@
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type ctxKey int
+
+const (
+	keyInfo ctxKey = iota
+)
+
+// Info is per-request state the middleware and the dialect share.
+type Info struct {
+	ID        string
+	Dialect   string
+	Operation string
+	KeyID     string
+	Service   string
+	Path      string
+	Start     time.Time
+}
+
+// InfoOf returns the request's Info (a fresh one outside the middleware).
+func InfoOf(ctx context.Context) *Info {
+	if i, ok := ctx.Value(keyInfo).(*Info); ok {
+		return i
+	}
+	return &Info{}
+}
+
+// NewRequestID returns a random 16-byte hex id.
+func NewRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// Recorder captures the status and body size of a response.
+type Recorder struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int64
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (r *Recorder) WriteHeader(code int) {
+	if r.Status == 0 {
+		r.Status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (r *Recorder) Write(b []byte) (int, error) {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.Bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher.
+func (r *Recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Done is called after each request with its Info and outcome.
+type Done func(r *http.Request, info *Info, rec *Recorder, d time.Duration)
+
+// Middleware assigns a request id, records the outcome and writes one
+// structured log line per request (never headers, secrets or contents).
+func Middleware(log *slog.Logger, next http.Handler, done ...Done) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &Info{ID: NewRequestID(), Start: time.Now()}
+		rec := &Recorder{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), keyInfo, info))
+		next.ServeHTTP(rec, r)
+		if rec.Status == 0 {
+			rec.Status = http.StatusOK
+		}
+		d := time.Since(info.Start)
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("id", info.ID), slog.String("dialect", info.Dialect),
+			slog.String("op", info.Operation), slog.String("method", r.Method),
+			slog.String("service", info.Service), slog.Int("status", rec.Status),
+			slog.Int64("bytes", rec.Bytes), slog.Duration("duration", d),
+			slog.String("key_id", info.KeyID), slog.String("client", ClientIP(r)))
+		for _, fn := range done {
+			fn(r, info, rec, d)
+		}
+	})
+}
+
+// ClientIP returns the client's address (the connection's peer).
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Precondition evaluates a read's conditional headers (RFC 9110 order)
+// against a version's ETag and modification time. It returns 0 to go on,
+// http.StatusNotModified or http.StatusPreconditionFailed.
+func Precondition(r *http.Request, etag string, mod time.Time) int {
+	mod = mod.Truncate(time.Second)
+	if im := r.Header.Get("If-Match"); im != "" {
+		if !etagListMatches(im, etag) {
+			return http.StatusPreconditionFailed
+		}
+	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" {
+		if t, err := http.ParseTime(ius); err == nil && mod.After(t) {
+			return http.StatusPreconditionFailed
+		}
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if etagListMatches(inm, etag) {
+			return http.StatusNotModified
+		}
+	} else if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !mod.After(t) {
+			return http.StatusNotModified
+		}
+	}
+	return 0
+}
+
+func etagListMatches(list, etag string) bool {
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimPrefix(strings.TrimSpace(part), "W/")
+		if part == "*" || strings.Trim(part, `"`) == strings.Trim(etag, `"`) {
+			return true
+		}
+	}
+	return false
+}
+
+// RangeSatisfiable reports whether a Range header (if any) can be served
+// for size bytes. A syntactically invalid header is ignored (the whole
+// object is served), as RFC 9110 says.
+func RangeSatisfiable(header string, size int64) bool {
+	spec, ok := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
+	if header == "" || !ok {
+		return true
+	}
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		first, last, found := strings.Cut(part, "-")
+		if !found {
+			return true
+		}
+		if first == "" {
+			n, err := strconv.ParseInt(last, 10, 64)
+			if err != nil {
+				return true
+			}
+			if n > 0 && size > 0 {
+				return true
+			}
+			continue
+		}
+		start, err := strconv.ParseInt(first, 10, 64)
+		if err != nil {
+			return true
+		}
+		if start < size {
+			return true
+		}
+	}
+	return false
+}
+
+// Quote returns an ETag in quotes.
+func Quote(etag string) string { return `"` + strings.Trim(etag, `"`) + `"` }

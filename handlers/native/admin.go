@@ -1,0 +1,283 @@
+package native
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// adminFunctions are Cairn's own functions for the server admin key.
+var adminFunctions = map[string]function{
+	"servicecreate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).serviceCreate},
+	"serviceupdate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).serviceUpdate},
+	"servicedelete": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).serviceDelete},
+	"keycreate":     {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).keyCreate},
+	"keylist":       {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).keyList},
+	"keyrevoke":     {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).keyRevoke},
+	"accountcreate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountCreate},
+	"accountlist":   {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountList},
+	"accountdelete": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountDelete},
+	"sourcecreate":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).notYet},
+	"sourcelist":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).notYet},
+	"sourcedelete":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).notYet},
+}
+
+func (h *Handler) notYet(c *call) error {
+	return schema.Errorf(schema.KindNotImplemented, "%s: replication sources are not available in this version", c.fn)
+}
+
+type adminService struct {
+	ID           string  `json:"id"`
+	Account      string  `json:"account"`
+	Name         string  `json:"name"`
+	Type         string  `json:"type"`
+	KeepVersions string  `json:"keep_versions"`
+	Versioning   string  `json:"versioning,omitempty"`
+	Replica      *string `json:"replica"`
+	Files        int64   `json:"files"`
+	Bytes        int64   `json:"bytes"`
+	LastSyncID   uint64  `json:"last_sync_id"`
+	Created      string  `json:"created"`
+}
+
+func toAdminService(s *schema.Service) adminService {
+	kv := s.Settings.KeepVersions
+	if kv == "" {
+		kv = "forever"
+	}
+	return adminService{ID: s.ID, Account: s.Account, Name: s.Name, Type: s.Type, KeepVersions: kv,
+		Versioning: s.Settings.Versioning, Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID, Created: rfc3339(s.Created)}
+}
+
+type serviceBody struct {
+	ID           string  `json:"id"`
+	Account      string  `json:"account"`
+	Name         *string `json:"name"`
+	Type         string  `json:"type"`
+	KeepVersions *string `json:"keep_versions"`
+	Replica      any     `json:"replica"`
+	QuotaBytes   *int64  `json:"quota_bytes"`
+	QuotaCount   *int64  `json:"quota_count"`
+}
+
+func (h *Handler) serviceCreate(c *call) error {
+	var b serviceBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if !schema.ValidServiceID(b.ID) {
+		return schema.Errorf(schema.KindInvalidArgument, "id must be 3-63 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit")
+	}
+	if b.Replica != nil {
+		return schema.Errorf(schema.KindNotImplemented, "replica services are not available in this version")
+	}
+	in := events.ServiceInput{ID: b.ID, Account: b.Account, Type: b.Type}
+	if b.Name != nil {
+		in.Name = *b.Name
+	}
+	if b.KeepVersions != nil {
+		in.Settings.KeepVersions = *b.KeepVersions
+	}
+	svc, err := h.d.Core.CreateService(c.r.Context(), c.origin(), in)
+	if err != nil {
+		return err
+	}
+	if b.QuotaBytes != nil || b.QuotaCount != nil {
+		if svc, err = h.d.Core.SetServiceQuota(c.r.Context(), c.origin(), svc.ID, deref(b.QuotaBytes), deref(b.QuotaCount)); err != nil {
+			return err
+		}
+	}
+	writeJSON(c.w, http.StatusCreated, toAdminService(svc))
+	return nil
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func (h *Handler) serviceUpdate(c *call) error {
+	var b serviceBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.ID == "" {
+		return schema.Errorf(schema.KindInvalidArgument, "missing id")
+	}
+	if b.Type != "" || b.Replica != nil || b.Account != "" {
+		return schema.Errorf(schema.KindInvalidArgument, "type, account and replica are set at creation only")
+	}
+	ctx := c.r.Context()
+	svc, err := h.d.Core.UpdateService(ctx, c.origin(), b.ID, func(s *schema.Service) error {
+		if b.Name != nil {
+			s.Name = *b.Name
+		}
+		if b.KeepVersions != nil {
+			s.Settings.KeepVersions = *b.KeepVersions
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if b.QuotaBytes != nil || b.QuotaCount != nil {
+		qb, qc := svc.QuotaBytes, svc.QuotaCount
+		if b.QuotaBytes != nil {
+			qb = *b.QuotaBytes
+		}
+		if b.QuotaCount != nil {
+			qc = *b.QuotaCount
+		}
+		if svc, err = h.d.Core.SetServiceQuota(ctx, c.origin(), b.ID, qb, qc); err != nil {
+			return err
+		}
+	}
+	writeJSON(c.w, http.StatusOK, toAdminService(svc))
+	return nil
+}
+
+type idBody struct {
+	ID string `json:"id"`
+}
+
+func (h *Handler) serviceDelete(c *call) error {
+	var b idBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.ID == "" {
+		return schema.Errorf(schema.KindInvalidArgument, "missing id")
+	}
+	if err := h.d.Core.DeleteService(c.r.Context(), c.origin(), b.ID); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, struct{}{})
+	return nil
+}
+
+type keyJSON struct {
+	ID      string            `json:"id"`
+	Value   string            `json:"value,omitempty"`
+	Name    string            `json:"name"`
+	Account string            `json:"account"`
+	Admin   bool              `json:"admin"`
+	Access  map[string]string `json:"access"`
+	Created string            `json:"created"`
+}
+
+func (h *Handler) keyCreate(c *call) error {
+	var b struct {
+		Name    string            `json:"name"`
+		Account string            `json:"account"`
+		Admin   bool              `json:"admin"`
+		Access  map[string]string `json:"access"`
+	}
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	k, value, err := h.d.Core.CreateKey(c.r.Context(), c.origin(), events.KeyInput{Account: b.Account, Name: b.Name, Admin: b.Admin, Access: b.Access})
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("Cache-Control", "no-store")
+	writeJSON(c.w, http.StatusCreated, keyJSON{ID: k.ID, Value: value, Name: k.Name, Account: k.Account, Admin: k.Admin,
+		Access: k.Access, Created: rfc3339(k.Created)})
+	return nil
+}
+
+func (h *Handler) keyList(c *call) error {
+	if err := decodeBody(c, &struct{}{}); err != nil {
+		return err
+	}
+	keys, err := h.d.State.Keys(c.r.Context())
+	if err != nil {
+		return err
+	}
+	out := []keyJSON{}
+	for _, k := range keys {
+		if !k.Revoked {
+			out = append(out, keyJSON{ID: k.ID, Name: k.Name, Account: k.Account, Admin: k.Admin, Access: k.Access, Created: rfc3339(k.Created)})
+		}
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"keys": out})
+	return nil
+}
+
+func (h *Handler) keyRevoke(c *call) error {
+	var b idBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.ID == "" {
+		return schema.Errorf(schema.KindInvalidArgument, "missing id")
+	}
+	if err := h.d.Core.RevokeKey(c.r.Context(), c.origin(), b.ID); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, struct{}{})
+	return nil
+}
+
+type accountJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Services   int64  `json:"services"`
+	Bytes      int64  `json:"bytes"`
+	QuotaBytes int64  `json:"quota_bytes"`
+	Created    string `json:"created"`
+}
+
+func toAccountJSON(a *schema.Account) accountJSON {
+	return accountJSON{ID: a.ID, Name: a.Name, Services: a.Services, Bytes: a.Bytes, QuotaBytes: a.QuotaBytes, Created: a.Created.UTC().Format(time.RFC3339Nano)}
+}
+
+func (h *Handler) accountCreate(c *call) error {
+	var b struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	a, err := h.d.Core.CreateAccount(c.r.Context(), c.origin(), b.ID, b.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, toAccountJSON(a))
+	return nil
+}
+
+func (h *Handler) accountList(c *call) error {
+	if err := decodeBody(c, &struct{}{}); err != nil {
+		return err
+	}
+	all, err := h.d.State.Accounts(c.r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]accountJSON, 0, len(all))
+	for _, a := range all {
+		out = append(out, toAccountJSON(a))
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"accounts": out})
+	return nil
+}
+
+func (h *Handler) accountDelete(c *call) error {
+	var b idBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.ID == "" {
+		return schema.Errorf(schema.KindInvalidArgument, "missing id")
+	}
+	if err := h.d.Core.DeleteAccount(c.r.Context(), c.origin(), b.ID); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, struct{}{})
+	return nil
+}

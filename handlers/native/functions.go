@@ -1,0 +1,476 @@
+package native
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/projections"
+	"github.com/cairnhq/cairn/schema"
+)
+
+type serviceJSON struct {
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Type       string  `json:"type"`
+	Replica    *string `json:"replica"`
+	Access     string  `json:"access"`
+	Files      int64   `json:"files"`
+	Bytes      int64   `json:"bytes"`
+	LastSyncID uint64  `json:"last_sync_id"`
+}
+
+func (h *Handler) serviceList(c *call) error {
+	all, err := h.d.State.Services(c.r.Context())
+	if err != nil {
+		return err
+	}
+	out := []serviceJSON{}
+	for _, s := range all {
+		if level := c.p.Level(s); level != "" {
+			out = append(out, serviceJSON{ID: s.ID, Name: s.Name, Type: s.Type, Access: level,
+				Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID})
+		}
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"services": out})
+	return nil
+}
+
+type fileJSON struct {
+	Path        string `json:"path"`
+	Size        int64  `json:"size"`
+	ETag        string `json:"etag"`
+	ContentType string `json:"content_type"`
+	Modified    string `json:"modified"`
+	Version     string `json:"version"`
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// intParam parses an optional integer parameter within [min, max].
+func intParam(c *call, name string, def, min, max int) (int, error) {
+	raw := c.query(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < min || n > max {
+		return 0, schema.Errorf(schema.KindInvalidArgument, "%s must be an integer from %d to %d", name, min, max)
+	}
+	return n, nil
+}
+
+// asof resolves the asof parameter to a sync id and that moment's time.
+// ok is false when no asof was given.
+func (h *Handler) asof(c *call) (syncID uint64, at time.Time, ok bool, err error) {
+	raw := c.query("asof")
+	if raw == "" {
+		return 0, time.Time{}, false, nil
+	}
+	ctx := c.r.Context()
+	if n, found := strings.CutPrefix(raw, "sync:"); found {
+		syncID, err = strconv.ParseUint(n, 10, 64)
+		if err != nil {
+			return 0, at, false, schema.Errorf(schema.KindInvalidArgument, "asof: sync:N needs a number")
+		}
+		if syncID > c.svc.LastSyncID {
+			return 0, at, false, schema.Errorf(schema.KindInvalidArgument, "asof: sync:%d is after the service's last sync id %d", syncID, c.svc.LastSyncID)
+		}
+	} else {
+		t, perr := time.Parse(time.RFC3339Nano, raw)
+		if perr != nil {
+			return 0, at, false, schema.Errorf(schema.KindInvalidArgument, "asof must be an RFC 3339 time or sync:N")
+		}
+		if syncID, err = h.d.State.SyncAt(ctx, c.svc.ID, t); err != nil {
+			return 0, at, false, err
+		}
+		at = t
+	}
+	if syncID > 0 {
+		first, err := h.d.State.FirstSyncID(ctx, c.svc.ID)
+		if err != nil {
+			return 0, at, false, err
+		}
+		if first > 1 && syncID < first {
+			return 0, at, false, schema.Errorf(schema.KindHistoryTruncated, "asof is older than the retained history (oldest sync id %d)", first)
+		}
+		ct, err := h.d.State.ChangeTime(ctx, c.svc.ID, syncID)
+		if err != nil {
+			return 0, at, false, err
+		}
+		if at.IsZero() {
+			at = ct
+		}
+	}
+	return syncID, at, true, nil
+}
+
+func (h *Handler) fileList(c *call) error {
+	if err := h.storageOnly(c); err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 1000, 1, 10000)
+	if err != nil {
+		return err
+	}
+	syncID, at, hasAsof, err := h.asof(c)
+	if err != nil {
+		return err
+	}
+	files, prefixes := []fileJSON{}, []string{}
+	var next *string
+	if !hasAsof || syncID > 0 {
+		res, err := h.d.State.List(c.r.Context(), c.svc.ID, projections.ListOptions{
+			Prefix: c.query("prefix"), Delimiter: c.query("delimiter"), After: c.query("after"),
+			Limit: limit, AsOf: syncID, AsOfTime: at, Now: h.d.Core.Now(),
+		})
+		if err != nil {
+			return err
+		}
+		for _, v := range res.Files {
+			files = append(files, fileJSON{Path: v.Path, Size: v.Size, ETag: v.ETag, ContentType: v.ContentType,
+				Modified: rfc3339(v.Time), Version: v.Version})
+		}
+		prefixes = append(prefixes, res.Prefixes...)
+		if res.Truncated {
+			next = &res.Next
+		}
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"files": files, "prefixes": prefixes, "next": next})
+	return nil
+}
+
+func (h *Handler) storageOnly(c *call) error {
+	if c.svc.Type != schema.ServiceStorage {
+		return schema.Errorf(schema.KindMethodNotAllowed, "%s works on storage services only", c.fn)
+	}
+	return nil
+}
+
+func (c *call) path() (string, error) {
+	p := c.query("path")
+	if p == "" {
+		return "", schema.Errorf(schema.KindInvalidArgument, "missing parameter path")
+	}
+	return p, schema.CheckPath(p)
+}
+
+// resolve finds the version getfile serves: by id, as of a moment, or the
+// live one. Deleted and expired versions are not found.
+func (h *Handler) resolve(c *call, p string) (*schema.Version, error) {
+	ctx := c.r.Context()
+	notFound := schema.Errorf(schema.KindNotFound, "file not found")
+	var v *schema.Version
+	var err error
+	now := h.d.Core.Now()
+	if id := c.query("version"); id != "" {
+		v, err = h.d.State.Version(ctx, c.svc.ID, p, id)
+	} else if syncID, at, ok, aerr := h.asof(c); aerr != nil {
+		return nil, aerr
+	} else if ok {
+		if syncID == 0 {
+			return nil, notFound
+		}
+		v, err = h.d.State.VersionAt(ctx, c.svc.ID, p, syncID)
+		now = at
+	} else {
+		v, err = h.d.State.Object(ctx, c.svc.ID, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !v.Live(now) {
+		return nil, notFound
+	}
+	return v, nil
+}
+
+func (h *Handler) getFile(c *call) error {
+	if err := h.storageOnly(c); err != nil {
+		return err
+	}
+	p, err := c.path()
+	if err != nil {
+		return err
+	}
+	v, err := h.resolve(c, p)
+	if err != nil {
+		return err
+	}
+	hd := c.w.Header()
+	hd.Set("ETag", httpx.Quote(v.ETag))
+	hd.Set("Last-Modified", v.Time.UTC().Format(http.TimeFormat))
+	hd.Set("X-Version-Id", v.Version)
+	hd.Set("X-Sync-Id", strconv.FormatUint(v.SyncID, 10))
+	hd.Set("Accept-Ranges", "bytes")
+	for k, val := range v.Meta {
+		hd.Set("x-owncdn-meta-"+k, val)
+	}
+	if v.DeleteAt > 0 {
+		hd.Set("x-owncdn-delete-at", strconv.FormatInt(v.DeleteAt, 10))
+	}
+	switch httpx.Precondition(c.r, v.ETag, v.Time) {
+	case http.StatusNotModified:
+		c.w.WriteHeader(http.StatusNotModified)
+		return nil
+	case http.StatusPreconditionFailed:
+		return schema.Errorf(schema.KindPreconditionFailed, "precondition failed")
+	}
+	if !httpx.RangeSatisfiable(c.r.Header.Get("Range"), v.Size) {
+		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
+		writeJSON(c.w, http.StatusRequestedRangeNotSatisfiable, errorJSON(c, "invalid_range", "the range is not satisfiable"))
+		return nil
+	}
+	rd, err := h.d.Core.Open(c.r.Context(), v)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	hd.Set("Content-Type", v.ContentType)
+	http.ServeContent(c.w, c.r, "", v.Time, rd)
+	return nil
+}
+
+func errorJSON(c *call, code, msg string) errorBody {
+	var b errorBody
+	b.Error.Code, b.Error.Message, b.RequestID = code, msg, httpx.InfoOf(c.r.Context()).ID
+	return b
+}
+
+// metaHeaders collects x-owncdn-meta-* headers (names lower-cased).
+func metaHeaders(hd http.Header) (map[string]string, error) {
+	var meta map[string]string
+	size := 0
+	for name, vals := range hd {
+		lname := strings.ToLower(name)
+		if k, ok := strings.CutPrefix(lname, "x-owncdn-meta-"); ok && k != "" {
+			if meta == nil {
+				meta = map[string]string{}
+			}
+			meta[k] = strings.Join(vals, ",")
+			size += len(k) + len(meta[k])
+		}
+	}
+	if size > 8192 {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "metadata is larger than 8 KiB")
+	}
+	return meta, nil
+}
+
+// deleteAt reads x-owncdn-delete-at / -delete-after (after wins).
+func deleteAt(hd http.Header, now time.Time) (int64, error) {
+	if after := hd.Get("x-owncdn-delete-after"); after != "" {
+		n, err := strconv.ParseInt(after, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, schema.Errorf(schema.KindInvalidArgument, "x-owncdn-delete-after must be a positive number of seconds")
+		}
+		return now.Unix() + n, nil
+	}
+	if at := hd.Get("x-owncdn-delete-at"); at != "" {
+		n, err := strconv.ParseInt(at, 10, 64)
+		if err != nil || n <= now.Unix() {
+			return 0, schema.Errorf(schema.KindInvalidArgument, "x-owncdn-delete-at must be a unix time in the future")
+		}
+		return n, nil
+	}
+	return 0, nil
+}
+
+// ContentType returns the stored content type for an upload: the header,
+// else a guess from the name's extension, else application/octet-stream.
+func ContentType(header, name string) string {
+	if header != "" {
+		return header
+	}
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func (h *Handler) uploadFile(c *call) error {
+	if err := h.storageOnly(c); err != nil {
+		return err
+	}
+	p, err := c.path()
+	if err != nil {
+		return err
+	}
+	meta, err := metaHeaders(c.r.Header)
+	if err != nil {
+		return err
+	}
+	at, err := deleteAt(c.r.Header, h.d.Core.Now())
+	if err != nil {
+		return err
+	}
+	v, err := h.d.Core.PutObject(c.r.Context(), c.origin(), events.PutInput{
+		Service: c.svc.ID, Path: p, Body: c.r.Body, Meta: meta, DeleteAt: at,
+		ContentType: ContentType(c.r.Header.Get("Content-Type"), p),
+		Cond:        events.Conditions{IfMatch: c.r.Header.Get("If-Match"), IfNoneMatch: c.r.Header.Get("If-None-Match")},
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, map[string]any{"path": v.Path, "version": v.Version, "size": v.Size,
+		"etag": v.ETag, "sync_id": v.SyncID})
+	return nil
+}
+
+func (h *Handler) deleteFile(c *call) error {
+	if err := h.storageOnly(c); err != nil {
+		return err
+	}
+	p, err := c.path()
+	if err != nil {
+		return err
+	}
+	v, err := h.d.Core.DeleteObject(c.r.Context(), c.origin(), c.svc.ID, p, events.Conditions{IfMatch: c.r.Header.Get("If-Match")})
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"path": v.Path, "version": v.Version, "sync_id": v.SyncID})
+	return nil
+}
+
+func (h *Handler) flush(c *call) error {
+	return schema.Errorf(schema.KindMethodNotAllowed, "flush works on cache services; %q is a storage service", c.svc.ID)
+}
+
+type versionJSON struct {
+	Version  string `json:"version"`
+	Modified string `json:"modified"`
+	Size     int64  `json:"size"`
+	ETag     string `json:"etag"`
+	Deleted  bool   `json:"deleted"`
+	Current  bool   `json:"current"`
+	SyncID   uint64 `json:"sync_id"`
+}
+
+func (h *Handler) versionList(c *call) error {
+	if err := h.storageOnly(c); err != nil {
+		return err
+	}
+	p, err := c.path()
+	if err != nil {
+		return err
+	}
+	vs, err := h.d.State.Versions(c.r.Context(), c.svc.ID, p, 0)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		return schema.Errorf(schema.KindNotFound, "file not found")
+	}
+	now := h.d.Core.Now()
+	out := make([]versionJSON, 0, len(vs))
+	for i, v := range vs {
+		out = append(out, versionJSON{Version: v.Version, Modified: rfc3339(v.Time), Size: v.Size, ETag: v.ETag,
+			Deleted: v.Deleted, Current: i == 0 && v.Live(now), SyncID: v.SyncID})
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"path": p, "versions": out})
+	return nil
+}
+
+type updateJSON struct {
+	SyncID      uint64            `json:"sync_id"`
+	Time        string            `json:"time"`
+	Op          string            `json:"op"`
+	Path        string            `json:"path"`
+	Version     string            `json:"version"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"`
+	ContentType string            `json:"content_type"`
+	Meta        map[string]string `json:"meta"`
+	DeleteAt    int64             `json:"delete_at"`
+	CopiedFrom  *schema.ObjectRef `json:"copied_from"`
+}
+
+func (h *Handler) syncNext(c *call) error {
+	if err := h.storageOnly(c); err != nil {
+		return err
+	}
+	after, err := strconv.ParseUint(strOr(c.query("after"), "0"), 10, 64)
+	if err != nil {
+		return schema.Errorf(schema.KindInvalidArgument, "after must be a sync id")
+	}
+	limit, err := intParam(c, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	wait, err := intParam(c, "wait", 0, 0, 60)
+	if err != nil {
+		return err
+	}
+	ctx := c.r.Context()
+	first, err := h.d.State.FirstSyncID(ctx, c.svc.ID)
+	if err != nil {
+		return err
+	}
+	if first > 1 && after+1 < first {
+		return schema.Errorf(schema.KindHistoryTruncated, "history before sync id %d is no longer kept", first)
+	}
+	changes, last, err := h.changes(ctx, c.svc.ID, after, limit, time.Duration(wait)*time.Second)
+	if err != nil {
+		return err
+	}
+	out := make([]updateJSON, 0, len(changes))
+	for _, v := range changes {
+		out = append(out, updateJSON{SyncID: v.SyncID, Time: rfc3339(v.Time), Op: v.Op, Path: v.Path,
+			Version: v.Version, Size: v.Size, ETag: v.ETag, ContentType: v.ContentType, Meta: v.Meta,
+			DeleteAt: v.DeleteAt, CopiedFrom: v.CopiedFrom})
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"updates": out, "last_sync_id": last})
+	return nil
+}
+
+// changes returns the changes after a sync id, waiting up to wait for one
+// when there are none yet.
+func (h *Handler) changes(ctx context.Context, sid string, after uint64, limit int, wait time.Duration) ([]*schema.Version, uint64, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		changed := h.d.State.Changed()
+		svc, err := h.d.State.Service(ctx, sid)
+		if err != nil {
+			return nil, 0, err
+		}
+		if svc.LastSyncID > after || wait <= 0 {
+			list, err := h.d.State.Changes(ctx, sid, after, limit)
+			return list, svc.LastSyncID, err
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return nil, svc.LastSyncID, nil
+		case <-ctx.Done():
+			return nil, svc.LastSyncID, nil
+		}
+	}
+}
+
+func strOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (h *Handler) reqList(c *call) error {
+	limit, err := intParam(c, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	reqs, err := h.d.Requests.Requests(c.r.Context(), c.svc.ID, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"requests": reqs})
+	return nil
+}

@@ -1,0 +1,189 @@
+package native
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
+	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/projections"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// RequestLog keeps each service's recent requests (reqlist).
+type RequestLog interface {
+	RecordRequest(service string, r events.Request)
+	Requests(ctx context.Context, service string, limit int) ([]events.Request, error)
+}
+
+// Deps are what the native dialect calls.
+type Deps struct {
+	Core     *events.Service
+	State    *projections.Store
+	Auth     *access.Authenticator
+	Requests RequestLog
+	Log      *slog.Logger
+}
+
+// Handler serves the native API.
+type Handler struct {
+	d     Deps
+	funcs map[string]function
+}
+
+type function struct {
+	methods []string
+	write   bool // needs write access (else read)
+	admin   bool // server admin key only; JSON body
+	noSID   bool
+	serve   func(h *Handler, c *call) error
+}
+
+// call is one request being served.
+type call struct {
+	w   http.ResponseWriter
+	r   *http.Request
+	p   *access.Principal
+	svc *schema.Service // the sid's service, access checked
+	fn  string
+}
+
+// New returns the native API handler.
+func New(d Deps) *Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	get, put := []string{http.MethodGet, http.MethodHead}, []string{http.MethodPut, http.MethodPost}
+	post := []string{http.MethodPost}
+	h := &Handler{d: d, funcs: map[string]function{
+		"servicelist": {methods: get, noSID: true, serve: (*Handler).serviceList},
+		"filelist":    {methods: get, serve: (*Handler).fileList},
+		"getfile":     {methods: get, serve: (*Handler).getFile},
+		"uploadfile":  {methods: put, write: true, serve: (*Handler).uploadFile},
+		"deletefile":  {methods: []string{http.MethodDelete, http.MethodPost}, write: true, serve: (*Handler).deleteFile},
+		"flush":       {methods: post, write: true, serve: (*Handler).flush},
+		"versionlist": {methods: get, serve: (*Handler).versionList},
+		"syncnext":    {methods: get, serve: (*Handler).syncNext},
+		"reqlist":     {methods: get, serve: (*Handler).reqList},
+	}}
+	for name, fn := range adminFunctions {
+		h.funcs[name] = fn
+	}
+	return h
+}
+
+// Function returns the native function a URL path names ("" if none):
+// matched case-insensitively, trailing slash ignored.
+func Function(path string) string {
+	return strings.ToLower(strings.Trim(path, "/"))
+}
+
+// Handles reports whether r is a native request: it carries x-owncdn-key
+// or its path names a native function.
+func (h *Handler) Handles(r *http.Request) bool {
+	if r.Header.Get("x-owncdn-key") != "" {
+		return true
+	}
+	_, ok := h.funcs[Function(r.URL.Path)]
+	return ok
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info := httpx.InfoOf(r.Context())
+	info.Dialect = "native"
+	name := Function(r.URL.Path)
+	info.Operation = name
+	rec := &httpx.Recorder{ResponseWriter: w}
+	c := &call{w: rec, r: r, fn: name}
+	err := h.serve(c)
+	if err != nil {
+		writeError(rec, r, h.d.Log, err)
+	}
+	if c.svc != nil && h.d.Requests != nil {
+		if rec.Status == 0 {
+			rec.Status = http.StatusOK
+		}
+		h.d.Requests.RecordRequest(c.svc.ID, events.Request{
+			Time: info.Start.UTC(), Method: r.Method, Function: name, Path: r.URL.Query().Get("path"),
+			Status: rec.Status, Bytes: rec.Bytes, DurationMS: float64(time.Since(info.Start).Microseconds()) / 1000,
+			ClientIP: httpx.ClientIP(r), KeyID: c.p.KeyID, UserAgent: r.UserAgent(), Dialect: "native",
+		})
+	}
+}
+
+func (h *Handler) serve(c *call) error {
+	fn, ok := h.funcs[c.fn]
+	if !ok {
+		return schema.Errorf(schema.KindNotFound, "unknown function %q", c.fn)
+	}
+	p, err := h.d.Auth.ByValue(c.r.Context(), c.r.Header.Get("x-owncdn-key"))
+	if err != nil {
+		return err
+	}
+	c.p = p
+	info := httpx.InfoOf(c.r.Context())
+	info.KeyID = p.KeyID
+	allowed := false
+	for _, m := range fn.methods {
+		allowed = allowed || c.r.Method == m
+	}
+	if !allowed {
+		c.w.Header().Set("Allow", strings.Join(fn.methods, ", "))
+		return schema.Errorf(schema.KindMethodNotAllowed, "%s does not accept %s", c.fn, c.r.Method)
+	}
+	if fn.admin {
+		if !p.Server {
+			return schema.Errorf(schema.KindForbidden, "%s needs the admin key", c.fn)
+		}
+		return fn.serve(h, c)
+	}
+	if !fn.noSID {
+		sid := c.r.URL.Query().Get("sid")
+		if sid == "" {
+			return schema.Errorf(schema.KindInvalidArgument, "missing parameter sid")
+		}
+		svc, err := h.d.State.Service(c.r.Context(), sid)
+		if err != nil {
+			if schema.IsKind(err, schema.KindNotFound) && !p.Server && !p.Admin && p.Key != nil && !p.Key.CanRead(sid) {
+				// do not reveal which services exist to keys without access
+				return schema.Errorf(schema.KindForbidden, "this key has no access to service %q", sid)
+			}
+			return err
+		}
+		if !p.Server && svc.Account != p.Account {
+			return schema.Errorf(schema.KindNotFound, "service not found") // other accounts' services are invisible
+		}
+		if !p.CanRead(svc) {
+			return schema.Errorf(schema.KindForbidden, "this key has no access to service %q", sid)
+		}
+		if fn.write && !p.CanWrite(svc) {
+			return schema.Errorf(schema.KindForbidden, "this key has read access only to service %q", sid)
+		}
+		c.svc = svc
+		info.Service = svc.ID
+	}
+	return fn.serve(h, c)
+}
+
+func (c *call) origin() events.Origin {
+	return c.p.Origin("native", httpx.ClientIP(c.r), httpx.InfoOf(c.r.Context()).ID)
+}
+
+func (c *call) query(name string) string { return c.r.URL.Query().Get(name) }
+
+// decodeBody reads a JSON request body strictly (unknown fields are errors).
+func decodeBody(c *call, v any) error {
+	dec := json.NewDecoder(io.LimitReader(c.r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && err != io.EOF {
+		return schema.Errorf(schema.KindInvalidArgument, "invalid JSON body: %v", err)
+	}
+	return nil
+}
