@@ -31,6 +31,9 @@ type Log interface {
 	Follow(ctx context.Context, from uint64, fn func([]*schema.Event) error) error
 	// LastSeq returns the sequence of the newest event (0 when empty).
 	LastSeq(ctx context.Context) (uint64, error)
+	// LastSubjectSeq returns the sequence of the newest event on subjects
+	// matching filter (0 when none): what an Expect.FilterSeq must be.
+	LastSubjectSeq(ctx context.Context, filter string) (uint64, error)
 }
 
 // Expect holds optimistic-concurrency expectations for one append.
@@ -213,6 +216,18 @@ func (l *JetStream) LastSeq(ctx context.Context) (uint64, error) {
 		return 0, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
 	}
 	return info.State.LastSeq, nil
+}
+
+// LastSubjectSeq implements Log.
+func (l *JetStream) LastSubjectSeq(ctx context.Context, filter string) (uint64, error) {
+	m, err := l.stream.GetLastMsgForSubject(ctx, filter)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
+	}
+	return m.Sequence, nil
 }
 
 // Follow implements Log. Events are read by an ordered consumer and handed

@@ -199,7 +199,20 @@ func (c Conditions) check(cur *schema.Version) error {
 func (s *Service) live(ctx context.Context, service, path string) (*schema.Version, uint64, error) {
 	head, err := s.state.Head(ctx, service, path)
 	if schema.IsKind(err, schema.KindNotFound) {
-		return nil, 0, nil
+		// No version in the projections, but the log may still hold events
+		// on the object's subject: from a deleted service of the same id.
+		// The expectation must name the newest of them.
+		seq, err := s.log.LastSubjectSeq(ctx, schema.ObjectFilter(service, path))
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := s.state.Wait(ctx, seq); err != nil {
+			return nil, 0, err
+		}
+		if _, herr := s.state.Head(ctx, service, path); herr == nil {
+			return s.live(ctx, service, path) // it appeared meanwhile
+		}
+		return nil, seq, nil
 	}
 	if err != nil {
 		return nil, 0, err
@@ -250,6 +263,9 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 	p.DeleteAt = in.DeleteAt
 	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		var exp Expect
+		if err := s.checkQuota(ctx, in.Service, in.Path, p.Size); err != nil {
+			return nil, exp, err
+		}
 		if in.Cond.any() {
 			cur, seq, err := s.live(ctx, in.Service, in.Path)
 			if err != nil {
@@ -272,6 +288,41 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 		return nil, err
 	}
 	return s.applied(ctx, ev)
+}
+
+// checkQuota fails with KindQuotaExceeded when storing size bytes at path
+// would take the service or its account past a byte or file-count quota.
+// It reads the projections as of the latest applied event, so concurrent
+// uploads racing for the last bytes of a quota can overshoot it by what
+// they carry; the quota is a limit on usage, not a reservation.
+func (s *Service) checkQuota(ctx context.Context, service, path string, size int64) error {
+	svc, err := s.state.Service(ctx, service)
+	if err != nil {
+		return err
+	}
+	var acct *schema.Account
+	if a, err := s.state.Account(ctx, svc.Account); err == nil && a.QuotaBytes > 0 {
+		acct = a
+	}
+	if svc.QuotaBytes == 0 && svc.QuotaCount == 0 && acct == nil {
+		return nil
+	}
+	files, bytes := int64(1), size
+	if cur, err := s.state.Object(ctx, service, path); err == nil {
+		files, bytes = 0, size-cur.Size // an overwrite replaces the current version's usage
+	} else if !schema.IsKind(err, schema.KindNotFound) {
+		return err
+	}
+	if svc.QuotaBytes > 0 && bytes > 0 && svc.Bytes+bytes > svc.QuotaBytes {
+		return schema.Errorf(schema.KindQuotaExceeded, "service %q quota of %d bytes would be exceeded (%d used)", service, svc.QuotaBytes, svc.Bytes)
+	}
+	if svc.QuotaCount > 0 && files > 0 && svc.Files+files > svc.QuotaCount {
+		return schema.Errorf(schema.KindQuotaExceeded, "service %q quota of %d files would be exceeded", service, svc.QuotaCount)
+	}
+	if acct != nil && bytes > 0 && acct.Bytes+bytes > acct.QuotaBytes {
+		return schema.Errorf(schema.KindQuotaExceeded, "account quota of %d bytes would be exceeded (%d used)", acct.QuotaBytes, acct.Bytes)
+	}
+	return nil
 }
 
 // applied returns the version an applied object event created.
@@ -395,6 +446,9 @@ func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*sche
 	}
 	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		var exp Expect
+		if err := s.checkQuota(ctx, in.Service, in.Path, p.Size); err != nil {
+			return nil, exp, err
+		}
 		if in.Cond.any() {
 			cur, seq, err := s.live(ctx, in.Service, in.Path)
 			if err != nil {
