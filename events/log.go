@@ -139,6 +139,10 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		MaxMsgsPerSubject: o.RequestsPerService,
 		Discard:           jetstream.DiscardOld,
 		AllowDirect:       true,
+		// The request log is best effort: it must survive restarts, but
+		// it is not history, so it is flushed asynchronously instead of
+		// costing every request a second fsync.
+		PersistMode: jetstream.AsyncPersistMode,
 	})
 	if err != nil {
 		l.Close()
