@@ -385,3 +385,38 @@ func TestJetStream_Append(t *testing.T) {
 		t.Fatalf("LastSubjectSeq of an unused subject: %d, %v", got, err)
 	}
 }
+
+// Blobs no version references are collected once older than the grace
+// period; a blob a version references never is, even after its object
+// is deleted (the version, and so the blob, stays in the history).
+func TestService_CollectGarbage(t *testing.T) {
+	t.Parallel()
+	later := time.Now().Add(2 * time.Hour)
+	c := newCore(t, events.Options{InlineMax: 4, Clock: func() time.Time { return later }})
+	c.service(t, "gc")
+	ctx := context.Background()
+	v, err := c.put(ctx, "gc", "kept", []byte("referenced bytes"), events.Conditions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.svc.DeleteObject(ctx, c.o, "gc", "kept", events.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	orphan, err := c.blobs.Put(ctx, strings.NewReader("nobody points here"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.svc.CollectGarbage(ctx, time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("CollectGarbage: removed %d, %v; want the one orphan", n, err)
+	}
+	if _, err := c.blobs.Stat(ctx, orphan.SHA256); !schema.IsKind(err, schema.KindNotFound) {
+		t.Fatalf("orphan still there: %v", err)
+	}
+	if _, err := c.blobs.Stat(ctx, v.Blob.SHA256); err != nil {
+		t.Fatalf("a blob referenced by a version was collected: %v", err)
+	}
+	if n, err := c.svc.CollectGarbage(ctx, 3*time.Hour); err != nil || n != 0 {
+		t.Fatalf("young blobs are never collected: removed %d, %v", n, err)
+	}
+}
