@@ -30,11 +30,16 @@ type core struct {
 
 var coreNo atomic.Int64
 
-func newCore(t *testing.T, opts events.Options) *core {
+func newCore(t testing.TB, opts events.Options) *core { return openCore(t, opts, false) }
+
+// newCoreSync is newCore with sync always, as the server runs by default.
+func newCoreSync(t testing.TB) *core { return openCore(t, events.Options{}, true) }
+
+func openCore(t testing.TB, opts events.Options, syncAlways bool) *core {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, err := events.OpenJetStream(ctx, events.NATSOptions{Dir: dir, SyncAlways: false, Name: fmt.Sprintf("evtest-%d", coreNo.Add(1))})
+	l, err := events.OpenJetStream(ctx, events.NATSOptions{Dir: dir, SyncAlways: syncAlways, Name: fmt.Sprintf("evtest-%d", coreNo.Add(1))})
 	if err != nil {
 		t.Fatal(err)
 	}
