@@ -54,6 +54,10 @@ func Rebuild(ctx context.Context, dataDir string, progress func(applied, total u
 	if err := os.Rename(tmp, final); err != nil {
 		return st, err
 	}
+	// make the rename itself durable (buntdb's Close synced the file)
+	if err := syncDir(dataDir); err != nil {
+		return st, err
+	}
 	st.Elapsed = time.Since(start)
 	return st, nil
 }
@@ -108,4 +112,14 @@ func FoldAll(ctx context.Context, log events.Log, store *projections.Store, prog
 		return st, schema.Wrap(schema.KindInternal, err, "digest")
 	}
 	return st, nil
+}
+
+// syncDir fsyncs a directory, so a rename in it survives a power loss.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -233,6 +233,12 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.ln = ln
+	// The http.Server is made here, not in Serve: Serve runs in its own
+	// goroutine, and Close (say a Ctrl-C right after start-up) must see
+	// it without a data race. Shutdown before Serve makes Serve return
+	// ErrServerClosed at once.
+	s.http = &http.Server{Handler: s.Handler, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return nil
 }
 
@@ -242,8 +248,9 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 // Serve serves HTTP on the listener until Close; it returns nil after a
 // clean shutdown.
 func (s *Server) Serve() error {
-	s.http = &http.Server{Handler: s.Handler, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	if s.http == nil {
+		return errors.New("server: Serve before Listen")
+	}
 	err := s.http.Serve(s.ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -263,8 +270,11 @@ func (s *Server) shutdown(ctx context.Context) error {
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
-	} else if s.ln != nil {
-		errs = append(errs, s.ln.Close())
+	}
+	if s.ln != nil { // already closed by Shutdown unless Serve never ran
+		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
 	if s.Log != nil && s.State != nil && s.cancel != nil {
 		if last, err := s.Log.LastSeq(ctx); err == nil {
