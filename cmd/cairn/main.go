@@ -100,6 +100,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer stop()
 	srv, err := server.Open(ctx, cfg, logger)
 	if err != nil {
+		if ctx.Err() != nil { // Ctrl-C during start-up (a long replay, say): a clean stop
+			logger.Info("interrupted during start-up")
+			return nil
+		}
 		return err
 	}
 	if err := srv.Listen(); err != nil {

@@ -24,6 +24,9 @@ type RebuildStats struct {
 // called about once a second with applied and total events.
 func Rebuild(ctx context.Context, dataDir string, progress func(applied, total uint64)) (RebuildStats, error) {
 	var st RebuildStats
+	if fi, err := os.Stat(filepath.Join(dataDir, "jetstream")); err != nil || !fi.IsDir() {
+		return st, fmt.Errorf("%s is not a cairn data directory (it has no jetstream/ log)", dataDir)
+	}
 	lock, err := lockDir(dataDir)
 	if err != nil {
 		return st, err

@@ -145,3 +145,13 @@ func TestOpen_BadAdminFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRebuild_RefusesForeignDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Rebuild(context.Background(), dir, nil); err == nil {
+		t.Fatal("Rebuild of a directory without a log must fail")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("Rebuild of a foreign directory created %d entries", len(entries))
+	}
+}
