@@ -3,10 +3,14 @@ package native
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/cairnhq/cairn/events"
@@ -35,23 +39,35 @@ type Deps struct {
 type Handler struct {
 	d     Deps
 	funcs map[string]function
+	// queried, when set (by tests), sees every query parameter a function
+	// reads through call.query.
+	queried func(fn, param string)
 }
 
+// function is one entry of the function table. The table is what the
+// OpenAPI document (schema.NativeOpenAPI) describes; a test keeps the two
+// in step: paths, methods and query parameters.
 type function struct {
 	methods []string
-	write   bool // needs write access (else read)
-	admin   bool // server admin key only; JSON body
-	noSID   bool
-	serve   func(h *Handler, c *call) error
+	// params are the query parameters the function reads, sid included.
+	// call.query refuses any other, so the declaration cannot drift.
+	params []string
+	write  bool // needs write access (else read)
+	admin  bool // server admin key only; JSON body
+	noSID  bool
+	public bool // served without a key (the OpenAPI document)
+	serve  func(h *Handler, c *call) error
 }
 
 // call is one request being served.
 type call struct {
-	w   http.ResponseWriter
-	r   *http.Request
-	p   *access.Principal
-	svc *schema.Service // the sid's service, access checked
-	fn  string
+	w      http.ResponseWriter
+	r      *http.Request
+	p      *access.Principal
+	svc    *schema.Service // the sid's service, access checked
+	fn     string
+	params []string // the function's declared query parameters
+	h      *Handler
 }
 
 // New returns the native API handler.
@@ -62,15 +78,16 @@ func New(d Deps) *Handler {
 	get, put := []string{http.MethodGet, http.MethodHead}, []string{http.MethodPut, http.MethodPost}
 	post := []string{http.MethodPost}
 	h := &Handler{d: d, funcs: map[string]function{
-		"servicelist": {methods: get, noSID: true, serve: (*Handler).serviceList},
-		"filelist":    {methods: get, serve: (*Handler).fileList},
-		"getfile":     {methods: get, serve: (*Handler).getFile},
-		"uploadfile":  {methods: put, write: true, serve: (*Handler).uploadFile},
-		"deletefile":  {methods: []string{http.MethodDelete, http.MethodPost}, write: true, serve: (*Handler).deleteFile},
-		"flush":       {methods: post, write: true, serve: (*Handler).flush},
-		"versionlist": {methods: get, serve: (*Handler).versionList},
-		"syncnext":    {methods: get, serve: (*Handler).syncNext},
-		"reqlist":     {methods: get, serve: (*Handler).reqList},
+		"servicelist":  {methods: get, noSID: true, serve: (*Handler).serviceList},
+		"filelist":     {methods: get, params: []string{"sid", "prefix", "delimiter", "after", "limit", "asof"}, serve: (*Handler).fileList},
+		"getfile":      {methods: get, params: []string{"sid", "path", "version", "asof"}, serve: (*Handler).getFile},
+		"uploadfile":   {methods: put, params: []string{"sid", "path"}, write: true, serve: (*Handler).uploadFile},
+		"deletefile":   {methods: []string{http.MethodDelete, http.MethodPost}, params: []string{"sid", "path"}, write: true, serve: (*Handler).deleteFile},
+		"flush":        {methods: post, params: []string{"sid"}, write: true, serve: (*Handler).flush},
+		"versionlist":  {methods: get, params: []string{"sid", "path"}, serve: (*Handler).versionList},
+		"syncnext":     {methods: get, params: []string{"sid", "after", "limit", "wait"}, serve: (*Handler).syncNext},
+		"reqlist":      {methods: get, params: []string{"sid", "limit"}, serve: (*Handler).reqList},
+		"openapi.json": {methods: get, noSID: true, public: true, serve: (*Handler).openAPI},
 	}}
 	for name, fn := range adminFunctions {
 		h.funcs[name] = fn
@@ -101,7 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := Function(r.URL.Path)
 	info.Operation = name
 	rec := &httpx.Recorder{ResponseWriter: w}
-	c := &call{w: rec, r: r, fn: name}
+	c := &call{w: rec, r: r, fn: name, h: h}
 	err := h.serve(c)
 	if err != nil {
 		writeError(rec, r, h.d.Log, err)
@@ -123,6 +140,13 @@ func (h *Handler) serve(c *call) error {
 	if !ok {
 		return schema.Errorf(schema.KindNotFound, "unknown function %q", c.fn)
 	}
+	c.params = fn.params
+	if fn.public {
+		if err := allowMethod(c, fn); err != nil {
+			return err
+		}
+		return fn.serve(h, c)
+	}
 	p, err := h.d.Auth.ByValue(c.r.Context(), c.r.Header.Get("x-owncdn-key"))
 	if err != nil {
 		return err
@@ -130,13 +154,8 @@ func (h *Handler) serve(c *call) error {
 	c.p = p
 	info := httpx.InfoOf(c.r.Context())
 	info.KeyID = p.KeyID
-	allowed := false
-	for _, m := range fn.methods {
-		allowed = allowed || c.r.Method == m
-	}
-	if !allowed {
-		c.w.Header().Set("Allow", strings.Join(fn.methods, ", "))
-		return schema.Errorf(schema.KindMethodNotAllowed, "%s does not accept %s", c.fn, c.r.Method)
+	if err := allowMethod(c, fn); err != nil {
+		return err
 	}
 	if fn.admin {
 		if !p.Server {
@@ -145,20 +164,24 @@ func (h *Handler) serve(c *call) error {
 		return fn.serve(h, c)
 	}
 	if !fn.noSID {
-		sid := c.r.URL.Query().Get("sid")
+		sid := c.query("sid")
 		if sid == "" {
 			return schema.Errorf(schema.KindInvalidArgument, "missing parameter sid")
 		}
+		// A key learns nothing about services it may not read: whether
+		// the id is free or taken (in its account or another), the answer
+		// is the same 403; a key that may read it (by "*" or an account
+		// admin key) gets 404 for a service it cannot see.
+		noAccess := !p.Server && !p.Admin && p.Key != nil && !p.Key.CanRead(sid)
 		svc, err := h.d.State.Service(c.r.Context(), sid)
+		if err == nil && !p.Server && svc.Account != p.Account {
+			err = schema.Errorf(schema.KindNotFound, "service not found")
+		}
 		if err != nil {
-			if schema.IsKind(err, schema.KindNotFound) && !p.Server && !p.Admin && p.Key != nil && !p.Key.CanRead(sid) {
-				// do not reveal which services exist to keys without access
+			if schema.IsKind(err, schema.KindNotFound) && noAccess {
 				return schema.Errorf(schema.KindForbidden, "this key has no access to service %q", sid)
 			}
 			return err
-		}
-		if !p.Server && svc.Account != p.Account {
-			return schema.Errorf(schema.KindNotFound, "service not found") // other accounts' services are invisible
 		}
 		if !p.CanRead(svc) {
 			return schema.Errorf(schema.KindForbidden, "this key has no access to service %q", sid)
@@ -176,7 +199,36 @@ func (c *call) origin() events.Origin {
 	return c.p.Origin("native", httpx.ClientIP(c.r), httpx.InfoOf(c.r.Context()).ID)
 }
 
-func (c *call) query(name string) string { return c.r.URL.Query().Get(name) }
+// allowMethod fails with 405 (and an Allow header) unless fn accepts the
+// request's method.
+func allowMethod(c *call, fn function) error {
+	if slices.Contains(fn.methods, c.r.Method) {
+		return nil
+	}
+	c.w.Header().Set("Allow", strings.Join(fn.methods, ", "))
+	return schema.Errorf(schema.KindMethodNotAllowed, "%s does not accept %s", c.fn, c.r.Method)
+}
+
+// query returns a query parameter the function declared in its params.
+// Reading an undeclared one is a bug (the OpenAPI document would not list
+// it): in test binaries it panics, after printing to stderr because
+// net/http recovers handler panics and a server's error log may be
+// discarded; in production it is logged and the value returned.
+func (c *call) query(name string) string {
+	if !slices.Contains(c.params, name) {
+		msg := "native: function " + c.fn + " reads query parameter " + name +
+			" without declaring it in its params (handler.go) and the OpenAPI document"
+		if testing.Testing() {
+			fmt.Fprintln(os.Stderr, msg)
+			panic(msg)
+		}
+		c.h.d.Log.Error(msg)
+	}
+	if c.h.queried != nil {
+		c.h.queried(c.fn, name)
+	}
+	return c.r.URL.Query().Get(name)
+}
 
 // decodeBody reads a JSON request body strictly (unknown fields are errors).
 func decodeBody(c *call, v any) error {

@@ -1,0 +1,350 @@
+package e2e
+
+// Helpers for the native API tests (native_test.go, access_test.go,
+// concurrency_test.go, paths_test.go). Every name starts with "nat" so it
+// cannot collide with helpers of other e2e files.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairnhq/cairn/cmd/server"
+)
+
+// natClock is an injectable clock a test advances by hand.
+type natClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newNatClock() *natClock {
+	return &natClock{now: time.Now().UTC().Truncate(time.Second)}
+}
+
+// Now returns the clock's time.
+func (c *natClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *natClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// natStartClock starts a server whose core runs on a test clock, with a
+// reaper that looks for due expiries often (the reaper's ticker is real
+// time; what is due is decided by the test clock).
+func natStartClock(t *testing.T) (*Env, *natClock) {
+	t.Helper()
+	clk := newNatClock()
+	e := Start(t, func(c *server.Config) {
+		c.Clock = clk.Now
+		c.ReapInterval = server.Duration(20 * time.Millisecond)
+	})
+	return e, clk
+}
+
+// natSend is Env.Do without a testing.TB, for goroutines: it returns the
+// transport error instead of failing the test.
+func natSend(e *Env, r Req) (*Resp, error) {
+	if r.Method == "" {
+		r.Method = http.MethodGet
+	}
+	u := e.URL + "/" + r.Fn
+	if len(r.Query) > 0 {
+		u += "?" + r.Query.Encode()
+	}
+	req, err := http.NewRequest(r.Method, u, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if r.Key != "" {
+		req.Header.Set("x-owncdn-key", r.Key)
+	}
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}
+
+// natWant fails the test unless r has the status.
+func natWant(t testing.TB, what string, r *Resp, status int) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("%s: status %d, want %d: %s", what, r.Status, status, r.Body)
+	}
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Errorf("%s: no X-Request-Id header", what)
+	}
+}
+
+// natWantErr fails the test unless r is a native error with the status and
+// (when code is not "") the wire code, in exactly the documented shape
+// {"error":{"code","message"},"request_id"}, with X-Request-Id equal to
+// request_id.
+func natWantErr(t testing.TB, what string, r *Resp, status int, code string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("%s: status %d, want %d: %s", what, r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q, want application/json", what, ct)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(r.Body, &top); err != nil {
+		t.Fatalf("%s: error body is not a JSON object: %v: %q", what, err, r.Body)
+	}
+	if len(top) != 2 || top["error"] == nil || top["request_id"] == nil {
+		t.Errorf("%s: error body has members %v, want exactly error and request_id: %s", what, natMembers(top), r.Body)
+	}
+	var inner map[string]json.RawMessage
+	if err := json.Unmarshal(top["error"], &inner); err != nil || len(inner) != 2 || inner["code"] == nil || inner["message"] == nil {
+		t.Errorf("%s: error member is not {code, message}: %s", what, r.Body)
+	}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+		RequestID string `json:"request_id"`
+	}
+	r.JSON(t, &body)
+	if body.Error.Code == "" || body.Error.Message == "" || body.RequestID == "" {
+		t.Errorf("%s: empty code, message or request_id: %s", what, r.Body)
+	}
+	if code != "" && body.Error.Code != code {
+		t.Errorf("%s: code %q, want %q (%s)", what, body.Error.Code, code, body.Error.Message)
+	}
+	if got := r.Header.Get("X-Request-Id"); got != body.RequestID {
+		t.Errorf("%s: X-Request-Id %q, request_id %q", what, got, body.RequestID)
+	}
+}
+
+func natMembers(m map[string]json.RawMessage) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// natHasMembers fails the test unless the JSON object raw has every member
+// in names.
+func natHasMembers(t testing.TB, what string, raw []byte, names ...string) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s: not a JSON object: %v: %s", what, err, raw)
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			t.Errorf("%s: no member %q in %s", what, n, raw)
+		}
+	}
+}
+
+// natPut uploads with PUT and returns the raw response.
+func natPut(t testing.TB, e *Env, key, sid, path string, body []byte, hdr map[string]string) *Resp {
+	t.Helper()
+	return e.Do(t, Req{Method: http.MethodPut, Fn: "uploadfile", Key: key, Query: Q("sid", sid, "path", path),
+		Body: bytes.NewReader(body), Header: hdr})
+}
+
+// natGet calls getfile.
+func natGet(t testing.TB, e *Env, key, sid, path string, q ...string) *Resp {
+	t.Helper()
+	return e.Do(t, Req{Fn: "getfile", Key: key, Query: Q(append([]string{"sid", sid, "path", path}, q...)...)})
+}
+
+type natFile struct {
+	Path        string `json:"path"`
+	Size        int64  `json:"size"`
+	ETag        string `json:"etag"`
+	ContentType string `json:"content_type"`
+	Modified    string `json:"modified"`
+	Version     string `json:"version"`
+}
+
+type natListPage struct {
+	Files    []natFile `json:"files"`
+	Prefixes []string  `json:"prefixes"`
+	Next     *string   `json:"next"`
+}
+
+// natList calls filelist with the parameters in kv and decodes the page.
+func natList(t testing.TB, e *Env, key, sid string, kv ...string) natListPage {
+	t.Helper()
+	r := e.Do(t, Req{Fn: "filelist", Key: key, Query: Q(append([]string{"sid", sid}, kv...)...)})
+	natWant(t, "filelist", r, http.StatusOK)
+	natHasMembers(t, "filelist", r.Body, "files", "prefixes", "next")
+	var p natListPage
+	r.JSON(t, &p)
+	if p.Files == nil || p.Prefixes == nil {
+		t.Errorf("filelist: files or prefixes is null, want []: %s", r.Body)
+	}
+	return p
+}
+
+// natListAll pages through a listing with limit, following next, and
+// returns every file and common prefix in the order received. It fails
+// the test when a page with a cursor is empty or the paging does not end.
+func natListAll(t testing.TB, e *Env, key, sid string, limit int, kv ...string) ([]natFile, []string, []string) {
+	t.Helper()
+	var files []natFile
+	var prefixes, order []string
+	after := ""
+	for page := 0; ; page++ {
+		if page > 10000 {
+			t.Fatalf("filelist: paging does not end")
+		}
+		q := append([]string{"limit", strconv.Itoa(limit)}, kv...)
+		if after != "" {
+			q = append(q, "after", after)
+		}
+		p := natList(t, e, key, sid, q...)
+		if n := len(p.Files) + len(p.Prefixes); n > limit {
+			t.Fatalf("filelist: %d entries on a page with limit %d", n, limit)
+		}
+		files = append(files, p.Files...)
+		prefixes = append(prefixes, p.Prefixes...)
+		for _, f := range p.Files {
+			order = append(order, f.Path)
+		}
+		order = append(order, p.Prefixes...)
+		if p.Next == nil {
+			return files, prefixes, order
+		}
+		if len(p.Files)+len(p.Prefixes) == 0 {
+			t.Fatalf("filelist: empty page with next %q", *p.Next)
+		}
+		after = *p.Next
+	}
+}
+
+type natVersion struct {
+	Version  string `json:"version"`
+	Modified string `json:"modified"`
+	Size     int64  `json:"size"`
+	ETag     string `json:"etag"`
+	Deleted  bool   `json:"deleted"`
+	Current  bool   `json:"current"`
+	SyncID   uint64 `json:"sync_id"`
+}
+
+// natVersions calls versionlist and decodes it.
+func natVersions(t testing.TB, e *Env, key, sid, path string) []natVersion {
+	t.Helper()
+	r := e.Do(t, Req{Fn: "versionlist", Key: key, Query: Q("sid", sid, "path", path)})
+	natWant(t, "versionlist "+path, r, http.StatusOK)
+	var out struct {
+		Path     string       `json:"path"`
+		Versions []natVersion `json:"versions"`
+	}
+	r.JSON(t, &out)
+	if out.Path != path {
+		t.Errorf("versionlist: path %q, want %q", out.Path, path)
+	}
+	return out.Versions
+}
+
+type natUpdate struct {
+	SyncID      uint64            `json:"sync_id"`
+	Time        string            `json:"time"`
+	Op          string            `json:"op"`
+	Path        string            `json:"path"`
+	Version     string            `json:"version"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"`
+	ContentType string            `json:"content_type"`
+	Meta        map[string]string `json:"meta"`
+	DeleteAt    int64             `json:"delete_at"`
+	CopiedFrom  json.RawMessage   `json:"copied_from"`
+}
+
+type natSyncPage struct {
+	Updates    []natUpdate `json:"updates"`
+	LastSyncID uint64      `json:"last_sync_id"`
+}
+
+// natSync calls syncnext with the parameters in kv.
+func natSync(t testing.TB, e *Env, key, sid string, kv ...string) natSyncPage {
+	t.Helper()
+	r := e.Do(t, Req{Fn: "syncnext", Key: key, Query: Q(append([]string{"sid", sid}, kv...)...)})
+	natWant(t, "syncnext", r, http.StatusOK)
+	natHasMembers(t, "syncnext", r.Body, "updates", "last_sync_id")
+	var p natSyncPage
+	r.JSON(t, &p)
+	if p.Updates == nil {
+		t.Errorf("syncnext: updates is null, want []: %s", r.Body)
+	}
+	return p
+}
+
+type natService struct {
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Type       string  `json:"type"`
+	Replica    *string `json:"replica"`
+	Access     string  `json:"access"`
+	Files      int64   `json:"files"`
+	Bytes      int64   `json:"bytes"`
+	LastSyncID uint64  `json:"last_sync_id"`
+}
+
+// natServices calls servicelist and returns the services by id.
+func natServices(t testing.TB, e *Env, key string) map[string]natService {
+	t.Helper()
+	r := e.Do(t, Req{Fn: "servicelist", Key: key})
+	natWant(t, "servicelist", r, http.StatusOK)
+	var out struct {
+		Services []json.RawMessage `json:"services"`
+	}
+	r.JSON(t, &out)
+	if out.Services == nil {
+		t.Errorf("servicelist: services is null or missing: %s", r.Body)
+	}
+	m := map[string]natService{}
+	for _, raw := range out.Services {
+		natHasMembers(t, "servicelist entry", raw, "id", "name", "type", "replica", "access", "files", "bytes", "last_sync_id")
+		var s natService
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := m[s.ID]; dup {
+			t.Errorf("servicelist: %q listed twice", s.ID)
+		}
+		m[s.ID] = s
+	}
+	return m
+}
+
+// natJSON marshals v for a request body.
+func natJSON(v any) io.Reader {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return bytes.NewReader(b)
+}
+
+func natf(format string, a ...any) string { return fmt.Sprintf(format, a...) }

@@ -1,0 +1,436 @@
+package schema_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// eventsDoc returns events.schema.json decoded into plain maps.
+func eventsDoc(t *testing.T) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(schema.EventsJSONSchema, &doc); err != nil {
+		t.Fatalf("events.schema.json is not JSON: %v", err)
+	}
+	return doc
+}
+
+// compileEvents compiles events.schema.json (against the 2020-12
+// meta-schema) with format and content assertions on.
+func compileEvents(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.EventsJSONSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	c.AssertContent()
+	const url = "https://github.com/cairnhq/cairn/schema/events.schema.json"
+	if err := c.AddResource(url, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		t.Fatalf("events.schema.json does not compile: %v", err)
+	}
+	return sch
+}
+
+func TestEventsJSONSchema_Compiles(t *testing.T) {
+	compileEvents(t)
+}
+
+// Every type of schema.EventTypes has a payload schema and a oneOf branch,
+// and nothing else does.
+func TestEventsJSONSchema_Types(t *testing.T) {
+	doc := eventsDoc(t)
+	want := slices.Sorted(maps.Keys(schema.EventTypes))
+
+	defs := doc["$defs"].(map[string]any)
+	var payloads []string
+	for name := range defs {
+		if strings.Contains(name, ".v") { // payload schemas are named by type: "object.put.v1"
+			payloads = append(payloads, name)
+		}
+	}
+	slices.Sort(payloads)
+	if !slices.Equal(payloads, want) {
+		t.Errorf("payload schemas in $defs = %v, want schema.EventTypes %v", payloads, want)
+	}
+
+	enum := strs(t, doc["properties"].(map[string]any)["type"].(map[string]any)["enum"])
+	slices.Sort(enum)
+	if !slices.Equal(enum, want) {
+		t.Errorf("properties.type.enum = %v, want %v", enum, want)
+	}
+
+	var branches []string
+	for _, b := range doc["oneOf"].([]any) {
+		props := b.(map[string]any)["properties"].(map[string]any)
+		typ := props["type"].(map[string]any)["const"].(string)
+		branches = append(branches, typ)
+		if got := props["data"].(map[string]any)["$ref"]; got != "#/$defs/"+typ {
+			t.Errorf("oneOf branch %s: data $ref = %v, want #/$defs/%s", typ, got, typ)
+		}
+	}
+	slices.Sort(branches)
+	if !slices.Equal(branches, want) {
+		t.Errorf("oneOf branches = %v, want %v", branches, want)
+	}
+}
+
+// The property names of each schema are the JSON names of its Go type
+// (nested structs too), required names are exactly the fields that are
+// always written (no omitempty), and JSON types agree.
+func TestEventsJSONSchema_MatchesGoTypes(t *testing.T) {
+	doc := eventsDoc(t)
+	checkStruct(t, doc, doc, reflect.TypeFor[schema.Event](), "Event")
+	defs := doc["$defs"].(map[string]any)
+	for typ, payload := range schema.EventTypes {
+		node, ok := defs[typ]
+		if !ok {
+			t.Errorf("no payload schema for %s", typ)
+			continue
+		}
+		checkStruct(t, doc, node, reflect.TypeOf(payload), typ)
+	}
+}
+
+// sampleEvents are filled events of every type, as the core writes them.
+func sampleEvents() map[string]any {
+	inline := []byte("hello, world")
+	const sha = "09ca7e4eaa6e8ae9c7d261167129184883644d07dfba7cbfbc4c8a2e08360d5b"
+	return map[string]any{
+		schema.TypeObjectPut: schema.ObjectPut{Version: "01JD0000000000000000000001", Size: 12, ETag: "e4d7f1b4ed2e42d15898f4b27b019da4",
+			ContentType: "text/plain", Meta: map[string]string{"color": "blue"}, DeleteAt: 1893456000,
+			Blob: schema.BlobRef{SHA256: sha, Inline: inline}},
+		schema.TypeObjectDelete: schema.ObjectDelete{Version: "01JD0000000000000000000002"},
+		schema.TypeObjectCopy: schema.ObjectCopy{Version: "01JD0000000000000000000003",
+			From: schema.ObjectRef{Service: "photos", Path: "a/b.txt", Version: "01JD0000000000000000000001"},
+			Size: 12, ETag: "e4d7f1b4ed2e42d15898f4b27b019da4", ContentType: "text/plain", Meta: map[string]string{"k": "v"},
+			DeleteAt: 1893456000, Blob: schema.BlobRef{SHA256: sha, InSeq: 41}},
+		schema.TypeObjectMeta: schema.ObjectMeta{Version: "01JD0000000000000000000004", ContentType: "text/html",
+			Meta: map[string]string{"k": "w"}, DeleteAt: 1893456000},
+		schema.TypeObjectExpired: schema.ObjectExpired{Version: "01JD0000000000000000000005", Expired: "01JD0000000000000000000004"},
+		schema.TypeServiceCreated: schema.ServiceCreated{ID: "photos", Name: "Photos", Type: schema.ServiceStorage,
+			Settings: schema.ServiceSettings{KeepVersions: "720h", Versioning: "Enabled", Meta: map[string]string{"x": "y"}}},
+		schema.TypeServiceUpdated: schema.ServiceUpdated{ID: "photos", Name: "Pictures", Settings: schema.ServiceSettings{KeepVersions: "forever"}},
+		schema.TypeServiceDeleted: schema.ServiceDeleted{ID: "photos"},
+		schema.TypeQuotaSet:       schema.QuotaSet{Bytes: 1 << 30, Count: 1000},
+		schema.TypeKeyCreated: schema.KeyCreated{ID: "CKABCDEFGHIJKLMNOPQR", Name: "ci", Admin: true,
+			Access: map[string]string{"*": "read", "photos": "write"}, Sealed: bytes.Repeat([]byte{0xa5}, 12+40+16),
+			Lookup: sha},
+		schema.TypeKeyRevoked:     schema.KeyRevoked{ID: "CKABCDEFGHIJKLMNOPQR"},
+		schema.TypeAccountCreated: schema.AccountCreated{ID: "acme", Name: "ACME"},
+		schema.TypeAccountDeleted: schema.AccountDeleted{ID: "acme"},
+	}
+}
+
+// envelope wraps a payload in an event as the core builds it.
+func envelope(t *testing.T, typ string, payload any) []byte {
+	t.Helper()
+	data, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := schema.Event{Type: typ, ID: "01JD0000000000000000000009", Time: time.Date(2025, 1, 31, 12, 0, 0, 123456000, time.UTC),
+		Actor: schema.Actor{KeyID: "CKABCDEFGHIJKLMNOPQR", Dialect: "native", Addr: "192.0.2.1"}, RequestID: "0123456789ABCDEF01234567",
+		Account: schema.DefaultAccount, Data: data}
+	switch {
+	case strings.HasPrefix(typ, "object."):
+		ev.Service, ev.Path = "photos", "a/b.txt"
+	case strings.HasPrefix(typ, "service."), typ == schema.TypeQuotaSet:
+		ev.Service = "photos"
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestEventsJSONSchema_Samples(t *testing.T) {
+	sch := compileEvents(t)
+	samples := sampleEvents()
+	if got, want := slices.Sorted(maps.Keys(samples)), slices.Sorted(maps.Keys(schema.EventTypes)); !slices.Equal(got, want) {
+		t.Fatalf("samples cover %v, want every event type %v", got, want)
+	}
+	validate := func(b []byte) error {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sch.Validate(v)
+	}
+	for typ, payload := range samples {
+		t.Run(typ, func(t *testing.T) {
+			if reflect.TypeOf(payload) != reflect.TypeOf(schema.EventTypes[typ]) {
+				t.Fatalf("sample is a %T, %s carries a %T", payload, typ, schema.EventTypes[typ])
+			}
+			if err := validate(envelope(t, typ, payload)); err != nil {
+				t.Errorf("filled sample does not validate: %v", err)
+			}
+			// The same payload with only the fields that are always written.
+			minimal := reflect.New(reflect.TypeOf(payload)).Elem()
+			full := reflect.ValueOf(payload)
+			for i := range minimal.NumField() {
+				if _, omit := jsonName(minimal.Type().Field(i)); !omit {
+					minimal.Field(i).Set(full.Field(i))
+				}
+			}
+			if err := validate(envelope(t, typ, minimal.Interface())); err != nil {
+				t.Errorf("sample without optional fields does not validate: %v", err)
+			}
+		})
+	}
+}
+
+// The schema rejects what the core never writes.
+func TestEventsJSONSchema_Rejects(t *testing.T) {
+	sch := compileEvents(t)
+	good := envelope(t, schema.TypeObjectPut, sampleEvents()[schema.TypeObjectPut])
+	edit := func(fn func(ev map[string]any)) []byte {
+		var ev map[string]any
+		if err := json.Unmarshal(good, &ev); err != nil {
+			t.Fatal(err)
+		}
+		fn(ev)
+		b, _ := json.Marshal(ev)
+		return b
+	}
+	cases := map[string][]byte{
+		"unknown type":          edit(func(ev map[string]any) { ev["type"] = "object.rename.v1" }),
+		"payload of other type": edit(func(ev map[string]any) { ev["type"] = schema.TypeObjectDelete }),
+		"object event without path": edit(func(ev map[string]any) {
+			delete(ev, "path")
+		}),
+		"unknown envelope field": edit(func(ev map[string]any) { ev["seq"] = 7 }),
+		"unknown payload field":  edit(func(ev map[string]any) { ev["data"].(map[string]any)["owner"] = "x" }),
+		"missing payload field":  edit(func(ev map[string]any) { delete(ev["data"].(map[string]any), "etag") }),
+		"bad id":                 edit(func(ev map[string]any) { ev["id"] = "not-a-ulid" }),
+		"bad time":               edit(func(ev map[string]any) { ev["time"] = "yesterday" }),
+		"inline not base64": edit(func(ev map[string]any) {
+			ev["data"].(map[string]any)["blob"].(map[string]any)["inline"] = "%%%"
+		}),
+		"clear key value": func() []byte {
+			b := envelope(t, schema.TypeKeyCreated, sampleEvents()[schema.TypeKeyCreated])
+			var ev map[string]any
+			_ = json.Unmarshal(b, &ev)
+			ev["data"].(map[string]any)["value"] = "the-secret"
+			b, _ = json.Marshal(ev)
+			return b
+		}(),
+	}
+	for name, b := range cases {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch.Validate(v) == nil {
+			t.Errorf("%s: validates, want an error: %s", name, b)
+		}
+	}
+}
+
+// --- comparing a JSON Schema with the JSON encoding of a Go type.
+// (handlers/native/openapi_test.go has the same helpers for the OpenAPI
+// document; test code cannot be shared across packages.)
+
+func strs(t *testing.T, v any) []string {
+	t.Helper()
+	var out []string
+	if v == nil {
+		return nil
+	}
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return out
+}
+
+// resolve follows local $refs ("#/a/b").
+func resolve(t *testing.T, root map[string]any, node any) map[string]any {
+	t.Helper()
+	n, ok := node.(map[string]any)
+	if !ok {
+		t.Fatalf("schema node %v is not an object", node)
+	}
+	for {
+		ref, ok := n["$ref"].(string)
+		if !ok {
+			return n
+		}
+		var cur any = root
+		for _, tok := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+			tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+			m, ok := cur.(map[string]any)
+			if !ok || m[tok] == nil {
+				t.Fatalf("$ref %s does not resolve", ref)
+			}
+			cur = m[tok]
+		}
+		n = cur.(map[string]any)
+	}
+}
+
+// jsonName returns a struct field's JSON name ("" when not encoded) and
+// whether it has omitempty.
+func jsonName(f reflect.StructField) (string, bool) {
+	tag := f.Tag.Get("json")
+	if tag == "-" || !f.IsExported() {
+		return "", false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if name == "" {
+		name = f.Name
+	}
+	return name, strings.Contains(","+opts+",", ",omitempty,")
+}
+
+// schemaTypes returns the JSON types a schema node allows.
+func schemaTypes(t *testing.T, root map[string]any, node any) map[string]bool {
+	n := resolve(t, root, node)
+	out := map[string]bool{}
+	switch typ := n["type"].(type) {
+	case string:
+		out[typ] = true
+	case []any:
+		for _, s := range typ {
+			out[s.(string)] = true
+		}
+	}
+	var values []any
+	if c, ok := n["const"]; ok {
+		values = append(values, c)
+	}
+	if e, ok := n["enum"].([]any); ok {
+		values = append(values, e...)
+	}
+	for _, v := range values {
+		switch v.(type) {
+		case string:
+			out["string"] = true
+		case nil:
+			out["null"] = true
+		case bool:
+			out["boolean"] = true
+		}
+	}
+	for _, kw := range []string{"oneOf", "anyOf", "allOf"} {
+		for _, sub := range asSlice(n[kw]) {
+			maps.Copy(out, schemaTypes(t, root, sub))
+		}
+	}
+	return out
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+var (
+	timeType = reflect.TypeFor[time.Time]()
+	rawType  = reflect.TypeFor[json.RawMessage]()
+)
+
+// goTypes returns the JSON types encoding/json writes for t (null only for
+// pointers, which the code leaves nil; nil maps and slices are never written
+// where the schema says otherwise).
+func goTypes(t reflect.Type) (types []string, elem reflect.Type) {
+	switch {
+	case t == rawType:
+		return nil, nil // raw JSON: whatever it holds
+	case t == timeType:
+		return []string{"string"}, nil
+	case t.Kind() == reflect.Pointer:
+		ts, e := goTypes(t.Elem())
+		return append(ts, "null"), e
+	case t.Kind() == reflect.String:
+		return []string{"string"}, nil
+	case t.Kind() == reflect.Bool:
+		return []string{"boolean"}, nil
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return []string{"integer"}, nil
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return []string{"number"}, nil
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		return []string{"string"}, nil
+	case t.Kind() == reflect.Slice:
+		return []string{"array"}, nil
+	case t.Kind() == reflect.Map:
+		return []string{"object"}, nil
+	case t.Kind() == reflect.Struct:
+		return []string{"object"}, t
+	}
+	return nil, nil // interface: anything
+}
+
+// checkStruct compares the object schema node with Go struct type typ.
+func checkStruct(t *testing.T, root map[string]any, node any, typ reflect.Type, where string) {
+	t.Helper()
+	n := resolve(t, root, node)
+	if ap, ok := n["additionalProperties"]; !ok || ap != false {
+		t.Errorf("%s: additionalProperties must be false", where)
+	}
+	props, _ := n["properties"].(map[string]any)
+	fields := map[string]reflect.StructField{}
+	var always []string
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name, omit := jsonName(f)
+		if name == "" {
+			continue
+		}
+		fields[name] = f
+		if !omit {
+			always = append(always, name)
+		}
+	}
+	got, want := slices.Sorted(maps.Keys(props)), slices.Sorted(maps.Keys(fields))
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: schema properties %v, Go %s has JSON fields %v", where, got, typ, want)
+	}
+	req := strs(t, n["required"])
+	for _, r := range req {
+		if _, ok := fields[r]; !ok {
+			t.Errorf("%s: required %q is not a field of %s", where, r, typ)
+		}
+	}
+	slices.Sort(req)
+	slices.Sort(always)
+	if !slices.Equal(req, always) {
+		t.Errorf("%s: required %v, want the fields %s always writes (no omitempty) %v", where, req, typ, always)
+	}
+	for name, f := range fields {
+		p, ok := props[name]
+		if !ok {
+			continue
+		}
+		gts, elem := goTypes(f.Type)
+		sts := schemaTypes(t, root, p)
+		_, omit := jsonName(f)
+		for _, gt := range gts {
+			if gt == "null" && omit {
+				continue // a nil pointer with omitempty is never written
+			}
+			if !sts[gt] {
+				t.Errorf("%s.%s: Go %s encodes as %s, the schema allows %v", where, name, f.Type, gt, slices.Sorted(maps.Keys(sts)))
+			}
+		}
+		if elem != nil {
+			checkStruct(t, root, p, elem, where+"."+name)
+		}
+	}
+}
