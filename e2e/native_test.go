@@ -433,6 +433,19 @@ func TestNative_GetFile(t *testing.T) {
 				t.Errorf("Range %s: Content-Range %q, want bytes */16", rng, cr)
 			}
 		}
+		// RFC 9110: a Range header that cannot be parsed is ignored.
+		for _, rng := range []string{"bytes=abc-", "bytes=3-1", "items=0-1"} {
+			r := e.Do(t, Req{Fn: "getfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "small"), Header: map[string]string{"Range": rng}})
+			natWant(t, "Range "+rng, r, http.StatusOK)
+			if len(r.Body) != 16 {
+				t.Errorf("Range %s: %d bytes, want the whole 16", rng, len(r.Body))
+			}
+		}
+		// If-Match compares strongly: a weak tag never matches (409, the
+		// dialect's precondition status, with its JSON body).
+		etag := natGet(t, e, e.AdminKey, sid, "small").Header.Get("ETag")
+		r = e.Do(t, Req{Fn: "getfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "small"), Header: map[string]string{"If-Match": "W/" + etag}})
+		natWantErr(t, "If-Match weak", r, http.StatusConflict, "precondition_failed")
 	})
 
 	t.Run("conditional", func(t *testing.T) {

@@ -24,13 +24,14 @@ const (
 	KindUnavailable
 	KindMethodNotAllowed
 	KindHistoryTruncated
+	KindRangeNotSatisfiable
 )
 
 // Kinds lists every kind, for mapping-completeness tests.
 var Kinds = []Kind{KindInternal, KindNotFound, KindAlreadyExists, KindConflict,
 	KindPreconditionFailed, KindInvalidArgument, KindQuotaExceeded, KindTooLarge,
 	KindUnauthorized, KindForbidden, KindNotImplemented, KindUnavailable,
-	KindMethodNotAllowed, KindHistoryTruncated}
+	KindMethodNotAllowed, KindHistoryTruncated, KindRangeNotSatisfiable}
 
 func (k Kind) String() string {
 	switch k {
@@ -60,6 +61,8 @@ func (k Kind) String() string {
 		return "method_not_allowed"
 	case KindHistoryTruncated:
 		return "history_truncated"
+	case KindRangeNotSatisfiable:
+		return "range_not_satisfiable"
 	}
 	return "internal"
 }

@@ -121,7 +121,7 @@ func ClientIP(r *http.Request) string {
 func Precondition(r *http.Request, etag string, mod time.Time) int {
 	mod = mod.Truncate(time.Second)
 	if im := r.Header.Get("If-Match"); im != "" {
-		if !etagListMatches(im, etag) {
+		if !etagListMatches(im, etag, true) {
 			return http.StatusPreconditionFailed
 		}
 	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" {
@@ -130,7 +130,7 @@ func Precondition(r *http.Request, etag string, mod time.Time) int {
 		}
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		if etagListMatches(inm, etag) {
+		if etagListMatches(inm, etag, false) {
 			return http.StatusNotModified
 		}
 	} else if ims := r.Header.Get("If-Modified-Since"); ims != "" {
@@ -141,9 +141,17 @@ func Precondition(r *http.Request, etag string, mod time.Time) int {
 	return 0
 }
 
-func etagListMatches(list, etag string) bool {
+// etagListMatches compares an If-Match (strong: a weak tag never matches)
+// or If-None-Match (weak) list with a strong ETag.
+func etagListMatches(list, etag string, strong bool) bool {
 	for _, part := range strings.Split(list, ",") {
-		part = strings.TrimPrefix(strings.TrimSpace(part), "W/")
+		part = strings.TrimSpace(part)
+		if weak := strings.HasPrefix(part, "W/"); weak {
+			if strong {
+				continue
+			}
+			part = part[2:]
+		}
 		if part == "*" || strings.Trim(part, `"`) == strings.Trim(etag, `"`) {
 			return true
 		}
@@ -151,39 +159,42 @@ func etagListMatches(list, etag string) bool {
 	return false
 }
 
-// RangeSatisfiable reports whether a Range header (if any) can be served
-// for size bytes. A syntactically invalid header is ignored (the whole
-// object is served), as RFC 9110 says.
-func RangeSatisfiable(header string, size int64) bool {
+// ParseRange reads a Range header against a size. valid is false when
+// there is no header or it cannot be parsed (another unit, a malformed or
+// reversed range): RFC 9110 says such a header is ignored and the whole
+// representation served. satisfiable is true when at least one range
+// overlaps the size.
+func ParseRange(header string, size int64) (valid, satisfiable bool) {
 	spec, ok := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
-	if header == "" || !ok {
-		return true
+	if !ok || strings.TrimSpace(spec) == "" {
+		return false, false
 	}
 	for _, part := range strings.Split(spec, ",") {
-		part = strings.TrimSpace(part)
-		first, last, found := strings.Cut(part, "-")
+		first, last, found := strings.Cut(strings.TrimSpace(part), "-")
 		if !found {
-			return true
+			return false, false
 		}
-		if first == "" {
+		if first == "" { // suffix: the last N bytes
 			n, err := strconv.ParseInt(last, 10, 64)
-			if err != nil {
-				return true
+			if err != nil || n < 0 {
+				return false, false
 			}
-			if n > 0 && size > 0 {
-				return true
-			}
+			satisfiable = satisfiable || (n > 0 && size > 0)
 			continue
 		}
 		start, err := strconv.ParseInt(first, 10, 64)
-		if err != nil {
-			return true
+		if err != nil || start < 0 {
+			return false, false
 		}
-		if start < size {
-			return true
+		if last != "" {
+			end, err := strconv.ParseInt(last, 10, 64)
+			if err != nil || end < start {
+				return false, false
+			}
 		}
+		satisfiable = satisfiable || start < size
 	}
-	return false
+	return true, satisfiable
 }
 
 // Quote returns an ETag in quotes.

@@ -15,20 +15,21 @@ var statusOf = map[schema.Kind]struct {
 	Status int
 	Code   string
 }{
-	schema.KindInternal:           {http.StatusInternalServerError, "internal_error"},
-	schema.KindNotFound:           {http.StatusNotFound, "not_found"},
-	schema.KindAlreadyExists:      {http.StatusConflict, "already_exists"},
-	schema.KindConflict:           {http.StatusConflict, "conflict"},
-	schema.KindPreconditionFailed: {http.StatusConflict, "precondition_failed"},
-	schema.KindInvalidArgument:    {http.StatusBadRequest, "invalid_argument"},
-	schema.KindQuotaExceeded:      {http.StatusRequestEntityTooLarge, "quota_exceeded"},
-	schema.KindTooLarge:           {http.StatusRequestEntityTooLarge, "too_large"},
-	schema.KindUnauthorized:       {http.StatusUnauthorized, "unauthorized"},
-	schema.KindForbidden:          {http.StatusForbidden, "forbidden"},
-	schema.KindNotImplemented:     {http.StatusNotImplemented, "not_implemented"},
-	schema.KindUnavailable:        {http.StatusServiceUnavailable, "unavailable"},
-	schema.KindMethodNotAllowed:   {http.StatusMethodNotAllowed, "method_not_allowed"},
-	schema.KindHistoryTruncated:   {http.StatusGone, "history_truncated"},
+	schema.KindInternal:            {http.StatusInternalServerError, "internal_error"},
+	schema.KindNotFound:            {http.StatusNotFound, "not_found"},
+	schema.KindAlreadyExists:       {http.StatusConflict, "already_exists"},
+	schema.KindConflict:            {http.StatusConflict, "conflict"},
+	schema.KindPreconditionFailed:  {http.StatusConflict, "precondition_failed"},
+	schema.KindInvalidArgument:     {http.StatusBadRequest, "invalid_argument"},
+	schema.KindQuotaExceeded:       {http.StatusRequestEntityTooLarge, "quota_exceeded"},
+	schema.KindTooLarge:            {http.StatusRequestEntityTooLarge, "too_large"},
+	schema.KindUnauthorized:        {http.StatusUnauthorized, "unauthorized"},
+	schema.KindForbidden:           {http.StatusForbidden, "forbidden"},
+	schema.KindNotImplemented:      {http.StatusNotImplemented, "not_implemented"},
+	schema.KindUnavailable:         {http.StatusServiceUnavailable, "unavailable"},
+	schema.KindMethodNotAllowed:    {http.StatusMethodNotAllowed, "method_not_allowed"},
+	schema.KindHistoryTruncated:    {http.StatusGone, "history_truncated"},
+	schema.KindRangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, "invalid_range"},
 }
 
 type errorBody struct {

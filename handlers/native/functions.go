@@ -222,10 +222,17 @@ func (h *Handler) getFile(c *call) error {
 	case http.StatusPreconditionFailed:
 		return schema.Errorf(schema.KindPreconditionFailed, "precondition failed")
 	}
-	if !httpx.RangeSatisfiable(c.r.Header.Get("Range"), v.Size) {
+	// The conditions are decided above (409 on failure, as the dialect
+	// says); ServeContent must not decide them again with its own rules.
+	for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		c.r.Header.Del(name)
+	}
+	switch valid, satisfiable := httpx.ParseRange(c.r.Header.Get("Range"), v.Size); {
+	case !valid:
+		c.r.Header.Del("Range") // RFC 9110: a Range header that cannot be parsed is ignored
+	case !satisfiable:
 		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
-		writeJSON(c.w, http.StatusRequestedRangeNotSatisfiable, errorJSON(c, "invalid_range", "the range is not satisfiable"))
-		return nil
+		return schema.Errorf(schema.KindRangeNotSatisfiable, "the range is not satisfiable for %d bytes", v.Size)
 	}
 	rd, err := h.d.Core.Open(c.r.Context(), v)
 	if err != nil {
@@ -235,12 +242,6 @@ func (h *Handler) getFile(c *call) error {
 	hd.Set("Content-Type", v.ContentType)
 	http.ServeContent(c.w, c.r, "", v.Time, rd)
 	return nil
-}
-
-func errorJSON(c *call, code, msg string) errorBody {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.RequestID = code, msg, httpx.InfoOf(c.r.Context()).ID
-	return b
 }
 
 // metaHeaders collects x-owncdn-meta-* headers (names lower-cased).

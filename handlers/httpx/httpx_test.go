@@ -1,0 +1,68 @@
+package httpx
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestParseRange(t *testing.T) {
+	for _, c := range []struct {
+		header             string
+		size               int64
+		valid, satisfiable bool
+	}{
+		{"", 10, false, false},
+		{"bytes=0-4", 10, true, true},
+		{"bytes=5-", 10, true, true},
+		{"bytes=-3", 10, true, true},
+		{"bytes=0-0,8-9", 10, true, true},
+		{"bytes=10-", 10, true, false},
+		{"bytes=20-30", 10, true, false},
+		{"bytes=-0", 10, true, false},
+		{"bytes=-5", 0, true, false},
+		{"bytes=abc-", 10, false, false},
+		{"bytes=3-1", 10, false, false},
+		{"items=0-1", 10, false, false},
+		{"bytes=", 10, false, false},
+		{"bytes=1", 10, false, false},
+		{"bytes=20-30,x", 10, false, false},
+	} {
+		valid, sat := ParseRange(c.header, c.size)
+		if valid != c.valid || sat != c.satisfiable {
+			t.Errorf("ParseRange(%q, %d) = %v, %v; want %v, %v", c.header, c.size, valid, sat, c.valid, c.satisfiable)
+		}
+	}
+}
+
+func TestPrecondition(t *testing.T) {
+	mod := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"none", nil, 0},
+		{"if-match same", map[string]string{"If-Match": `"abc"`}, 0},
+		{"if-match star", map[string]string{"If-Match": `*`}, 0},
+		{"if-match list", map[string]string{"If-Match": `"x", "abc"`}, 0},
+		{"if-match other", map[string]string{"If-Match": `"x"`}, http.StatusPreconditionFailed},
+		{"if-match weak never matches", map[string]string{"If-Match": `W/"abc"`}, http.StatusPreconditionFailed},
+		{"if-none-match same", map[string]string{"If-None-Match": `"abc"`}, http.StatusNotModified},
+		{"if-none-match weak", map[string]string{"If-None-Match": `W/"abc"`}, http.StatusNotModified},
+		{"if-none-match other", map[string]string{"If-None-Match": `"x"`}, 0},
+		{"if-modified-since later", map[string]string{"If-Modified-Since": mod.Add(time.Hour).Format(http.TimeFormat)}, http.StatusNotModified},
+		{"if-modified-since earlier", map[string]string{"If-Modified-Since": mod.Add(-time.Hour).Format(http.TimeFormat)}, 0},
+		{"if-none-match wins over if-modified-since", map[string]string{"If-None-Match": `"x"`, "If-Modified-Since": mod.Add(time.Hour).Format(http.TimeFormat)}, 0},
+		{"if-unmodified-since earlier", map[string]string{"If-Unmodified-Since": mod.Add(-time.Hour).Format(http.TimeFormat)}, http.StatusPreconditionFailed},
+		{"if-match wins over if-unmodified-since", map[string]string{"If-Match": `"abc"`, "If-Unmodified-Since": mod.Add(-time.Hour).Format(http.TimeFormat)}, 0},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		for k, v := range c.header {
+			r.Header.Set(k, v)
+		}
+		if got := Precondition(r, "abc", mod); got != c.want {
+			t.Errorf("%s: Precondition = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
