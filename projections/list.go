@@ -39,13 +39,18 @@ type ListResult struct {
 	Truncated bool
 }
 
-// afterKey returns the smallest path strictly after "after" that is not
-// below "after" when after is a common prefix ending in the delimiter.
-func afterKey(after, delim string) string {
-	if delim != "" && strings.HasSuffix(after, delim) {
-		return after + "\xff" // 0xff never occurs in UTF-8: past every path under it
+// afterKey returns where a listing resumes after the entry "after": past
+// every path under it when it is a common prefix of this listing (it starts
+// with prefix and the delimiter first occurs in the rest at its end; a file
+// named like the prefix, such as a "dir/" marker, is not one), else just
+// past the path itself and its version keys (path + NUL + sync id).
+func afterKey(after, prefix, delim string) string {
+	if rest, ok := strings.CutPrefix(after, prefix); ok && delim != "" {
+		if i := strings.Index(rest, delim); i >= 0 && i == len(rest)-len(delim) {
+			return after + "\xff" // 0xff never occurs in UTF-8: past every path under it
+		}
 	}
-	return after + "\x00"
+	return after + "\x01" // paths hold no NUL: the smallest path after it
 }
 
 // List returns a page of the live files of a service (or, with AsOf, of
@@ -64,7 +69,7 @@ func (s *Store) List(_ context.Context, service string, o ListOptions) (*ListRes
 		seek = o.Start
 	}
 	if o.After != "" {
-		if a := afterKey(o.After, o.Delimiter); a > seek {
+		if a := afterKey(o.After, o.Prefix, o.Delimiter); a > seek {
 			seek = a
 		}
 	}
