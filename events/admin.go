@@ -56,13 +56,13 @@ func (s *Service) CreateService(ctx context.Context, o Origin, in ServiceInput) 
 		return nil, err
 	}
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, schema.ServiceSubject(in.ID, "*"))
+		if err != nil {
+			return nil, Expect{}, err
+		}
 		if _, err := s.state.Service(ctx, in.ID); err == nil {
 			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "service %q already exists", in.ID)
 		} else if !schema.IsKind(err, schema.KindNotFound) {
-			return nil, Expect{}, err
-		}
-		seq, err := s.state.SubjectSeq(ctx, schema.ServiceSeqKey(in.ID))
-		if err != nil {
 			return nil, Expect{}, err
 		}
 		ev, err := s.newEvent(o, schema.TypeServiceCreated, in.Account, in.ID, "",
@@ -78,6 +78,10 @@ func (s *Service) CreateService(ctx context.Context, o Origin, in ServiceInput) 
 // UpdateService replaces a service's name and settings.
 func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update func(*schema.Service) error) (*schema.Service, error) {
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, schema.ServiceSubject(id, "*"))
+		if err != nil {
+			return nil, Expect{}, err
+		}
 		svc, err := s.state.Service(ctx, id)
 		if err != nil {
 			return nil, Expect{}, err
@@ -86,10 +90,6 @@ func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update
 			return nil, Expect{}, err
 		}
 		if err := validSettings(svc.Settings); err != nil {
-			return nil, Expect{}, err
-		}
-		seq, err := s.state.SubjectSeq(ctx, schema.ServiceSeqKey(id))
-		if err != nil {
 			return nil, Expect{}, err
 		}
 		ev, err := s.newEvent(o, schema.TypeServiceUpdated, svc.Account, id, "",
@@ -207,13 +207,13 @@ func (s *Service) CreateAccount(ctx context.Context, o Origin, id, name string) 
 		name = id
 	}
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, schema.AccountSubject(id, "*"))
+		if err != nil {
+			return nil, Expect{}, err
+		}
 		if _, err := s.state.Account(ctx, id); err == nil {
 			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "account %q already exists", id)
 		} else if !schema.IsKind(err, schema.KindNotFound) {
-			return nil, Expect{}, err
-		}
-		seq, err := s.state.SubjectSeq(ctx, schema.AccountSeqKey(id))
-		if err != nil {
 			return nil, Expect{}, err
 		}
 		ev, err := s.newEvent(o, schema.TypeAccountCreated, id, "", "", schema.AccountCreated{ID: id, Name: name})
@@ -267,11 +267,11 @@ func (s *Service) SetServiceQuota(ctx context.Context, o Origin, id string, byte
 		return nil, schema.Errorf(schema.KindInvalidArgument, "quotas are not negative")
 	}
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		svc, err := s.state.Service(ctx, id)
+		seq, err := s.subjectSeq(ctx, schema.ServiceSubject(id, "*"))
 		if err != nil {
 			return nil, Expect{}, err
 		}
-		seq, err := s.state.SubjectSeq(ctx, schema.ServiceSeqKey(id))
+		svc, err := s.state.Service(ctx, id)
 		if err != nil {
 			return nil, Expect{}, err
 		}

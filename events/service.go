@@ -27,7 +27,6 @@ type State interface {
 	Object(ctx context.Context, service, path string) (*schema.Version, error)
 	Head(ctx context.Context, service, path string) (*schema.Version, error)
 	Version(ctx context.Context, service, path, id string) (*schema.Version, error)
-	SubjectSeq(ctx context.Context, key string) (uint64, error)
 	DueExpiries(ctx context.Context, now time.Time, limit int) ([]projections.Expiring, error)
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
 }
@@ -194,33 +193,39 @@ func (c Conditions) check(cur *schema.Version) error {
 	return nil
 }
 
+// subjectSeq returns the sequence of the newest event on the subjects
+// matching filter (0 if none), once the local projections have applied it:
+// state read after it is the state an expectation of that sequence
+// protects. The log, not the projections, says what the sequence is, so
+// events the projections skip (or a deleted service's history under a
+// re-used id) never make an expectation wrong.
+func (s *Service) subjectSeq(ctx context.Context, filter string) (uint64, error) {
+	seq, err := s.log.LastSubjectSeq(ctx, filter)
+	if err != nil {
+		return 0, err
+	}
+	return seq, s.state.Wait(ctx, seq)
+}
+
 // live returns the current live version of an object at now (nil if none)
-// and the sequence of the object's newest event (0 if it has none).
+// and the sequence of the object's newest event, what a write that depends
+// on that state expects.
 func (s *Service) live(ctx context.Context, service, path string) (*schema.Version, uint64, error) {
+	seq, err := s.subjectSeq(ctx, schema.ObjectFilter(service, path))
+	if err != nil {
+		return nil, 0, err
+	}
 	head, err := s.state.Head(ctx, service, path)
 	if schema.IsKind(err, schema.KindNotFound) {
-		// No version in the projections, but the log may still hold events
-		// on the object's subject: from a deleted service of the same id.
-		// The expectation must name the newest of them.
-		seq, err := s.log.LastSubjectSeq(ctx, schema.ObjectFilter(service, path))
-		if err != nil {
-			return nil, 0, err
-		}
-		if err := s.state.Wait(ctx, seq); err != nil {
-			return nil, 0, err
-		}
-		if _, herr := s.state.Head(ctx, service, path); herr == nil {
-			return s.live(ctx, service, path) // it appeared meanwhile
-		}
 		return nil, seq, nil
 	}
 	if err != nil {
 		return nil, 0, err
 	}
 	if !head.Live(s.opts.Clock()) {
-		return nil, head.Seq, nil
+		return nil, seq, nil
 	}
-	return head, head.Seq, nil
+	return head, seq, nil
 }
 
 // PutInput is an object upload.
@@ -520,6 +525,10 @@ func (s *Service) ExpireObject(ctx context.Context, service, path, version strin
 		return err
 	}
 	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, schema.ObjectFilter(service, path))
+		if err != nil {
+			return nil, Expect{}, err
+		}
 		head, err := s.state.Head(ctx, service, path)
 		if err != nil {
 			return nil, Expect{}, err
@@ -535,7 +544,7 @@ func (s *Service) ExpireObject(ctx context.Context, service, path, version strin
 			return nil, Expect{}, err
 		}
 		ev.Data, err = json.Marshal(schema.ObjectExpired{Version: ev.ID, Expired: version})
-		return ev, Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: head.Seq}, err
+		return ev, Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: seq}, err
 	})
 	if errors.Is(err, errMoot) || schema.IsKind(err, schema.KindNotFound) {
 		return nil

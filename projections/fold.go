@@ -215,11 +215,6 @@ func (f *folder) blobRef(digest string, delta int64) error {
 	return err
 }
 
-func (f *folder) serviceSeq(id string, seq uint64) error {
-	_, _, err := f.tx.Set(schema.ServiceSeqKey(id), strconv.FormatUint(seq, 10), nil)
-	return err
-}
-
 func (f *folder) serviceCreated(ev *schema.Event) error {
 	var p schema.ServiceCreated
 	if err := ev.Decode(&p); err != nil {
@@ -237,10 +232,7 @@ func (f *folder) serviceCreated(ev *schema.Event) error {
 		return err
 	}
 	svc := schema.Service{ID: p.ID, Account: ev.Account, Name: p.Name, Type: p.Type, Settings: p.Settings, Created: ev.Time, LastSeq: ev.Seq}
-	if err := setJSON(f.tx, schema.ServiceKey(p.ID), &svc); err != nil {
-		return err
-	}
-	return f.serviceSeq(p.ID, ev.Seq)
+	return setJSON(f.tx, schema.ServiceKey(p.ID), &svc)
 }
 
 func (f *folder) serviceUpdated(ev *schema.Event) error {
@@ -253,10 +245,7 @@ func (f *folder) serviceUpdated(ev *schema.Event) error {
 		return err
 	}
 	svc.Name, svc.Settings, svc.LastSeq = p.Name, p.Settings, ev.Seq
-	if err := setJSON(f.tx, schema.ServiceKey(p.ID), svc); err != nil {
-		return err
-	}
-	return f.serviceSeq(p.ID, ev.Seq)
+	return setJSON(f.tx, schema.ServiceKey(p.ID), svc)
 }
 
 // serviceDeleted drops a service and its indexes (its history stays in the
@@ -323,10 +312,7 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 			return err
 		}
 	}
-	if err := del(f.tx, schema.ServiceKey(p.ID)); err != nil {
-		return err
-	}
-	return f.serviceSeq(p.ID, ev.Seq)
+	return del(f.tx, schema.ServiceKey(p.ID))
 }
 
 func (f *folder) quotaSet(ev *schema.Event) error {
@@ -340,10 +326,7 @@ func (f *folder) quotaSet(ev *schema.Event) error {
 			return err
 		}
 		svc.QuotaBytes, svc.QuotaCount, svc.LastSeq = p.Bytes, p.Count, ev.Seq
-		if err := setJSON(f.tx, schema.ServiceKey(svc.ID), svc); err != nil {
-			return err
-		}
-		return f.serviceSeq(svc.ID, ev.Seq)
+		return setJSON(f.tx, schema.ServiceKey(svc.ID), svc)
 	}
 	a, ok, err := f.account(ev.Account)
 	if err != nil || !ok {
@@ -411,11 +394,7 @@ func (f *folder) accountCreated(ev *schema.Event) error {
 	if _, ok, err := f.account(p.ID); err != nil || ok {
 		return err
 	}
-	if err := setJSON(f.tx, schema.AccountKey(p.ID), &schema.Account{ID: p.ID, Name: p.Name, Created: ev.Time}); err != nil {
-		return err
-	}
-	_, _, err := f.tx.Set(schema.AccountSeqKey(p.ID), strconv.FormatUint(ev.Seq, 10), nil)
-	return err
+	return setJSON(f.tx, schema.AccountKey(p.ID), &schema.Account{ID: p.ID, Name: p.Name, Created: ev.Time})
 }
 
 func (f *folder) accountDeleted(ev *schema.Event) error {
@@ -427,9 +406,5 @@ func (f *folder) accountDeleted(ev *schema.Event) error {
 	if err != nil || !ok || a.Services > 0 || a.Keys > 0 {
 		return err
 	}
-	if err := del(f.tx, schema.AccountKey(p.ID)); err != nil {
-		return err
-	}
-	_, _, err = f.tx.Set(schema.AccountSeqKey(p.ID), strconv.FormatUint(ev.Seq, 10), nil)
-	return err
+	return del(f.tx, schema.AccountKey(p.ID))
 }

@@ -15,7 +15,7 @@ type ListOptions struct {
 	Prefix    string
 	Delimiter string
 	// Start is where the listing begins: the first path (or common prefix)
-	// returned is >= Start and is not Skip itself.
+	// returned is >= Start.
 	Start string
 	// After: only entries strictly after this path or common prefix
 	// (a common prefix also skips everything under it).

@@ -113,24 +113,6 @@ func (s *Store) Keys(_ context.Context) ([]*schema.Key, error) {
 	return out, err
 }
 
-// SubjectSeq returns the sequence of the newest event on a service's or an
-// account's own subject (0 if none): what a create or delete expects.
-func (s *Store) SubjectSeq(_ context.Context, key string) (uint64, error) {
-	var n uint64
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		raw, err := tx.Get(key)
-		if err == buntdb.ErrNotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		n, err = strconv.ParseUint(raw, 10, 64)
-		return err
-	})
-	return n, err
-}
-
 func (s *Store) scanJSON(prefix string, fn func(raw string) error) error {
 	var ferr error
 	err := s.db.View(func(tx *buntdb.Tx) error {
@@ -370,7 +352,8 @@ type Expiring struct {
 	Version  string
 }
 
-// DueExpiries returns up to limit schedule entries with delete_at <= now.
+// DueExpiries returns up to limit (<= 0: all) schedule entries with
+// delete_at <= now, soonest first.
 func (s *Store) DueExpiries(_ context.Context, now time.Time, limit int) ([]Expiring, error) {
 	var out []Expiring
 	err := s.db.View(func(tx *buntdb.Tx) error {
@@ -380,7 +363,7 @@ func (s *Store) DueExpiries(_ context.Context, now time.Time, limit int) ([]Expi
 				return false
 			}
 			out = append(out, Expiring{DeleteAt: at, Service: svc, Path: path, Version: v})
-			return len(out) < limit
+			return limit <= 0 || len(out) < limit
 		})
 	})
 	return out, err

@@ -26,9 +26,9 @@ type Store struct {
 
 // Options tunes the buntdb file.
 type Options struct {
-	// SyncEverySecond fsyncs the buntdb file once a second (default) rather
-	// than never; projections are rebuilt from the log, so losing their
-	// tail only costs a short replay.
+	// NoSync never fsyncs the buntdb file (rebuilds into a temporary
+	// file use it); by default it is fsynced once a second. Projections are
+	// rebuilt from the log, so losing their tail only costs a short replay.
 	NoSync bool
 }
 
@@ -147,12 +147,13 @@ func (s *Store) Run(ctx context.Context, src Source) error {
 	return src.Follow(ctx, s.Applied()+1, s.Apply)
 }
 
-// Dump writes every key and value, in key order, one "key\tvalue" per line.
+// Dump writes every key and value, in key order, one quoted "key" and
+// quoted "value" per line, so no key or value can blur the line structure.
 func (s *Store) Dump(w io.Writer) error {
 	return s.db.View(func(tx *buntdb.Tx) error {
 		var werr error
 		err := tx.Ascend("", func(k, v string) bool {
-			_, werr = fmt.Fprintf(w, "%q\t%s\n", k, v)
+			_, werr = fmt.Fprintf(w, "%q\t%q\n", k, v)
 			return werr == nil
 		})
 		if werr != nil {

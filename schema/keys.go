@@ -100,11 +100,3 @@ func SplitExpiryKey(key string) (deleteAt int64, service, path string, ok bool) 
 
 // BlobRefKey is the key of a blob's reference count.
 func BlobRefKey(digest string) string { return "br:" + digest }
-
-// ServiceSeqKey holds the sequence of the newest event on a service's own
-// subject (created, updated, deleted, quota), kept after deletion so a
-// re-create can expect it.
-func ServiceSeqKey(id string) string { return "sseq:" + id }
-
-// AccountSeqKey is the same for accounts.
-func AccountSeqKey(id string) string { return "aseq:" + id }
