@@ -3,19 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cairnhq/cairn/cmd/load"
 	"github.com/cairnhq/cairn/cmd/server"
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/projections"
@@ -40,62 +36,23 @@ func BenchmarkUpload(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := Start(b, func(c *server.Config) { c.Sync = bc.sync })
-			sid := e.WithService(b)
-			body := make([]byte, bc.size)
-			_, _ = rand.Read(body)
-			runUploads(b, e, sid, body, benchClients)
+			runUploads(b, e, e.WithService(b), bc.size, benchClients)
 		})
 	}
 }
 
-func runUploads(b *testing.B, e *Env, sid string, body []byte, clients int) {
-	tr := &http.Transport{MaxIdleConnsPerHost: clients}
-	client := &http.Client{Transport: tr}
-	defer tr.CloseIdleConnections()
-	var next atomic.Int64
-	lat := make([]time.Duration, b.N)
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	b.SetBytes(int64(len(body)))
+func runUploads(b *testing.B, e *Env, sid string, size, clients int) {
+	b.SetBytes(int64(size))
 	b.ResetTimer()
-	start := time.Now()
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				u := e.URL + "/uploadfile?" + url.Values{"sid": {sid}, "path": {fmt.Sprintf("bench/%08d", i)}}.Encode()
-				req, _ := http.NewRequest(http.MethodPut, u, bytes.NewReader(body))
-				req.Header.Set("x-owncdn-key", e.AdminKey)
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				resp.Body.Close()
-				lat[i] = time.Since(t0)
-				if resp.StatusCode != http.StatusCreated {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	r, err := load.Run(context.Background(), load.Options{URL: e.URL, Key: e.AdminKey, SID: sid, Prefix: "bench/",
+		Size: size, Count: b.N, Clients: clients})
 	b.StopTimer()
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d uploads failed", n)
+	if err != nil {
+		b.Fatal(err)
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(r.OpsPerS, "ops/s")
+	b.ReportMetric(float64(r.P50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
 }
 
 // BenchmarkRebuild measures how fast the projections fold the log: a log

@@ -169,7 +169,7 @@ func (l *JetStream) Close() error {
 
 // Append implements Log.
 func (l *JetStream) Append(ctx context.Context, ev *schema.Event, exp Expect) (uint64, error) {
-	data, err := json.Marshal(ev)
+	data, err := ev.Encode()
 	if err != nil {
 		return 0, schema.Wrap(schema.KindInternal, err, "encode event")
 	}

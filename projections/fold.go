@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -21,12 +22,21 @@ type folder struct {
 func (f *folder) fold(ev *schema.Event) error {
 	switch ev.Type {
 	case schema.TypeObjectPut:
-		var p schema.ObjectPut
+		// The inline bytes are not needed here (a version of an inline
+		// object points back at its event), so they are not decoded.
+		var p struct {
+			schema.ObjectPut
+			Blob struct {
+				SHA256 string          `json:"sha256"`
+				Inline json.RawMessage `json:"inline"`
+				InSeq  uint64          `json:"in_seq"`
+			} `json:"blob"`
+		}
 		if err := ev.Decode(&p); err != nil {
 			return nil
 		}
-		blob := p.Blob
-		if len(blob.Inline) > 0 || (blob.InSeq == 0 && p.Size == 0) {
+		blob := schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}
+		if len(p.Blob.Inline) > 0 || (blob.InSeq == 0 && p.Size == 0) {
 			blob = schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: ev.Seq}
 		}
 		return f.putVersion(ev, schema.Version{

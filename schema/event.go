@@ -98,6 +98,39 @@ type Event struct {
 	Seq uint64 `json:"-"`
 }
 
+// envelope is Event without its payload, for Encode.
+type envelope struct {
+	Type      string    `json:"type"`
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time"`
+	Actor     Actor     `json:"actor"`
+	RequestID string    `json:"request_id,omitempty"`
+	Account   string    `json:"account"`
+	Service   string    `json:"service,omitempty"`
+	Path      string    `json:"path,omitempty"`
+}
+
+// Encode returns the event's JSON, the same bytes json.Marshal gives, but
+// without re-scanning the payload: encoding/json validates and compacts a
+// RawMessage, which for an object carried inline is most of the event.
+// Data must be compact JSON (what json.Marshal produced) or empty.
+func (e *Event) Encode() ([]byte, error) {
+	head, err := json.Marshal(envelope{Type: e.Type, ID: e.ID, Time: e.Time, Actor: e.Actor, RequestID: e.RequestID,
+		Account: e.Account, Service: e.Service, Path: e.Path})
+	if err != nil {
+		return nil, err
+	}
+	data := []byte(e.Data)
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	out := make([]byte, 0, len(head)+len(data)+9)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"data":`...)
+	out = append(out, data...)
+	return append(out, '}'), nil
+}
+
 // Decode unmarshals the payload into v.
 func (e *Event) Decode(v any) error {
 	if err := json.Unmarshal(e.Data, v); err != nil {

@@ -3,6 +3,7 @@
 //	cairn serve   [--data DIR] [--listen HOST:PORT] [--config FILE] [--sync always|DURATION]
 //	cairn admin   FUNCTION [flags]        (talks to a running server: --url, --key)
 //	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
+//	cairn load    --sid SID [--size N] [--count N] [--clients N]   (load generator)
 package main
 
 import (
@@ -33,6 +34,7 @@ commands:
   serve     run the server (embedded defaults: data in ./cairn-data, http://127.0.0.1:8700)
   admin     manage services, keys and accounts on a running server
   rebuild   rebuild the projections of a stopped server from its log
+  load      upload many objects to a running server; print ops/s and latency percentiles
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return admin(ctx, args[1:], stdout, getenv)
 	case "rebuild":
 		return rebuild(ctx, args[1:], stdout, getenv)
+	case "load":
+		return loadCmd(ctx, args[1:], stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
