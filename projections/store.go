@@ -108,7 +108,7 @@ func (s *Store) Apply(batch []*schema.Event) error {
 	applied := s.Applied()
 	var last uint64
 	err := s.db.Update(func(tx *buntdb.Tx) error {
-		f := &folder{tx: tx}
+		f := newFolder(tx)
 		for _, ev := range batch {
 			if ev.Seq <= applied {
 				continue
@@ -120,6 +120,9 @@ func (s *Store) Apply(batch []*schema.Event) error {
 		}
 		if last == 0 {
 			return nil
+		}
+		if err := f.flush(); err != nil {
+			return err
 		}
 		_, _, err := tx.Set(schema.KeyApplied, strconv.FormatUint(last, 10), nil)
 		return err
