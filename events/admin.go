@@ -107,11 +107,8 @@ func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update
 // exactly as seen, so a racing upload makes it re-check.
 func (s *Service) DeleteService(ctx context.Context, o Origin, id string) error {
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		last, err := s.log.LastSeq(ctx)
+		last, err := s.caughtUp(ctx)
 		if err != nil {
-			return nil, Expect{}, err
-		}
-		if err := s.state.Wait(ctx, last); err != nil {
 			return nil, Expect{}, err
 		}
 		svc, err := s.state.Service(ctx, id)
@@ -241,11 +238,8 @@ func (s *Service) DeleteAccount(ctx context.Context, o Origin, id string) error 
 		return schema.Errorf(schema.KindConflict, "the default account cannot be deleted")
 	}
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		last, err := s.log.LastSeq(ctx)
+		last, err := s.caughtUp(ctx)
 		if err != nil {
-			return nil, Expect{}, err
-		}
-		if err := s.state.Wait(ctx, last); err != nil {
 			return nil, Expect{}, err
 		}
 		a, err := s.state.Account(ctx, id)

@@ -128,12 +128,8 @@ func (s *Service) commit(ctx context.Context, build func() (*schema.Event, Expec
 		}
 		seq, err := s.log.Append(ctx, ev, exp)
 		if errors.Is(err, ErrWrongLastSequence) {
-			last, lerr := s.log.LastSeq(ctx)
-			if lerr != nil {
-				return nil, lerr
-			}
-			if werr := s.state.Wait(ctx, last); werr != nil {
-				return nil, werr
+			if _, err := s.caughtUp(ctx); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -147,6 +143,16 @@ func (s *Service) commit(ctx context.Context, build func() (*schema.Event, Expec
 		return ev, nil
 	}
 	return nil, schema.Errorf(schema.KindConflict, "too many concurrent changes; retry")
+}
+
+// caughtUp waits until the local projections have applied the whole log
+// as it is now, and returns its last sequence.
+func (s *Service) caughtUp(ctx context.Context) (uint64, error) {
+	last, err := s.log.LastSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return last, s.state.Wait(ctx, last)
 }
 
 // storage returns a storage service or the right error.
@@ -266,27 +272,37 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 	p.ContentType = in.ContentType
 	p.Meta = in.Meta
 	p.DeleteAt = in.DeleteAt
+	return s.commitVersion(ctx, o, schema.TypeObjectPut, svc.Account, in.Service, in.Path, p.Size, in.Cond,
+		func(version string) any { p.Version = version; return p })
+}
+
+// commitVersion appends the event that stores a new version of an object
+// (a put or a copy of size bytes), after checking the quota and the
+// write's conditions against the state its expectation names, and returns
+// the version once applied. payload builds the event's payload for the
+// version id it is given.
+func (s *Service) commitVersion(ctx context.Context, o Origin, typ, account, service, path string, size int64,
+	cond Conditions, payload func(version string) any) (*schema.Version, error) {
 	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		var exp Expect
-		if err := s.checkQuota(ctx, in.Service, in.Path, p.Size); err != nil {
+		if err := s.checkQuota(ctx, service, path, size); err != nil {
 			return nil, exp, err
 		}
-		if in.Cond.any() {
-			cur, seq, err := s.live(ctx, in.Service, in.Path)
+		if cond.any() {
+			cur, seq, err := s.live(ctx, service, path)
 			if err != nil {
 				return nil, exp, err
 			}
-			if err := in.Cond.check(cur); err != nil {
+			if err := cond.check(cur); err != nil {
 				return nil, exp, err
 			}
-			exp = Expect{Filter: schema.ObjectFilter(in.Service, in.Path), FilterSeq: seq}
+			exp = Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: seq}
 		}
-		ev, err := s.newEvent(o, schema.TypeObjectPut, svc.Account, in.Service, in.Path, nil)
+		ev, err := s.newEvent(o, typ, account, service, path, nil)
 		if err != nil {
 			return nil, exp, err
 		}
-		p.Version = ev.ID
-		ev.Data, err = json.Marshal(p)
+		ev.Data, err = json.Marshal(payload(ev.ID))
 		return ev, exp, err
 	})
 	if err != nil {
@@ -449,33 +465,8 @@ func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*sche
 	if in.ReplaceMeta {
 		p.ContentType, p.Meta = in.ContentType, in.Meta
 	}
-	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		var exp Expect
-		if err := s.checkQuota(ctx, in.Service, in.Path, p.Size); err != nil {
-			return nil, exp, err
-		}
-		if in.Cond.any() {
-			cur, seq, err := s.live(ctx, in.Service, in.Path)
-			if err != nil {
-				return nil, exp, err
-			}
-			if err := in.Cond.check(cur); err != nil {
-				return nil, exp, err
-			}
-			exp = Expect{Filter: schema.ObjectFilter(in.Service, in.Path), FilterSeq: seq}
-		}
-		ev, err := s.newEvent(o, schema.TypeObjectCopy, svc.Account, in.Service, in.Path, nil)
-		if err != nil {
-			return nil, exp, err
-		}
-		p.Version = ev.ID
-		ev.Data, err = json.Marshal(p)
-		return ev, exp, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.applied(ctx, ev)
+	return s.commitVersion(ctx, o, schema.TypeObjectCopy, svc.Account, in.Service, in.Path, p.Size, in.Cond,
+		func(version string) any { p.Version = version; return p })
 }
 
 // MetaInput replaces an object's metadata, keeping its bytes.

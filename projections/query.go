@@ -38,16 +38,7 @@ func (s *Store) Service(_ context.Context, id string) (*schema.Service, error) {
 
 // Services returns every service, ordered by id.
 func (s *Store) Services(_ context.Context) ([]*schema.Service, error) {
-	var out []*schema.Service
-	err := s.scanJSON("svc:", func(raw string) error {
-		var svc schema.Service
-		if err := decodeJSON(raw, &svc); err != nil {
-			return err
-		}
-		out = append(out, &svc)
-		return nil
-	})
-	return out, err
+	return scanAll[schema.Service](s, "svc:")
 }
 
 // Account returns an account, or KindNotFound.
@@ -61,16 +52,7 @@ func (s *Store) Account(_ context.Context, id string) (*schema.Account, error) {
 
 // Accounts returns every account, ordered by id.
 func (s *Store) Accounts(_ context.Context) ([]*schema.Account, error) {
-	var out []*schema.Account
-	err := s.scanJSON("acct:", func(raw string) error {
-		var a schema.Account
-		if err := decodeJSON(raw, &a); err != nil {
-			return err
-		}
-		out = append(out, &a)
-		return nil
-	})
-	return out, err
+	return scanAll[schema.Account](s, "acct:")
 }
 
 // Key returns a key by id (revoked keys included), or KindNotFound.
@@ -100,14 +82,17 @@ func (s *Store) KeyByLookup(ctx context.Context, lookup string) (*schema.Key, er
 }
 
 // Keys returns every key (revoked ones included), ordered by id.
-func (s *Store) Keys(_ context.Context) ([]*schema.Key, error) {
-	var out []*schema.Key
-	err := s.scanJSON("key:", func(raw string) error {
-		var k schema.Key
-		if err := decodeJSON(raw, &k); err != nil {
+func (s *Store) Keys(_ context.Context) ([]*schema.Key, error) { return scanAll[schema.Key](s, "key:") }
+
+// scanAll decodes every record under prefix, in key order.
+func scanAll[T any](s *Store, prefix string) ([]*T, error) {
+	var out []*T
+	err := s.scanJSON(prefix, func(raw string) error {
+		v := new(T)
+		if err := decodeJSON(raw, v); err != nil {
 			return err
 		}
-		out = append(out, &k)
+		out = append(out, v)
 		return nil
 	})
 	return out, err
