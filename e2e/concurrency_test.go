@@ -48,7 +48,7 @@ func TestConcurrency_Native(t *testing.T) {
 		t.Parallel()
 		sid := e.WithService(t)
 		resps := natRace(t, natWriters, func(i int) (*Resp, error) {
-			return natSend(e, Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "only-once"),
+			return e.Send(Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "only-once"),
 				Body: bytes.NewReader([]byte("writer " + strconv.Itoa(i))), Header: map[string]string{"If-None-Match": "*"}})
 		})
 		winner := -1
@@ -91,7 +91,7 @@ func TestConcurrency_Native(t *testing.T) {
 		// bodies past the inline threshold: the blob is written before the race is decided
 		body := func(i int) []byte { return bytes.Repeat([]byte("writer "+strconv.Itoa(i)+";"), 8000) }
 		resps := natRace(t, natWriters, func(i int) (*Resp, error) {
-			return natSend(e, Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "cas"),
+			return e.Send(Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "cas"),
 				Body: bytes.NewReader(body(i)), Header: map[string]string{"If-Match": `"` + base.ETag + `"`}})
 		})
 		won, winner := 0, -1
@@ -120,7 +120,7 @@ func TestConcurrency_Native(t *testing.T) {
 		sid := e.WithService(t)
 		e.Upload(t, e.AdminKey, sid, "d", []byte("x"), nil)
 		resps := natRace(t, natWriters, func(i int) (*Resp, error) {
-			return natSend(e, Req{Method: http.MethodDelete, Fn: "deletefile", Key: e.AdminKey, Query: Q("sid", sid, "path", "d")})
+			return e.Send(Req{Method: http.MethodDelete, Fn: "deletefile", Key: e.AdminKey, Query: Q("sid", sid, "path", "d")})
 		})
 		ok := 0
 		for i, r := range resps {
@@ -144,7 +144,7 @@ func TestConcurrency_Native(t *testing.T) {
 		t.Parallel()
 		sid := e.WithService(t)
 		resps := natRace(t, natWriters, func(i int) (*Resp, error) {
-			return natSend(e, Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "p/"+strconv.Itoa(i)),
+			return e.Send(Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "p/"+strconv.Itoa(i)),
 				Body: bytes.NewReader([]byte("body " + strconv.Itoa(i)))})
 		})
 		var ids []int

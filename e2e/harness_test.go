@@ -123,9 +123,20 @@ type Req struct {
 	Header map[string]string
 }
 
-// Do sends a native request and reads the whole response.
+// Do sends a native request and reads the whole response, failing the
+// test on a transport error.
 func (e *Env) Do(t testing.TB, r Req) *Resp {
 	t.Helper()
+	resp, err := e.Send(r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.Method, r.Fn, err)
+	}
+	return resp
+}
+
+// Send is Do for goroutines: it returns the transport error instead of
+// failing the test.
+func (e *Env) Send(r Req) (*Resp, error) {
 	if r.Method == "" {
 		r.Method = http.MethodGet
 	}
@@ -135,7 +146,7 @@ func (e *Env) Do(t testing.TB, r Req) *Resp {
 	}
 	req, err := http.NewRequest(r.Method, u, r.Body)
 	if err != nil {
-		t.Fatalf("NewRequest: %v", err)
+		return nil, err
 	}
 	if r.Key != "" {
 		req.Header.Set("x-owncdn-key", r.Key)
@@ -145,14 +156,14 @@ func (e *Env) Do(t testing.TB, r Req) *Resp {
 	}
 	resp, err := e.Client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", r.Method, r.Fn, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", r.Method, r.Fn, err)
+		return nil, err
 	}
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
 // Admin calls an admin function with the admin key and a JSON body, and

@@ -55,38 +55,6 @@ func natStartClock(t *testing.T) (*Env, *natClock) {
 	return e, clk
 }
 
-// natSend is Env.Do without a testing.TB, for goroutines: it returns the
-// transport error instead of failing the test.
-func natSend(e *Env, r Req) (*Resp, error) {
-	if r.Method == "" {
-		r.Method = http.MethodGet
-	}
-	u := e.URL + "/" + r.Fn
-	if len(r.Query) > 0 {
-		u += "?" + r.Query.Encode()
-	}
-	req, err := http.NewRequest(r.Method, u, r.Body)
-	if err != nil {
-		return nil, err
-	}
-	if r.Key != "" {
-		req.Header.Set("x-owncdn-key", r.Key)
-	}
-	for k, v := range r.Header {
-		req.Header.Set(k, v)
-	}
-	resp, err := e.Client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
-}
-
 // natWant fails the test unless r has the status.
 func natWant(t testing.TB, what string, r *Resp, status int) {
 	t.Helper()
