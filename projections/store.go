@@ -22,6 +22,7 @@ type Store struct {
 	mu      sync.Mutex
 	applied uint64
 	notify  chan struct{} // closed and replaced whenever applied grows
+	failed  error         // why the runner is not applying the log, if it is not
 }
 
 // Options tunes the buntdb file.
@@ -82,14 +83,19 @@ func (s *Store) Applied() uint64 {
 	return s.applied
 }
 
-// Wait blocks until the event at seq has been applied or ctx ends.
+// Wait blocks until the event at seq has been applied or ctx ends. While
+// the runner is failing (see Fail) it returns a KindUnavailable error at
+// once instead of waiting for progress that may not come.
 func (s *Store) Wait(ctx context.Context, seq uint64) error {
 	for {
 		s.mu.Lock()
-		applied, ch := s.applied, s.notify
+		applied, ch, failed := s.applied, s.notify, s.failed
 		s.mu.Unlock()
 		if applied >= seq {
 			return nil
+		}
+		if failed != nil {
+			return schema.Wrap(schema.KindUnavailable, failed, "projections are not being applied")
 		}
 		select {
 		case <-ch:
@@ -97,6 +103,16 @@ func (s *Store) Wait(ctx context.Context, seq uint64) error {
 			return schema.Wrap(schema.KindUnavailable, ctx.Err(), "projections did not catch up")
 		}
 	}
+}
+
+// Fail records that the runner stopped with err (nil: it runs again), and
+// wakes every Wait so callers do not hang on a log nobody is applying.
+func (s *Store) Fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failed = err
+	close(s.notify)
+	s.notify = make(chan struct{})
 }
 
 // Apply folds a batch of consecutive events in one transaction, skipping

@@ -100,10 +100,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.State.Run(runCtx, s.Log); err != nil && runCtx.Err() == nil {
-			logger.Error("projection runner stopped", "err", err)
-			s.runErr <- err
-		}
+		s.runProjections(runCtx)
 	}()
 	if err := s.catchUp(ctx); err != nil {
 		return nil, err
@@ -126,6 +123,30 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	go func() { defer s.wg.Done(); s.collect(runCtx) }()
 	ok = true
 	return s, nil
+}
+
+// runProjections applies the log until ctx ends. When the runner stops
+// with an error it is restarted after a pause; meanwhile waiters get an
+// error at once instead of hanging, and start-up (catchUp) fails.
+func (s *Server) runProjections(ctx context.Context) {
+	for {
+		err := s.State.Run(ctx, s.Log)
+		if ctx.Err() != nil {
+			return
+		}
+		s.logger.Error("projection runner stopped; restarting in 1s", "err", err, "applied", s.State.Applied())
+		s.State.Fail(err)
+		select {
+		case s.runErr <- err:
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		s.State.Fail(nil)
+	}
 }
 
 // openProjections opens the buntdb file; one that cannot be read is moved
