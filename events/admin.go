@@ -116,7 +116,7 @@ func (s *Service) DeleteService(ctx context.Context, o Origin, id string) error 
 			return nil, Expect{}, err
 		}
 		if svc.Files > 0 {
-			return nil, Expect{}, schema.Errorf(schema.KindConflict, "service %q still holds %d files", id, svc.Files)
+			return nil, Expect{}, schema.Reasonf(schema.KindConflict, schema.ReasonNotEmpty, "service %q still holds %d files", id, svc.Files)
 		}
 		ev, err := s.newEvent(o, schema.TypeServiceDeleted, svc.Account, id, "", schema.ServiceDeleted{ID: id})
 		return ev, Expect{Global: true, LastSeq: last}, err

@@ -29,6 +29,8 @@ type State interface {
 	Version(ctx context.Context, service, path, id string) (*schema.Version, error)
 	DueExpiries(ctx context.Context, now time.Time, limit int) ([]projections.Expiring, error)
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
+	Upload(ctx context.Context, service, id string) (*schema.Upload, error)
+	Parts(ctx context.Context, service, upload string) ([]*schema.Part, error)
 }
 
 var _ State = (*projections.Store)(nil)
@@ -241,7 +243,8 @@ type PutInput struct {
 	Body        io.Reader
 	ContentType string
 	Meta        map[string]string
-	DeleteAt    int64 // unix seconds, 0 = never
+	Headers     map[string]string // stored headers (lower-case names)
+	DeleteAt    int64             // unix seconds, 0 = never
 	Cond        Conditions
 }
 
@@ -271,6 +274,7 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 	p.Version = ""
 	p.ContentType = in.ContentType
 	p.Meta = in.Meta
+	p.Headers = in.Headers
 	p.DeleteAt = in.DeleteAt
 	return s.commitVersion(ctx, o, schema.TypeObjectPut, svc.Account, in.Service, in.Path, p.Size, in.Cond,
 		func(version string) any { p.Version = version; return p })
@@ -423,9 +427,10 @@ type CopyInput struct {
 	From        schema.ObjectRef // Version "" = the current live version
 	Service     string
 	Path        string
-	ReplaceMeta bool // use ContentType/Meta below instead of the source's
+	ReplaceMeta bool // use ContentType/Meta/Headers below instead of the source's
 	ContentType string
 	Meta        map[string]string
+	Headers     map[string]string
 	DeleteAt    int64
 	Cond        Conditions // on the destination
 }
@@ -459,11 +464,11 @@ func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*sche
 	}
 	p := schema.ObjectCopy{
 		From: schema.ObjectRef{Service: in.From.Service, Path: in.From.Path, Version: src.Version},
-		Size: src.Size, ETag: src.ETag, ContentType: src.ContentType, Meta: src.Meta,
+		Size: src.Size, ETag: src.ETag, ContentType: src.ContentType, Meta: src.Meta, Headers: src.Headers,
 		DeleteAt: in.DeleteAt, Blob: schema.BlobRef{SHA256: src.Blob.SHA256, InSeq: src.Blob.InSeq},
 	}
 	if in.ReplaceMeta {
-		p.ContentType, p.Meta = in.ContentType, in.Meta
+		p.ContentType, p.Meta, p.Headers = in.ContentType, in.Meta, in.Headers
 	}
 	return s.commitVersion(ctx, o, schema.TypeObjectCopy, svc.Account, in.Service, in.Path, p.Size, in.Cond,
 		func(version string) any { p.Version = version; return p })
@@ -475,6 +480,7 @@ type MetaInput struct {
 	Path        string
 	ContentType string
 	Meta        map[string]string
+	Headers     map[string]string
 	DeleteAt    int64
 }
 
@@ -499,7 +505,7 @@ func (s *Service) UpdateMeta(ctx context.Context, o Origin, in MetaInput) (*sche
 		if err != nil {
 			return nil, Expect{}, err
 		}
-		ev.Data, err = json.Marshal(schema.ObjectMeta{Version: ev.ID, ContentType: in.ContentType, Meta: in.Meta, DeleteAt: in.DeleteAt})
+		ev.Data, err = json.Marshal(schema.ObjectMeta{Version: ev.ID, ContentType: in.ContentType, Meta: in.Meta, DeleteAt: in.DeleteAt, Headers: in.Headers})
 		return ev, Expect{Filter: schema.ObjectFilter(in.Service, in.Path), FilterSeq: seq}, err
 	})
 	if err != nil {

@@ -76,10 +76,19 @@ func (f *folder) fold(ev *schema.Event) error {
 		if len(p.Blob.Inline) > 0 || (blob.InSeq == 0 && p.Size == 0) {
 			blob = schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: ev.Seq}
 		}
-		return f.putVersion(ev, schema.Version{
+		v := schema.Version{
 			Version: p.Version, Op: schema.OpPut, Size: p.Size, ETag: p.ETag,
-			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Blob: blob,
-		})
+			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: blob,
+		}
+		if p.Multipart != nil {
+			// a completion applies only to an upload still open: a lost
+			// race with an abort or another completion is a no-op
+			if ok, err := f.closeUpload(ev.Service, p.Multipart.Upload); err != nil || !ok {
+				return err
+			}
+			v.Parts = len(p.Multipart.Parts)
+		}
+		return f.putVersion(ev, v)
 	case schema.TypeObjectCopy:
 		var p schema.ObjectCopy
 		if err := ev.Decode(&p); err != nil {
@@ -88,7 +97,7 @@ func (f *folder) fold(ev *schema.Event) error {
 		from := p.From
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpCopy, Size: p.Size, ETag: p.ETag,
-			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt,
+			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers,
 			Blob: schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}, CopiedFrom: &from,
 		})
 	case schema.TypeObjectMeta:
@@ -102,7 +111,8 @@ func (f *folder) fold(ev *schema.Event) error {
 		}
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpMeta, Size: cur.Size, ETag: cur.ETag,
-			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Blob: cur.Blob,
+			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: cur.Blob,
+			Parts: cur.Parts,
 		})
 	case schema.TypeObjectDelete:
 		var p schema.ObjectDelete
@@ -132,6 +142,17 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.accountCreated(ev)
 	case schema.TypeAccountDeleted:
 		return f.accountDeleted(ev)
+	case schema.TypeUploadCreated:
+		return f.uploadCreated(ev)
+	case schema.TypeUploadPart:
+		return f.uploadPart(ev)
+	case schema.TypeUploadAborted:
+		var p schema.UploadAborted
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		_, err := f.closeUpload(ev.Service, p.Upload)
+		return err
 	}
 	return nil // unknown types from a newer writer are skipped, not fatal
 }
@@ -355,16 +376,23 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 	}
 	var keys []string
 	var digests []string
-	for _, pfx := range []string{schema.ObjectPrefix(p.ID), schema.VersionPrefix(p.ID), schema.ChangePrefix(p.ID)} {
+	for _, pfx := range []string{schema.ObjectPrefix(p.ID), schema.VersionPrefix(p.ID), schema.ChangePrefix(p.ID),
+		schema.UploadPrefix(p.ID), schema.ServicePartPrefix(p.ID)} {
 		err := f.tx.AscendGreaterOrEqual("", pfx, func(k, v string) bool {
 			if !strings.HasPrefix(k, pfx) {
 				return false
 			}
 			keys = append(keys, k)
-			if strings.HasPrefix(k, "v:") {
+			switch {
+			case strings.HasPrefix(k, "v:"):
 				var ver schema.Version
 				if decodeJSON(v, &ver) == nil && ver.Blob.InSeq == 0 && ver.Blob.SHA256 != "" && !ver.Deleted {
 					digests = append(digests, ver.Blob.SHA256)
+				}
+			case strings.HasPrefix(k, "p:"):
+				var part schema.Part
+				if decodeJSON(v, &part) == nil {
+					digests = append(digests, part.SHA256)
 				}
 			}
 			return true
@@ -501,4 +529,84 @@ func (f *folder) accountDeleted(ev *schema.Event) error {
 		return err
 	}
 	return f.delAccount(p.ID)
+}
+
+// uploadCreated opens a multipart upload of a storage service.
+func (f *folder) uploadCreated(ev *schema.Event) error {
+	var p schema.UploadCreated
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	svc, ok, err := f.service(ev.Service)
+	if err != nil || !ok || svc.Type != schema.ServiceStorage {
+		return err
+	}
+	return setJSON(f.tx, schema.UploadKey(ev.Service, p.Upload), &schema.Upload{
+		Service: ev.Service, Path: ev.Path, ID: p.Upload, Account: ev.Account, Initiated: ev.Time,
+		Actor: ev.Actor.KeyID, ContentType: p.ContentType, Meta: p.Meta, Headers: p.Headers,
+	})
+}
+
+// uploadPart stores a part of an open upload, replacing a part with the
+// same number; each stored part holds a reference on its blob.
+func (f *folder) uploadPart(ev *schema.Event) error {
+	var p schema.UploadPart
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	if _, err := f.tx.Get(schema.UploadKey(ev.Service, p.Upload)); err == buntdb.ErrNotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	key := schema.PartKey(ev.Service, p.Upload, p.Number)
+	var old schema.Part
+	if ok, err := getJSON(f.tx, key, &old); err != nil {
+		return err
+	} else if ok {
+		if err := f.blobRef(old.SHA256, -1); err != nil {
+			return err
+		}
+	}
+	if err := f.blobRef(p.SHA256, 1); err != nil {
+		return err
+	}
+	return setJSON(f.tx, key, &schema.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, SHA256: p.SHA256, Modified: ev.Time})
+}
+
+// closeUpload removes an open upload and its parts (dropping their blob
+// references) and reports whether it was open.
+func (f *folder) closeUpload(service, upload string) (bool, error) {
+	if _, err := f.tx.Get(schema.UploadKey(service, upload)); err == buntdb.ErrNotFound {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	pfx := schema.PartPrefix(service, upload)
+	var keys, digests []string
+	err := f.tx.AscendGreaterOrEqual("", pfx, func(k, v string) bool {
+		if !strings.HasPrefix(k, pfx) {
+			return false
+		}
+		keys = append(keys, k)
+		var part schema.Part
+		if decodeJSON(v, &part) == nil {
+			digests = append(digests, part.SHA256)
+		}
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, k := range append(keys, schema.UploadKey(service, upload)) {
+		if err := del(f.tx, k); err != nil {
+			return false, err
+		}
+	}
+	for _, d := range digests {
+		if err := f.blobRef(d, -1); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -366,4 +367,37 @@ func (s *Store) BlobReferenced(_ context.Context, digest string) (bool, error) {
 		return err
 	})
 	return ok, err
+}
+
+// Upload returns an open multipart upload of a service.
+func (s *Store) Upload(_ context.Context, service, id string) (*schema.Upload, error) {
+	var u schema.Upload
+	if err := s.get(schema.UploadKey(service, id), &u, "upload"); err != nil {
+		if schema.IsKind(err, schema.KindNotFound) {
+			return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchUpload, "upload not found")
+		}
+		return nil, err
+	}
+	return &u, nil
+}
+
+// Uploads returns a service's open uploads ordered by path, then by
+// initiation (upload ids are ULIDs, so id order is initiation order).
+func (s *Store) Uploads(_ context.Context, service string) ([]*schema.Upload, error) {
+	out, err := scanAll[schema.Upload](s, schema.UploadPrefix(service))
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *schema.Upload) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// Parts returns the stored parts of an upload in part-number order.
+func (s *Store) Parts(_ context.Context, service, upload string) ([]*schema.Part, error) {
+	return scanAll[schema.Part](s, schema.PartPrefix(service, upload))
 }

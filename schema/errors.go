@@ -71,9 +71,23 @@ func (k Kind) String() string {
 // client; Err (the cause) is for logs only.
 type Error struct {
 	Kind Kind
-	Msg  string
-	Err  error
+	// Reason refines Kind where a dialect has finer codes (S3's InvalidPart
+	// and InvalidPartOrder are both invalid arguments); "" when none.
+	Reason string
+	Msg    string
+	Err    error
 }
+
+// Reasons refining a kind, for dialects with finer wire codes.
+const (
+	ReasonNoSuchUpload     = "no_such_upload"
+	ReasonInvalidPart      = "invalid_part"
+	ReasonInvalidPartOrder = "invalid_part_order"
+	ReasonEntityTooSmall   = "entity_too_small"
+	ReasonNoSuchVersion    = "no_such_version"
+	ReasonNoSuchService    = "no_such_service"
+	ReasonNotEmpty         = "not_empty"
+)
 
 func (e *Error) Error() string {
 	if e.Err != nil {
@@ -87,12 +101,26 @@ func (e *Error) Unwrap() error { return e.Err }
 // Is lets errors.Is(err, &Error{Kind: k}) match by kind.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Msg == "" && t.Err == nil && t.Kind == e.Kind
+	return ok && t.Msg == "" && t.Err == nil && t.Reason == "" && t.Kind == e.Kind
 }
 
 // Errorf builds an Error of kind k with a client-safe message.
 func Errorf(k Kind, format string, args ...any) error {
 	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Reasonf builds an Error of kind k refined by reason.
+func Reasonf(k Kind, reason, format string, args ...any) error {
+	return &Error{Kind: k, Reason: reason, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ReasonOf returns the reason of err's first *Error, or "".
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 // Wrap builds an Error of kind k whose cause is err (kept out of responses).

@@ -21,6 +21,9 @@ const (
 	TypeKeyRevoked     = "key.revoked.v1"
 	TypeAccountCreated = "account.created.v1"
 	TypeAccountDeleted = "account.deleted.v1"
+	TypeUploadCreated  = "upload.created.v1"
+	TypeUploadPart     = "upload.part.v1"
+	TypeUploadAborted  = "upload.aborted.v1"
 )
 
 // EventTypes lists every event type with its payload's zero value, for the
@@ -39,6 +42,9 @@ var EventTypes = map[string]any{
 	TypeKeyRevoked:     KeyRevoked{},
 	TypeAccountCreated: AccountCreated{},
 	TypeAccountDeleted: AccountDeleted{},
+	TypeUploadCreated:  UploadCreated{},
+	TypeUploadPart:     UploadPart{},
+	TypeUploadAborted:  UploadAborted{},
 }
 
 // Op names of object events, as syncnext shows them.
@@ -158,7 +164,24 @@ type ObjectPut struct {
 	ContentType string            `json:"content_type"`
 	Meta        map[string]string `json:"meta,omitempty"`
 	DeleteAt    int64             `json:"delete_at,omitempty"` // unix seconds; 0 = never
+	Headers     map[string]string `json:"headers,omitempty"`
 	Blob        BlobRef           `json:"blob"`
+	// Multipart is set when the put completes a multipart upload: the
+	// bytes are the upload's parts in order, the upload is closed.
+	Multipart *MultipartDone `json:"multipart,omitempty"`
+}
+
+// MultipartDone records which upload a put completed, and its parts.
+type MultipartDone struct {
+	Upload string     `json:"upload"`
+	Parts  []PartDone `json:"parts"`
+}
+
+// PartDone is one part of a completed upload.
+type PartDone struct {
+	Number int    `json:"number"`
+	Size   int64  `json:"size"`
+	ETag   string `json:"etag"`
 }
 
 // ObjectDelete adds a tombstone version.
@@ -175,6 +198,7 @@ type ObjectCopy struct {
 	ContentType string            `json:"content_type"`
 	Meta        map[string]string `json:"meta,omitempty"`
 	DeleteAt    int64             `json:"delete_at,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
 	Blob        BlobRef           `json:"blob"`
 }
 
@@ -191,6 +215,7 @@ type ObjectMeta struct {
 	ContentType string            `json:"content_type"`
 	Meta        map[string]string `json:"meta,omitempty"`
 	DeleteAt    int64             `json:"delete_at,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
 }
 
 // ObjectExpired adds a tombstone version because Expired's delete_at passed.
@@ -252,4 +277,28 @@ type AccountCreated struct {
 // AccountDeleted removes an account that owns nothing.
 type AccountDeleted struct {
 	ID string `json:"id"`
+}
+
+// UploadCreated opens a multipart upload of the envelope's object. The
+// new object's metadata is fixed here; it is written by the completing put.
+type UploadCreated struct {
+	Upload      string            `json:"upload"`
+	ContentType string            `json:"content_type"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+}
+
+// UploadPart stores (or replaces) one part of an open upload. Part bytes are
+// always in the blobstore.
+type UploadPart struct {
+	Upload string `json:"upload"`
+	Number int    `json:"number"`
+	Size   int64  `json:"size"`
+	ETag   string `json:"etag"`
+	SHA256 string `json:"sha256"`
+}
+
+// UploadAborted closes an upload without writing the object.
+type UploadAborted struct {
+	Upload string `json:"upload"`
 }

@@ -114,7 +114,9 @@ func sampleEvents() map[string]any {
 	return map[string]any{
 		schema.TypeObjectPut: schema.ObjectPut{Version: "01JD0000000000000000000001", Size: 12, ETag: "e4d7f1b4ed2e42d15898f4b27b019da4",
 			ContentType: "text/plain", Meta: map[string]string{"color": "blue"}, DeleteAt: 1893456000,
-			Blob: schema.BlobRef{SHA256: sha, Inline: inline}},
+			Headers: map[string]string{"cache-control": "no-cache"}, Blob: schema.BlobRef{SHA256: sha, Inline: inline},
+			Multipart: &schema.MultipartDone{Upload: "01JD0000000000000000000007",
+				Parts: []schema.PartDone{{Number: 1, Size: 12, ETag: "e4d7f1b4ed2e42d15898f4b27b019da4"}}}},
 		schema.TypeObjectDelete: schema.ObjectDelete{Version: "01JD0000000000000000000002"},
 		schema.TypeObjectCopy: schema.ObjectCopy{Version: "01JD0000000000000000000003",
 			From: schema.ObjectRef{Service: "photos", Path: "a/b.txt", Version: "01JD0000000000000000000001"},
@@ -134,6 +136,11 @@ func sampleEvents() map[string]any {
 		schema.TypeKeyRevoked:     schema.KeyRevoked{ID: "CKABCDEFGHIJKLMNOPQR"},
 		schema.TypeAccountCreated: schema.AccountCreated{ID: "acme", Name: "ACME"},
 		schema.TypeAccountDeleted: schema.AccountDeleted{ID: "acme"},
+		schema.TypeUploadCreated: schema.UploadCreated{Upload: "01JD0000000000000000000007", ContentType: "video/mp4",
+			Meta: map[string]string{"k": "v"}, Headers: map[string]string{"cache-control": "max-age=60"}},
+		schema.TypeUploadPart: schema.UploadPart{Upload: "01JD0000000000000000000007", Number: 2, Size: 5 << 20,
+			ETag: "e4d7f1b4ed2e42d15898f4b27b019da4", SHA256: sha},
+		schema.TypeUploadAborted: schema.UploadAborted{Upload: "01JD0000000000000000000007"},
 	}
 }
 
@@ -148,7 +155,7 @@ func envelope(t *testing.T, typ string, payload any) []byte {
 		Actor: schema.Actor{KeyID: "CKABCDEFGHIJKLMNOPQR", Dialect: "native", Addr: "192.0.2.1"}, RequestID: "0123456789ABCDEF01234567",
 		Account: schema.DefaultAccount, Data: data}
 	switch {
-	case strings.HasPrefix(typ, "object."):
+	case strings.HasPrefix(typ, "object."), strings.HasPrefix(typ, "upload."):
 		ev.Service, ev.Path = "photos", "a/b.txt"
 	case strings.HasPrefix(typ, "service."), typ == schema.TypeQuotaSet:
 		ev.Service = "photos"

@@ -20,7 +20,9 @@ import (
 //	v:<service>\x00<path>\x00<inv-sync>    every Version, newest first per path
 //	c:<service>\x00<sync-id>               path of the change with that sync id
 //	x:<delete-at>\x00<service>\x00<path>   expiry schedule: version id
-//	br:<sha256>                            number of versions referencing a blob
+//	br:<sha256>                            number of versions and parts referencing a blob
+//	u:<service>\x00<upload-id>             open multipart Upload
+//	p:<service>\x00<upload-id>\x00<05d>     Part of an open upload
 const (
 	KeyApplied = "m:applied"
 	sep        = "\x00"
@@ -100,3 +102,20 @@ func SplitExpiryKey(key string) (deleteAt int64, service, path string, ok bool) 
 
 // BlobRefKey is the key of a blob's reference count.
 func BlobRefKey(digest string) string { return "br:" + digest }
+
+// UploadKey is the key of an open multipart upload.
+func UploadKey(service, id string) string { return "u:" + service + sep + id }
+
+// UploadPrefix covers every open upload of a service.
+func UploadPrefix(service string) string { return "u:" + service + sep }
+
+// PartKey is the key of one part of an upload.
+func PartKey(service, upload string, n int) string {
+	return fmt.Sprintf("p:%s%s%s%s%05d", service, sep, upload, sep, n)
+}
+
+// PartPrefix covers every part of an upload.
+func PartPrefix(service, upload string) string { return "p:" + service + sep + upload + sep }
+
+// ServicePartPrefix covers every part of every upload of a service.
+func ServicePartPrefix(service string) string { return "p:" + service + sep }

@@ -105,9 +105,12 @@ type Version struct {
 	ContentType string            `json:"content_type,omitempty"`
 	Meta        map[string]string `json:"meta,omitempty"`
 	DeleteAt    int64             `json:"delete_at,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
 	Blob        BlobRef           `json:"blob"`
 	CopiedFrom  *ObjectRef        `json:"copied_from,omitempty"`
-	Actor       string            `json:"actor,omitempty"`
+	// Parts is the number of parts of a completed multipart upload.
+	Parts int    `json:"parts,omitempty"`
+	Actor string `json:"actor,omitempty"`
 }
 
 // ExpiredAt reports whether v has an expiry at or before now.
@@ -117,3 +120,25 @@ func (v *Version) ExpiredAt(now time.Time) bool {
 
 // Live reports whether v is readable at now: not a tombstone, not expired.
 func (v *Version) Live(now time.Time) bool { return !v.Deleted && !v.ExpiredAt(now) }
+
+// Upload is an open multipart upload as the projections hold it.
+type Upload struct {
+	Service     string            `json:"service"`
+	Path        string            `json:"path"`
+	ID          string            `json:"id"`
+	Account     string            `json:"account"`
+	Initiated   time.Time         `json:"initiated"`
+	Actor       string            `json:"actor,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+}
+
+// Part is one stored part of an open upload.
+type Part struct {
+	Number   int       `json:"number"`
+	Size     int64     `json:"size"`
+	ETag     string    `json:"etag"`
+	SHA256   string    `json:"sha256"`
+	Modified time.Time `json:"modified"`
+}

@@ -8,6 +8,8 @@ import "strings"
 //	cairn.obj.<svc-hash>.<path-hash>.<op>   object events (put, delete, copy, meta, expire)
 //	cairn.svc.<svc-hash>.<op>               service events (created, updated, deleted, quota)
 //	cairn.acct.<account-hash>.<op>          account events (created, deleted, quota)
+//	cairn.upl.<svc-hash>.<upload-id>.<op>   multipart upload events (created, part, aborted);
+//	                                        the completion is an object put
 //	cairn.key.<key-id>.<op>                 key events: never exposed to feed consumers
 //
 // The request log is a separate capped stream: cairnreq.<svc-hash>.
@@ -40,6 +42,17 @@ func AccountSubject(account, op string) string { return "cairn.acct." + Hash(acc
 // KeySubject is the subject of a key event.
 func KeySubject(keyID, op string) string { return "cairn.key." + keyID + "." + op }
 
+// UploadSubject is the subject of a multipart upload event. Upload ids are
+// ULIDs, safe as a subject token.
+func UploadSubject(service, upload, op string) string {
+	return "cairn.upl." + Hash(service) + "." + upload + "." + op
+}
+
+// UploadFilter matches every event of one upload.
+func UploadFilter(service, upload string) string {
+	return "cairn.upl." + Hash(service) + "." + upload + ".*"
+}
+
 // ReqSubject is the request-log subject of a service.
 func ReqSubject(service string) string { return ReqSubjectPfx + "." + Hash(service) }
 
@@ -57,6 +70,12 @@ func SubjectFor(e *Event) string {
 		return AccountSubject(e.Account, "quota")
 	case strings.HasPrefix(e.Type, "account."):
 		return AccountSubject(e.Account, op)
+	case strings.HasPrefix(e.Type, "upload."):
+		var u struct {
+			Upload string `json:"upload"`
+		}
+		_ = e.Decode(&u)
+		return UploadSubject(e.Service, u.Upload, op)
 	case strings.HasPrefix(e.Type, "key."):
 		var k struct {
 			ID string `json:"id"`
