@@ -116,3 +116,72 @@ func TestService_Multipart(t *testing.T) {
 		t.Errorf("object blob not referenced (%v)", err)
 	}
 }
+
+func TestService_PurgeVersion(t *testing.T) {
+	t.Parallel()
+	c := newCore(t, events.Options{InlineMax: 4})
+	c.service(t, "pv")
+	ctx := context.Background()
+	v1, err := c.put(ctx, "pv", "f", []byte("first version"), events.Conditions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := c.put(ctx, "pv", "f", []byte("second version!"), events.Conditions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker, err := c.svc.DeleteObject(ctx, c.o, "pv", "f", events.Conditions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := func() *schema.Version {
+		t.Helper()
+		v, err := c.state.Object(ctx, "pv", "f")
+		if schema.IsKind(err, schema.KindNotFound) {
+			return nil
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	usage := func(files, bytes int64) {
+		t.Helper()
+		svc, err := c.state.Service(ctx, "pv")
+		if err != nil || svc.Files != files || svc.Bytes != bytes {
+			t.Fatalf("usage = %d files %d bytes (%v), want %d %d", svc.Files, svc.Bytes, err, files, bytes)
+		}
+	}
+	usage(0, 0)
+	// removing the delete marker brings the newest content back
+	if gone, err := c.svc.PurgeVersion(ctx, c.o, "pv", "f", marker.Version); err != nil || !gone.Deleted {
+		t.Fatalf("purge marker: %+v %v", gone, err)
+	}
+	if v := live(); v == nil || v.Version != v2.Version {
+		t.Fatalf("live after removing the marker = %+v, want v2", v)
+	}
+	usage(1, v2.Size)
+	// removing an older version leaves the live one alone and drops its blob reference
+	if _, err := c.svc.PurgeVersion(ctx, c.o, "pv", "f", v1.Version); err != nil {
+		t.Fatal(err)
+	}
+	if v := live(); v == nil || v.Version != v2.Version {
+		t.Fatalf("live after purging v1 = %+v", v)
+	}
+	if ref, _ := c.state.BlobReferenced(ctx, v1.Blob.SHA256); ref {
+		t.Error("purged version's blob still referenced")
+	}
+	if _, err := c.state.Version(ctx, "pv", "f", v1.Version); !schema.IsKind(err, schema.KindNotFound) {
+		t.Errorf("purged version still listed: %v", err)
+	}
+	// removing the last version removes the object
+	if _, err := c.svc.PurgeVersion(ctx, c.o, "pv", "f", v2.Version); err != nil {
+		t.Fatal(err)
+	}
+	if v := live(); v != nil {
+		t.Fatalf("object still live: %+v", v)
+	}
+	usage(0, 0)
+	if _, err := c.svc.PurgeVersion(ctx, c.o, "pv", "f", v2.Version); schema.ReasonOf(err) != schema.ReasonNoSuchVersion {
+		t.Fatalf("purging twice: %v", err)
+	}
+}

@@ -550,3 +550,42 @@ func (s *Service) ExpireObject(ctx context.Context, service, path, version strin
 }
 
 var errMoot = errors.New("events: nothing to do")
+
+// PurgeVersion forgets one version of an object (S3's DeleteObject with a
+// versionId): it leaves the projections' history, while the log keeps the
+// events. When it was the newest version, the newest remaining one becomes
+// the object's state (removing a delete marker brings the object back). It
+// returns the purged version; KindNotFound with ReasonNoSuchVersion when
+// the object has no such version.
+func (s *Service) PurgeVersion(ctx context.Context, o Origin, service, path, version string) (*schema.Version, error) {
+	if err := schema.CheckPath(path); err != nil {
+		return nil, err
+	}
+	svc, err := s.storage(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	var gone *schema.Version
+	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, schema.ObjectFilter(service, path))
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		gone, err = s.state.Version(ctx, service, path, version)
+		if schema.IsKind(err, schema.KindNotFound) {
+			return nil, Expect{}, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchVersion, "version not found")
+		} else if err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeObjectPurged, svc.Account, service, path, nil)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev.Data, err = json.Marshal(schema.ObjectPurged{Version: ev.ID, Purged: version})
+		return ev, Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gone, nil
+}

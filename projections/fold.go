@@ -126,6 +126,12 @@ func (f *folder) fold(ev *schema.Event) error {
 			return nil
 		}
 		return f.tombstone(ev, p.Version, schema.OpExpire, p.Expired)
+	case schema.TypeObjectPurged:
+		var p schema.ObjectPurged
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		return f.purge(ev, p.Purged)
 	case schema.TypeServiceCreated:
 		return f.serviceCreated(ev)
 	case schema.TypeServiceUpdated:
@@ -609,4 +615,74 @@ func (f *folder) closeUpload(service, upload string) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// purge forgets one version of ev's object. If the newest version changes,
+// the object's live state follows the newest remaining one.
+func (f *folder) purge(ev *schema.Event, version string) error {
+	svc, ok, err := f.service(ev.Service)
+	if err != nil || !ok || svc.Type != schema.ServiceStorage {
+		return err
+	}
+	// versions newest first, up to the purged one and the one after it
+	pfx := schema.VersionPathPrefix(ev.Service, ev.Path)
+	var vs []*schema.Version
+	var keys []string
+	at := -1
+	err = f.tx.AscendGreaterOrEqual("", pfx, func(k, raw string) bool {
+		if !strings.HasPrefix(k, pfx) || len(k) != len(pfx)+16 {
+			return false
+		}
+		v := new(schema.Version)
+		if decodeJSON(raw, v) != nil {
+			return true
+		}
+		vs, keys = append(vs, v), append(keys, k)
+		if v.Version == version {
+			at = len(vs) - 1
+		}
+		return at < 0 || (at == 0 && len(vs) < 2)
+	})
+	if err != nil || at < 0 {
+		return err
+	}
+	gone, goneKey := vs[at], keys[at]
+	var newest, next *schema.Version
+	if at > 0 {
+		newest = vs[0]
+	} else if len(vs) > 1 {
+		next = vs[1]
+	}
+	if err := del(f.tx, goneKey); err != nil {
+		return err
+	}
+	if !gone.Deleted && gone.Blob.InSeq == 0 && gone.Blob.SHA256 != "" {
+		if err := f.blobRef(gone.Blob.SHA256, -1); err != nil {
+			return err
+		}
+	}
+	svc.LastSeq = ev.Seq
+	if newest != nil { // a non-newest version: the live state is unchanged
+		return f.putService(svc)
+	}
+	// the newest version went: the next one (if any) decides
+	if !gone.Deleted {
+		if err := f.unlinkLive(svc, ev.Service, ev.Path); err != nil {
+			return err
+		}
+	}
+	if next != nil && !next.Deleted {
+		if err := f.usage(svc, 1, next.Size); err != nil {
+			return err
+		}
+		if err := setJSON(f.tx, schema.ObjectKey(ev.Service, ev.Path), next); err != nil {
+			return err
+		}
+		if next.DeleteAt > 0 {
+			if _, _, err := f.tx.Set(schema.ExpiryKey(next.DeleteAt, ev.Service, ev.Path), next.Version, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return f.putService(svc)
 }

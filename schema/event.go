@@ -21,6 +21,7 @@ const (
 	TypeKeyRevoked     = "key.revoked.v1"
 	TypeAccountCreated = "account.created.v1"
 	TypeAccountDeleted = "account.deleted.v1"
+	TypeObjectPurged   = "object.purged.v1"
 	TypeUploadCreated  = "upload.created.v1"
 	TypeUploadPart     = "upload.part.v1"
 	TypeUploadAborted  = "upload.aborted.v1"
@@ -42,6 +43,7 @@ var EventTypes = map[string]any{
 	TypeKeyRevoked:     KeyRevoked{},
 	TypeAccountCreated: AccountCreated{},
 	TypeAccountDeleted: AccountDeleted{},
+	TypeObjectPurged:   ObjectPurged{},
 	TypeUploadCreated:  UploadCreated{},
 	TypeUploadPart:     UploadPart{},
 	TypeUploadAborted:  UploadAborted{},
@@ -54,6 +56,7 @@ const (
 	OpCopy   = "copy"
 	OpMeta   = "meta"
 	OpExpire = "expire"
+	OpPurge  = "purge"
 )
 
 // OpOf returns the syncnext op of an object event type, or "".
@@ -69,6 +72,8 @@ func OpOf(typ string) string {
 		return OpMeta
 	case TypeObjectExpired:
 		return OpExpire
+	case TypeObjectPurged:
+		return OpPurge
 	}
 	return ""
 }
@@ -222,6 +227,15 @@ type ObjectMeta struct {
 type ObjectExpired struct {
 	Version string `json:"version"`
 	Expired string `json:"expired"`
+}
+
+// ObjectPurged removes one version of an object from its history (S3's
+// DeleteObject with a versionId). The log keeps the events that made it;
+// the projections forget it. When it was the newest version, the newest
+// remaining one decides whether the object is live.
+type ObjectPurged struct {
+	Version string `json:"version"`
+	Purged  string `json:"purged"`
 }
 
 // ServiceCreated creates a service in an account.

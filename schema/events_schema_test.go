@@ -136,6 +136,7 @@ func sampleEvents() map[string]any {
 		schema.TypeKeyRevoked:     schema.KeyRevoked{ID: "CKABCDEFGHIJKLMNOPQR"},
 		schema.TypeAccountCreated: schema.AccountCreated{ID: "acme", Name: "ACME"},
 		schema.TypeAccountDeleted: schema.AccountDeleted{ID: "acme"},
+		schema.TypeObjectPurged:   schema.ObjectPurged{Version: "01JD0000000000000000000008", Purged: "01JD0000000000000000000001"},
 		schema.TypeUploadCreated: schema.UploadCreated{Upload: "01JD0000000000000000000007", ContentType: "video/mp4",
 			Meta: map[string]string{"k": "v"}, Headers: map[string]string{"cache-control": "max-age=60"}},
 		schema.TypeUploadPart: schema.UploadPart{Upload: "01JD0000000000000000000007", Number: 2, Size: 5 << 20,
