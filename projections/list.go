@@ -148,3 +148,125 @@ func (s *Store) List(_ context.Context, service string, o ListOptions) (*ListRes
 	}
 	return res, nil
 }
+
+// VersionListOptions selects a page of every version of a service's
+// objects (S3's ListObjectVersions).
+type VersionListOptions struct {
+	Prefix    string
+	Delimiter string
+	// KeyMarker and VersionMarker: the page starts after this version of
+	// this path (after every version of it when VersionMarker is empty,
+	// after everything under it when it is a common prefix).
+	KeyMarker     string
+	VersionMarker string
+	Limit         int // versions plus prefixes; <= 0 means 1000
+}
+
+// VersionEntry is one version in a version listing.
+type VersionEntry struct {
+	*schema.Version
+	Latest bool // the object's newest version
+}
+
+// VersionListResult is one page of a version listing: by path in byte
+// order, each path's versions newest first.
+type VersionListResult struct {
+	Versions  []VersionEntry
+	Prefixes  []string
+	Truncated bool
+	// NextKey and NextVersion resume the listing (as the markers) when it
+	// was cut short; NextVersion is "" when the page ended on a prefix.
+	NextKey     string
+	NextVersion string
+}
+
+// ListVersions returns a page of a service's versions.
+func (s *Store) ListVersions(_ context.Context, service string, o VersionListOptions) (*VersionListResult, error) {
+	if o.Limit <= 0 {
+		o.Limit = 1000
+	}
+	base := schema.VersionPrefix(service)
+	seek := o.Prefix
+	skipUntil := "" // resuming inside a path: skip its versions up to this one
+	if o.KeyMarker != "" {
+		if o.VersionMarker != "" && o.KeyMarker >= o.Prefix {
+			seek, skipUntil = o.KeyMarker+"\x00", o.VersionMarker
+		} else if a := afterKey(o.KeyMarker, o.Prefix, o.Delimiter); a > seek {
+			seek = a
+		}
+	}
+	res := &VersionListResult{}
+	count := 0
+	var derr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		for {
+			restart := ""
+			prev := "\x00" // the path of the previous version seen
+			err := tx.AscendGreaterOrEqual("", base+seek, func(k, raw string) bool {
+				if !strings.HasPrefix(k, base) || len(k) < len(base)+17 {
+					return false
+				}
+				path := k[len(base) : len(k)-17]
+				if !strings.HasPrefix(path, o.Prefix) {
+					return false
+				}
+				latest := path != prev && skipUntil == ""
+				prev = path
+				if skipUntil != "" {
+					if path != o.KeyMarker {
+						skipUntil = "" // the marker's version is gone: go on with the next path
+						latest = true
+					} else {
+						var v struct {
+							Version string `json:"version"`
+						}
+						if decodeJSON(raw, &v) == nil && v.Version == skipUntil {
+							skipUntil = ""
+						}
+						return true
+					}
+				}
+				if o.Delimiter != "" {
+					if i := strings.Index(path[len(o.Prefix):], o.Delimiter); i >= 0 {
+						if count >= o.Limit {
+							res.Truncated = true
+							return false
+						}
+						cp := path[:len(o.Prefix)+i+len(o.Delimiter)]
+						res.Prefixes = append(res.Prefixes, cp)
+						res.NextKey, res.NextVersion = cp, ""
+						count++
+						restart = cp + "\xff"
+						return false
+					}
+				}
+				if count >= o.Limit {
+					res.Truncated = true
+					return false
+				}
+				v := new(schema.Version)
+				if derr = decodeJSON(raw, v); derr != nil {
+					return false
+				}
+				res.Versions = append(res.Versions, VersionEntry{Version: v, Latest: latest})
+				res.NextKey, res.NextVersion = path, v.Version
+				count++
+				return true
+			})
+			if derr != nil {
+				return derr
+			}
+			if err != nil || restart == "" {
+				return err
+			}
+			seek = restart
+		}
+	})
+	if err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	if !res.Truncated {
+		res.NextKey, res.NextVersion = "", ""
+	}
+	return res, nil
+}
