@@ -18,6 +18,7 @@ import (
 	"github.com/cairnhq/cairn/handlers"
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/native"
+	"github.com/cairnhq/cairn/handlers/s3"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -116,7 +117,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 
 	auth := access.New(s.State, s.AdminKeyID, s.AdminKey)
 	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
-	s.Handler = handlers.New(logger, nat)
+	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
+	s.Handler = handlers.New(logger, nat, s3h)
 
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.Core.RunReaper(runCtx, time.Duration(cfg.ReapInterval), logger) }()

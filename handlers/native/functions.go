@@ -212,6 +212,9 @@ func (h *Handler) getFile(c *call) error {
 	for k, val := range v.Meta {
 		hd.Set("x-owncdn-meta-"+k, val)
 	}
+	for k, val := range v.Headers { // stored by S3 or Swift writes: Cache-Control, ...
+		hd.Set(k, val)
+	}
 	if v.DeleteAt > 0 {
 		hd.Set("x-owncdn-delete-at", strconv.FormatInt(v.DeleteAt, 10))
 	}

@@ -1,0 +1,535 @@
+package s3
+
+import (
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// MaxMetaSize bounds x-amz-meta-* (names and values), as S3 does.
+const MaxMetaSize = 2 << 10
+
+// MaxObjectSize bounds a single PUT, as S3 does (5 GiB).
+const MaxObjectSize = 5 << 30
+
+// storedHeaders are the standard headers kept with an object and sent back
+// on GET and HEAD.
+var storedHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
+
+// objectMeta reads the content type, x-amz-meta-* and stored headers of a
+// write.
+func objectMeta(hd http.Header) (contentType string, meta, headers map[string]string, err error) {
+	size := 0
+	for name, vals := range hd {
+		if k, ok := strings.CutPrefix(strings.ToLower(name), "x-amz-meta-"); ok && k != "" {
+			if meta == nil {
+				meta = map[string]string{}
+			}
+			meta[k] = strings.Join(vals, ",")
+			size += len(k) + len(meta[k])
+		}
+	}
+	if size > MaxMetaSize {
+		return "", nil, nil, s3Errorf("MetadataTooLarge", http.StatusBadRequest,
+			"Your metadata headers exceed the maximum allowed metadata size (%d bytes)", MaxMetaSize)
+	}
+	for _, name := range storedHeaders {
+		v := hd.Get(name)
+		if name == "Content-Encoding" {
+			v = withoutAWSChunked(v)
+		}
+		if v != "" {
+			if headers == nil {
+				headers = map[string]string{}
+			}
+			headers[strings.ToLower(name)] = v
+		}
+	}
+	contentType = hd.Get("Content-Type")
+	if contentType == "" {
+		contentType = "binary/octet-stream"
+	}
+	return contentType, meta, headers, nil
+}
+
+// withoutAWSChunked drops the aws-chunked transfer coding, which describes
+// the request's framing, not the object.
+func withoutAWSChunked(v string) string {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "aws-chunked") {
+			out = append(out, e)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// unsupportedWrite refuses write options Cairn cannot honour rather than
+// silently ignoring them.
+func unsupportedWrite(hd http.Header) error {
+	if hd.Get("x-amz-server-side-encryption-customer-algorithm") != "" {
+		return s3Errorf("NotImplemented", http.StatusNotImplemented, "server-side encryption with customer keys is not supported")
+	}
+	if sc := hd.Get("x-amz-storage-class"); sc != "" && sc != "STANDARD" {
+		return s3Errorf("InvalidStorageClass", http.StatusBadRequest, "The storage class you specified is not valid")
+	}
+	return nil
+}
+
+// writeConditions reads If-Match / If-None-Match of a conditional write.
+func writeConditions(hd http.Header) (events.Conditions, error) {
+	cond := events.Conditions{IfMatch: hd.Get("If-Match"), IfNoneMatch: hd.Get("If-None-Match")}
+	if cond.IfNoneMatch != "" && cond.IfNoneMatch != "*" {
+		return cond, s3Errorf("NotImplemented", http.StatusNotImplemented, "If-None-Match on a write accepts only *")
+	}
+	return cond, nil
+}
+
+// bodyLength checks a write's declared length.
+func bodyLength(c *req) error {
+	n := c.r.ContentLength
+	if c.auth != nil && c.auth.DecodedLength >= 0 && strings.HasPrefix(c.auth.Payload, "STREAMING-") {
+		n = c.auth.DecodedLength
+	}
+	switch {
+	case n < 0:
+		return s3Errorf("MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header.")
+	case n > MaxObjectSize:
+		return s3Errorf("EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size.")
+	}
+	return nil
+}
+
+func putObject(c *req) error {
+	if err := bodyLength(c); err != nil {
+		return err
+	}
+	if err := unsupportedWrite(c.r.Header); err != nil {
+		return err
+	}
+	ct, meta, headers, err := objectMeta(c.r.Header)
+	if err != nil {
+		return err
+	}
+	cond, err := writeConditions(c.r.Header)
+	if err != nil {
+		return err
+	}
+	v, err := c.h.d.Core.PutObject(c.ctx(), c.origin(), events.PutInput{
+		Service: c.bucket, Path: c.key, Body: c.r.Body, ContentType: ct, Meta: meta, Headers: headers, Cond: cond,
+	})
+	if err != nil {
+		return err
+	}
+	hd := c.w.Header()
+	hd.Set("ETag", httpx.Quote(v.ETag))
+	hd.Set("x-amz-version-id", v.Version)
+	for _, k := range checksumHeaders {
+		if val := c.r.Header.Get(k); val != "" {
+			hd.Set(k, val)
+		}
+	}
+	c.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// checksumHeaders are echoed on a successful write: the body was verified
+// against them.
+var checksumHeaders = []string{"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-sha1", "x-amz-checksum-sha256", "x-amz-checksum-crc64nvme"}
+
+// version finds the version a read names: ?versionId or the newest. A
+// delete marker answers 404 (405 when asked for by id), with
+// x-amz-delete-marker.
+func version(c *req, bucket, key, id string) (*schema.Version, error) {
+	ctx := c.ctx()
+	if id == "" {
+		v, err := c.h.d.State.Object(ctx, bucket, key)
+		if schema.IsKind(err, schema.KindNotFound) {
+			if head, herr := c.h.d.State.Head(ctx, bucket, key); herr == nil && head.Deleted {
+				c.w.Header().Set("x-amz-delete-marker", "true")
+				c.w.Header().Set("x-amz-version-id", head.Version)
+			}
+			return nil, s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key does not exist.")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !v.Live(c.h.d.Core.Now()) {
+			return nil, s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key does not exist.")
+		}
+		return v, nil
+	}
+	v, err := c.h.d.State.Version(ctx, bucket, key, id)
+	if schema.IsKind(err, schema.KindNotFound) {
+		return nil, s3Errorf("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
+	} else if err != nil {
+		return nil, err
+	}
+	if v.Deleted {
+		c.w.Header().Set("x-amz-delete-marker", "true")
+		c.w.Header().Set("x-amz-version-id", v.Version)
+		return nil, s3Errorf("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.")
+	}
+	return v, nil
+}
+
+// responseOverrides are the GET query parameters that replace a response
+// header.
+var responseOverrides = map[string]string{
+	"response-content-type":        "Content-Type",
+	"response-content-language":    "Content-Language",
+	"response-expires":             "Expires",
+	"response-cache-control":       "Cache-Control",
+	"response-content-disposition": "Content-Disposition",
+	"response-content-encoding":    "Content-Encoding",
+}
+
+// objectHeaders sets the headers describing a version.
+func objectHeaders(hd http.Header, v *schema.Version) {
+	hd.Set("ETag", httpx.Quote(v.ETag))
+	hd.Set("Last-Modified", v.Time.UTC().Format(http.TimeFormat))
+	hd.Set("x-amz-version-id", v.Version)
+	hd.Set("Accept-Ranges", "bytes")
+	hd.Set("Content-Type", v.ContentType)
+	for k, val := range v.Meta {
+		hd["X-Amz-Meta-"+k] = []string{val}
+	}
+	for k, val := range v.Headers {
+		hd.Set(k, val)
+	}
+	if v.Parts > 0 {
+		hd.Set("x-amz-mp-parts-count", strconv.Itoa(v.Parts))
+	}
+	if v.DeleteAt > 0 {
+		hd.Set("x-amz-expiration", time.Unix(v.DeleteAt, 0).UTC().Format(http.TimeFormat))
+	}
+}
+
+// getObject serves GetObject and HeadObject.
+func getObject(c *req) error {
+	if c.q.Get("partNumber") != "" {
+		return s3Errorf("NotImplemented", http.StatusNotImplemented, "reading by partNumber is not supported; use Range")
+	}
+	v, err := version(c, c.bucket, c.key, c.q.Get("versionId"))
+	if err != nil {
+		return err
+	}
+	hd := c.w.Header()
+	objectHeaders(hd, v)
+	for param, header := range responseOverrides {
+		if val := c.q.Get(param); val != "" {
+			hd.Set(header, val)
+		}
+	}
+	switch httpx.Precondition(c.r, v.ETag, v.Time) {
+	case http.StatusNotModified:
+		c.w.WriteHeader(http.StatusNotModified)
+		return nil
+	case http.StatusPreconditionFailed:
+		return s3Errorf("PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+	}
+	for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
+		c.r.Header.Del(name)
+	}
+	switch valid, satisfiable := httpx.ParseRange(c.r.Header.Get("Range"), v.Size); {
+	case !valid:
+		c.r.Header.Del("Range")
+	case !satisfiable:
+		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
+		return s3Errorf("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable")
+	case strings.Contains(c.r.Header.Get("Range"), ","):
+		c.r.Header.Del("Range") // S3 serves the whole object for a multi-range request
+	}
+	rd, err := c.h.d.Core.Open(c.ctx(), v)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	http.ServeContent(c.w, c.r, "", time.Time{}, rd)
+	return nil
+}
+
+// source is a parsed x-amz-copy-source.
+type source struct {
+	bucket, key, version string
+}
+
+// copySource parses "bucket/key" or "/bucket/key", URL-encoded, with an
+// optional "?versionId=".
+func parseCopySource(raw string) (source, error) {
+	bad := s3Errorf("InvalidArgument", http.StatusBadRequest, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	p, query, _ := strings.Cut(raw, "?")
+	p, err := url.PathUnescape(strings.TrimPrefix(p, "/"))
+	if err != nil {
+		return source{}, bad
+	}
+	var s source
+	var ok bool
+	s.bucket, s.key, ok = strings.Cut(p, "/")
+	if !ok || s.bucket == "" || s.key == "" {
+		return source{}, bad
+	}
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return source{}, bad
+		}
+		s.version = q.Get("versionId")
+	}
+	return s, nil
+}
+
+// copySourceVersion resolves x-amz-copy-source: read access to the source
+// bucket, the version, and the x-amz-copy-source-if-* conditions.
+func copySourceVersion(c *req) (*schema.Version, source, error) {
+	src, err := parseCopySource(c.r.Header.Get("x-amz-copy-source"))
+	if err != nil {
+		return nil, src, err
+	}
+	if err := schema.CheckPath(src.key); err != nil {
+		return nil, src, err
+	}
+	svc, err := c.h.d.State.Service(c.ctx(), src.bucket)
+	if schema.IsKind(err, schema.KindNotFound) {
+		if c.p.Server || c.p.Admin || c.p.Key.Access[schema.AllServices] != "" || c.p.Key.Access[src.bucket] != "" {
+			return nil, src, noSuchBucket(src.bucket)
+		}
+		return nil, src, accessDenied()
+	} else if err != nil {
+		return nil, src, err
+	}
+	if !c.p.CanRead(svc) {
+		return nil, src, accessDenied()
+	}
+	if svc.Type != schema.ServiceStorage {
+		return nil, src, s3Errorf("InvalidArgument", http.StatusBadRequest, "the copy source bucket is not a storage service")
+	}
+	v, err := version(c, src.bucket, src.key, src.version)
+	if err != nil {
+		c.w.Header().Del("x-amz-delete-marker")
+		if src.version != "" && c.w.Header().Get("x-amz-version-id") != "" {
+			return nil, src, s3Errorf("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+		}
+		c.w.Header().Del("x-amz-version-id")
+		return nil, src, err
+	}
+	if !copyConditionsHold(c.r.Header, v) {
+		return nil, src, s3Errorf("PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+	}
+	return v, src, nil
+}
+
+// copyConditionsHold evaluates x-amz-copy-source-if-* as S3 does: a
+// matching If-Match wins over a failing If-Unmodified-Since, a failing
+// If-None-Match wins over If-Modified-Since.
+func copyConditionsHold(hd http.Header, v *schema.Version) bool {
+	im, inm := hd.Get("x-amz-copy-source-if-match"), hd.Get("x-amz-copy-source-if-none-match")
+	ims, ius := hd.Get("x-amz-copy-source-if-modified-since"), hd.Get("x-amz-copy-source-if-unmodified-since")
+	mod := v.Time.Truncate(time.Second)
+	if im != "" {
+		if !events.ETagMatches(im, v.ETag) {
+			return false
+		}
+	} else if t, err := http.ParseTime(ius); ius != "" && err == nil && mod.After(t) {
+		return false
+	}
+	if inm != "" {
+		if events.ETagMatches(inm, v.ETag) {
+			return false
+		}
+	} else if t, err := http.ParseTime(ims); ims != "" && err == nil && !mod.After(t) {
+		return false
+	}
+	return true
+}
+
+type copyObjectResult struct {
+	XMLName      xml.Name `xml:"CopyObjectResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	ETag         string   `xml:"ETag"`
+	LastModified string   `xml:"LastModified"`
+}
+
+// copyObject stores a new version sharing the source's bytes: no bytes are
+// copied. x-amz-metadata-directive REPLACE takes metadata from the request.
+func copyObject(c *req) error {
+	if err := unsupportedWrite(c.r.Header); err != nil {
+		return err
+	}
+	src, s, err := copySourceVersion(c)
+	if err != nil {
+		return err
+	}
+	directive := strings.ToUpper(c.r.Header.Get("x-amz-metadata-directive"))
+	if directive != "" && directive != "COPY" && directive != "REPLACE" {
+		return s3Errorf("InvalidArgument", http.StatusBadRequest, "Unknown metadata directive.")
+	}
+	in := events.CopyInput{From: schema.ObjectRef{Service: s.bucket, Path: s.key, Version: src.Version},
+		Service: c.bucket, Path: c.key, ReplaceMeta: directive == "REPLACE"}
+	if in.ReplaceMeta {
+		if in.ContentType, in.Meta, in.Headers, err = objectMeta(c.r.Header); err != nil {
+			return err
+		}
+	} else if s.bucket == c.bucket && s.key == c.key {
+		return s3Errorf("InvalidRequest", http.StatusBadRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	if in.Cond, err = writeConditions(c.r.Header); err != nil {
+		return err
+	}
+	v, err := c.h.d.Core.CopyObject(c.ctx(), c.origin(), in)
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("x-amz-version-id", v.Version)
+	c.w.Header().Set("x-amz-copy-source-version-id", src.Version)
+	return writeXML(c, copyObjectResult{Xmlns: xmlns, ETag: httpx.Quote(v.ETag), LastModified: iso(v.Time)})
+}
+
+// deleteObject adds a delete marker, or with versionId removes that version
+// for good. Deleting what is not there succeeds, as in S3.
+func deleteObject(c *req) error {
+	hd := c.w.Header()
+	if id := c.q.Get("versionId"); id != "" {
+		gone, err := c.h.d.Core.PurgeVersion(c.ctx(), c.origin(), c.bucket, c.key, id)
+		if schema.ReasonOf(err) == schema.ReasonNoSuchVersion {
+			err = nil // S3 answers 204 for a version that is not there
+		}
+		if err != nil {
+			return err
+		}
+		hd.Set("x-amz-version-id", id)
+		if gone != nil && gone.Deleted {
+			hd.Set("x-amz-delete-marker", "true")
+		}
+		c.w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	cond := events.Conditions{IfMatch: c.r.Header.Get("If-Match")}
+	v, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), c.bucket, c.key, cond)
+	switch {
+	case schema.IsKind(err, schema.KindNotFound) && cond.IfMatch == "":
+	case err != nil:
+		return err
+	default:
+		hd.Set("x-amz-delete-marker", "true")
+		hd.Set("x-amz-version-id", v.Version)
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type deleteRequest struct {
+	XMLName xml.Name `xml:"Delete"`
+	Quiet   bool     `xml:"Quiet"`
+	Objects []struct {
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId"`
+	} `xml:"Object"`
+}
+
+type deleteResult struct {
+	XMLName xml.Name       `xml:"DeleteResult"`
+	Xmlns   string         `xml:"xmlns,attr"`
+	Deleted []deletedEntry `xml:"Deleted"`
+	Errors  []deleteError  `xml:"Error"`
+}
+
+type deletedEntry struct {
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
+}
+
+type deleteError struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
+}
+
+// deleteObjects deletes up to 1,000 keys, each as DeleteObject would, and
+// reports each result (only errors in quiet mode).
+func deleteObjects(c *req) error {
+	var in deleteRequest
+	if err := readXML(c, 2<<20, &in); err != nil {
+		return err
+	}
+	if len(in.Objects) == 0 || len(in.Objects) > 1000 {
+		return s3Errorf("MalformedXML", http.StatusBadRequest, "a Delete request names between 1 and 1000 objects")
+	}
+	res := deleteResult{Xmlns: xmlns}
+	for _, o := range in.Objects {
+		d, err := deleteOne(c, o.Key, o.VersionID)
+		if err != nil {
+			_, code, msg := classify(err)
+			if code == "InternalError" {
+				c.h.d.Log.Error("s3 delete failed", "request_id", httpx.InfoOf(c.ctx()).ID, "key", o.Key, "err", err)
+			}
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, VersionID: o.VersionID, Code: code, Message: msg})
+			continue
+		}
+		if !in.Quiet {
+			res.Deleted = append(res.Deleted, d)
+		}
+	}
+	return writeXML(c, res)
+}
+
+func deleteOne(c *req, key, id string) (deletedEntry, error) {
+	d := deletedEntry{Key: key, VersionID: id}
+	if err := schema.CheckPath(key); err != nil {
+		return d, err
+	}
+	if id != "" {
+		gone, err := c.h.d.Core.PurgeVersion(c.ctx(), c.origin(), c.bucket, key, id)
+		if schema.ReasonOf(err) == schema.ReasonNoSuchVersion {
+			return d, nil
+		}
+		if err != nil {
+			return d, err
+		}
+		if gone.Deleted {
+			d.DeleteMarker, d.DeleteMarkerVersionID = true, id
+		}
+		return d, nil
+	}
+	v, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), c.bucket, key, events.Conditions{})
+	if schema.IsKind(err, schema.KindNotFound) {
+		return d, nil
+	} else if err != nil {
+		return d, err
+	}
+	d.DeleteMarker, d.DeleteMarkerVersionID = true, v.Version
+	return d, nil
+}
+
+func getObjectACL(c *req) error {
+	if _, err := version(c, c.bucket, c.key, c.q.Get("versionId")); err != nil {
+		return err
+	}
+	return acl(c)
+}
+
+type tagging struct {
+	XMLName xml.Name `xml:"Tagging"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	TagSet  struct{} `xml:"TagSet"`
+}
+
+// getObjectTagging answers an empty tag set: Cairn keeps no object tags.
+func getObjectTagging(c *req) error {
+	v, err := version(c, c.bucket, c.key, c.q.Get("versionId"))
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("x-amz-version-id", v.Version)
+	return writeXML(c, tagging{Xmlns: xmlns})
+}
