@@ -199,3 +199,27 @@ func ParseRange(header string, size int64) (valid, satisfiable bool) {
 
 // Quote returns an ETag in quotes.
 func Quote(etag string) string { return `"` + strings.Trim(etag, `"`) + `"` }
+
+// SingleRange returns the bytes a one-range Range header selects of size
+// bytes (clamped to the end), or ok false when the header is not exactly
+// one valid, satisfiable range.
+func SingleRange(header string, size int64) (start, length int64, ok bool) {
+	valid, satisfiable := ParseRange(header, size)
+	spec := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(header), "bytes="))
+	if !valid || !satisfiable || strings.Contains(spec, ",") {
+		return 0, 0, false
+	}
+	first, last, _ := strings.Cut(spec, "-")
+	if first == "" {
+		n, _ := strconv.ParseInt(last, 10, 64)
+		n = min(n, size)
+		return size - n, n, true
+	}
+	start, _ = strconv.ParseInt(first, 10, 64)
+	end := size - 1
+	if last != "" {
+		e, _ := strconv.ParseInt(last, 10, 64)
+		end = min(e, size-1)
+	}
+	return start, end - start + 1, true
+}

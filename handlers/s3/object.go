@@ -2,6 +2,8 @@ package s3
 
 import (
 	"encoding/xml"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -235,24 +237,34 @@ func getObject(c *req) error {
 	case http.StatusPreconditionFailed:
 		return s3Errorf("PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold")
 	}
-	for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
-		c.r.Header.Del(name)
+	// One range is served (206); anything else that parses serves the
+	// whole object, as S3 does for multiple ranges and RFC 9110 for a
+	// header that cannot be parsed.
+	start, length, status := int64(0), v.Size, http.StatusOK
+	if rg := c.r.Header.Get("Range"); rg != "" {
+		if valid, satisfiable := httpx.ParseRange(rg, v.Size); valid && !satisfiable {
+			hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
+			return s3Errorf("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable")
+		}
+		if s, n, ok := httpx.SingleRange(rg, v.Size); ok {
+			start, length, status = s, n, http.StatusPartialContent
+			hd.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", s, s+n-1, v.Size))
+		}
 	}
-	switch valid, satisfiable := httpx.ParseRange(c.r.Header.Get("Range"), v.Size); {
-	case !valid:
-		c.r.Header.Del("Range")
-	case !satisfiable:
-		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
-		return s3Errorf("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable")
-	case strings.Contains(c.r.Header.Get("Range"), ","):
-		c.r.Header.Del("Range") // S3 serves the whole object for a multi-range request
+	hd.Set("Content-Length", strconv.FormatInt(length, 10))
+	if c.r.Method == http.MethodHead {
+		c.w.WriteHeader(status)
+		return nil
 	}
 	rd, err := c.h.d.Core.Open(c.ctx(), v)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	http.ServeContent(c.w, c.r, "", time.Time{}, rd)
+	c.w.WriteHeader(status)
+	if _, err := io.Copy(c.w, io.NewSectionReader(rd, start, length)); err != nil {
+		c.h.d.Log.Debug("s3 body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
+	}
 	return nil
 }
 
