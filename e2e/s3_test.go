@@ -535,7 +535,9 @@ func TestS3_Multipart(t *testing.T) {
 		return c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &b, Key: aws.String("big"), UploadId: cu.UploadId,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 	}
-	cp := func(n int32, etag string) types.CompletedPart { return types.CompletedPart{PartNumber: aws.Int32(n), ETag: aws.String(etag)} }
+	cp := func(n int32, etag string) types.CompletedPart {
+		return types.CompletedPart{PartNumber: aws.Int32(n), ETag: aws.String(etag)}
+	}
 	e2 := aws.ToString(pc.CopyPartResult.ETag)
 	_, err = done(cp(1, e1), cp(2, e2), cp(3, e3))
 	s3tWantCode(t, "small middle part", err, "EntityTooSmall")

@@ -203,7 +203,9 @@ func (h *Handler) bucketAccess(c *req, write bool) error {
 	return nil
 }
 
-func (c *req) origin() events.Origin { return c.p.Origin("s3", httpx.ClientIP(c.r), httpx.InfoOf(c.r.Context()).ID) }
+func (c *req) origin() events.Origin {
+	return c.p.Origin("s3", httpx.ClientIP(c.r), httpx.InfoOf(c.r.Context()).ID)
+}
 
 func (c *req) ctx() context.Context { return c.r.Context() }
 
@@ -218,5 +220,3 @@ func (c *req) has(name string) bool {
 	_, ok := c.q[name]
 	return ok
 }
-
-
