@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnhq/cairn/cmd/bench"
 	"github.com/cairnhq/cairn/cmd/load"
 	"github.com/cairnhq/cairn/cmd/server"
 	"github.com/cairnhq/cairn/events"
@@ -164,3 +165,33 @@ var benchClients = func() int {
 	}
 	return 16
 }()
+
+// BenchmarkS3 measures the S3 dialect with the AWS SDK through cmd/bench,
+// in-process (client and server share the machine): 4 KiB objects, 16
+// concurrent clients, sync always. `cairn bench` gives the same figures
+// against a server in its own process, or any other S3 server.
+//
+//	go test ./e2e -run '^$' -bench S3 -benchtime 8000x
+func BenchmarkS3(b *testing.B) {
+	for _, op := range []string{bench.OpPut, bench.OpGet} {
+		b.Run(op, func(b *testing.B) {
+			e := Start(b)
+			o := bench.Options{Targets: []bench.Target{{Name: "cairn", Endpoint: e.URL, AccessKey: e.AdminKeyID, SecretKey: e.AdminKey}},
+				Bucket: "bench", CreateBucket: true, Op: op, Size: 4 << 10, Concurrency: benchClients, Count: b.N, Objects: 2000}
+			b.SetBytes(4 << 10)
+			b.ResetTimer()
+			rs, err := bench.Run(context.Background(), o)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := rs[0]
+			if r.Errors > 0 {
+				b.Fatalf("%d errors: %v", r.Errors, r.ErrorSample)
+			}
+			b.ReportMetric(r.OpsPerS, "ops/s")
+			b.ReportMetric(r.P50ms, "p50-ms")
+			b.ReportMetric(r.P99ms, "p99-ms")
+		})
+	}
+}

@@ -22,6 +22,9 @@ func (s *Service) Open(ctx context.Context, v *schema.Version) (blobstore.Reader
 	if v.Blob.InSeq == 0 {
 		return s.blobs.Open(ctx, v.Blob.SHA256)
 	}
+	if data, ok := s.cache.get(v.Blob.InSeq); ok && int64(len(data)) == v.Size {
+		return inlineReader{bytes.NewReader(data)}, nil
+	}
 	ev, err := s.log.Get(ctx, v.Blob.InSeq)
 	if err != nil {
 		return nil, err
@@ -33,5 +36,6 @@ func (s *Service) Open(ctx context.Context, v *schema.Version) (blobstore.Reader
 	if int64(len(p.Blob.Inline)) != v.Size {
 		return nil, schema.Errorf(schema.KindInternal, "inline content of event %d does not match its version", v.Blob.InSeq)
 	}
+	s.cache.put(v.Blob.InSeq, p.Blob.Inline)
 	return inlineReader{bytes.NewReader(p.Blob.Inline)}, nil
 }

@@ -44,7 +44,13 @@ type Options struct {
 	MaxObjectSize int64
 	// Clock returns the current time (injected in tests).
 	Clock func() time.Time
+	// ContentCache bounds the memory kept for the bytes of recently read
+	// inline objects (0: DefaultContentCache; negative: no cache).
+	ContentCache int64
 }
+
+// DefaultContentCache is the default bound of the inline content cache.
+const DefaultContentCache = 64 << 20
 
 // DefaultInlineMax is the default inline threshold.
 const DefaultInlineMax = 64 << 10
@@ -63,6 +69,7 @@ type Service struct {
 	sealer *Sealer
 	opts   Options
 	ids    *schema.IDs
+	cache  *contentCache
 
 	mu       sync.Mutex
 	lastTime time.Time
@@ -79,7 +86,14 @@ func NewService(log Log, blobs blobstore.Store, state State, sealer *Sealer, o O
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	return &Service{log: log, blobs: blobs, state: state, sealer: sealer, opts: o, ids: schema.NewIDs()}
+	s := &Service{log: log, blobs: blobs, state: state, sealer: sealer, opts: o, ids: schema.NewIDs()}
+	if o.ContentCache == 0 {
+		o.ContentCache = DefaultContentCache
+	}
+	if o.ContentCache > 0 {
+		s.cache = newContentCache(o.ContentCache)
+	}
+	return s
 }
 
 // Now returns the core's clock.

@@ -4,6 +4,7 @@
 //	cairn admin   FUNCTION [flags]        (talks to a running server: --url, --key)
 //	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
 //	cairn load    --sid SID [--size N] [--count N] [--clients N]   (load generator)
+//	cairn bench   --endpoint URL --bucket B [--op put|get|list|delete|mixed] ...  (S3 load generator, any S3 server)
 package main
 
 import (
@@ -35,6 +36,7 @@ commands:
   admin     manage services, keys and accounts on a running server
   rebuild   rebuild the projections of a stopped server from its log
   load      upload many objects to a running server; print ops/s and latency percentiles
+  bench     drive any S3 endpoint(s) with the AWS SDK; print ops/s, MiB/s, latency percentiles, errors
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return rebuild(ctx, args[1:], stdout, getenv)
 	case "load":
 		return loadCmd(ctx, args[1:], stdout, getenv)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
