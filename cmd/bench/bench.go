@@ -1,9 +1,3 @@
-// Package bench is Cairn's S3 load generator: it drives any S3 endpoint
-// with the AWS SDK (PUT, GET, LIST, DELETE or a mix), one target after
-// another with the same workload, and reports ops/s, MiB/s, latency
-// percentiles and errors as text or JSON, so Cairn can be compared with
-// other S3 servers in one run. `cairn bench` is its command line; the e2e
-// benchmarks call Run against an in-process server.
 package bench
 
 import (
