@@ -140,7 +140,10 @@ func TestS3_BadInput(t *testing.T) {
 	})
 }
 
-func md5b64(s string) string { sum := md5.Sum([]byte(s)); return base64.StdEncoding.EncodeToString(sum[:]) }
+func md5b64(s string) string {
+	sum := md5.Sum([]byte(s))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
 
 // TestS3_KeysStayInside stores keys that look like paths out of the data
 // directory: they are plain keys, listed as sent, and no file appears
