@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -206,11 +207,76 @@ func (l *JetStream) Get(ctx context.Context, seq uint64) (*schema.Event, error) 
 
 func decode(data []byte, seq uint64) (*schema.Event, error) {
 	ev := &schema.Event{}
+	if decodeFast(data, ev) {
+		ev.Seq = seq
+		return ev, nil
+	}
+	*ev = schema.Event{}
 	if err := json.Unmarshal(data, ev); err != nil {
 		return nil, schema.Wrap(schema.KindInternal, err, fmt.Sprintf("undecodable event %d", seq))
 	}
 	ev.Seq = seq
 	return ev, nil
+}
+
+// dataKey is where Event.Encode (and encoding/json, by field order) puts
+// the payload: last. Inside a JSON string a quote is always escaped, so
+// the first occurrence of these bytes is the key itself.
+var dataKey = []byte(`,"data":`)
+
+// decodeFast decodes an event whose payload is last by decoding only the
+// envelope before it and taking the payload's bytes as they are, instead
+// of scanning the payload (most of an event carrying an object inline)
+// twice. It reports false when the event has another shape; the caller
+// then decodes it in full.
+func decodeFast(data []byte, ev *schema.Event) bool {
+	i := bytes.Index(data, dataKey)
+	if i < 0 || len(data) < i+len(dataKey)+2 || data[len(data)-1] != '}' {
+		return false
+	}
+	head := make([]byte, 0, i+1)
+	head = append(append(head, data[:i]...), '}')
+	if err := json.Unmarshal(head, ev); err != nil || ev.Data != nil {
+		return false
+	}
+	payload := bytes.TrimSpace(data[i+len(dataKey) : len(data)-1])
+	if !bytes.Equal(payload, []byte("null")) && !oneObject(payload) {
+		return false
+	}
+	ev.Data = payload
+	return true
+}
+
+// oneObject reports whether b is exactly one JSON object as far as its
+// braces and strings go (the payload's own decoder checks the rest): a
+// payload that is not last in its event fails here.
+func oneObject(b []byte) bool {
+	if len(b) < 2 || b[0] != '{' {
+		return false
+	}
+	depth, inString, escaped := 0, false, false
+	for i, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return i == len(b)-1
+			}
+		}
+	}
+	return false
 }
 
 // LastSeq implements Log.
