@@ -66,3 +66,28 @@ func TestPrecondition(t *testing.T) {
 		}
 	}
 }
+
+func TestSingleRange(t *testing.T) {
+	cases := []struct {
+		header        string
+		start, length int64
+		ok            bool
+	}{
+		{"bytes=0-4", 0, 5, true},
+		{"bytes=10-", 10, 5, true},
+		{"bytes=-5", 10, 5, true},
+		{"bytes=-100", 0, 15, true},  // a suffix longer than the object: all of it
+		{"bytes=3-100", 3, 12, true}, // clamped to the end
+		{"bytes=0-1,3-4", 0, 0, false},
+		{"bytes=20-30", 0, 0, false},
+		{"bytes=5-2", 0, 0, false},
+		{"items=0-4", 0, 0, false},
+		{"", 0, 0, false},
+	}
+	for _, c := range cases {
+		s, n, ok := SingleRange(c.header, 15)
+		if ok != c.ok || (ok && (s != c.start || n != c.length)) {
+			t.Errorf("SingleRange(%q, 15) = %d, %d, %v; want %d, %d, %v", c.header, s, n, ok, c.start, c.length, c.ok)
+		}
+	}
+}
