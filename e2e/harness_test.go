@@ -183,9 +183,9 @@ func (e *Env) Admin(t testing.TB, fn string, body any, want int) *Resp {
 
 var serviceNo atomic.Int64
 
-// WithService creates a fresh storage service and returns its id.
-func (e *Env) WithService(t testing.TB) string {
-	t.Helper()
+// uniqueName is a service (bucket) name for t: the prefix, a number unique
+// in this test binary and t's name in lower case, [a-z0-9-] only.
+func uniqueName(t testing.TB, prefix string) string {
 	name := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 			return r
@@ -195,7 +195,13 @@ func (e *Env) WithService(t testing.TB) string {
 	if len(name) > 40 {
 		name = name[:40]
 	}
-	sid := strings.Trim(fmt.Sprintf("t%d-%s", serviceNo.Add(1), name), "-.")
+	return strings.Trim(fmt.Sprintf("%s%d-%s", prefix, serviceNo.Add(1), name), "-.")
+}
+
+// WithService creates a fresh storage service and returns its id.
+func (e *Env) WithService(t testing.TB) string {
+	t.Helper()
+	sid := uniqueName(t, "t")
 	e.Admin(t, "servicecreate", map[string]any{"id": sid}, http.StatusCreated)
 	return sid
 }

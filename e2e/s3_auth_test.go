@@ -25,6 +25,8 @@ type s3Raw struct {
 	method, path, query string
 	body                []byte
 	hdr                 map[string]string
+	signedBody          []byte    // when set, the payload hash signed is this body's, not body's
+	at                  time.Time // when set, the signing time (else now)
 }
 
 // s3tSend signs r with keyID/secret ("" keyID: unsigned) and sends it.
@@ -41,12 +43,19 @@ func s3tSend(t testing.TB, e *Env, keyID, secret string, r s3Raw) *Resp {
 	for k, v := range r.hdr {
 		req.Header.Set(k, v)
 	}
-	sum := sha256.Sum256(r.body)
+	signed, at := r.body, r.at
+	if r.signedBody != nil {
+		signed = r.signedBody
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	sum := sha256.Sum256(signed)
 	hash := hex.EncodeToString(sum[:])
 	req.Header.Set("x-amz-content-sha256", hash)
 	if keyID != "" {
 		creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "s3", "us-east-1", time.Now()); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "s3", "us-east-1", at); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,16 +38,7 @@ func s3tClient(e *Env, keyID, secret string) *s3.Client {
 // s3tBucket creates a bucket through S3 with the admin key.
 func s3tBucket(t testing.TB, e *Env, c *s3.Client) string {
 	t.Helper()
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '-'
-	}, strings.ToLower(t.Name()))
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	name = strings.Trim(fmt.Sprintf("s%d-%s", serviceNo.Add(1), name), "-")
+	name := uniqueName(t, "s")
 	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name}); err != nil {
 		t.Fatalf("CreateBucket %s: %v", name, err)
 	}
