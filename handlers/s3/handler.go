@@ -186,10 +186,7 @@ func (h *Handler) authenticate(c *req) error {
 func (h *Handler) bucketAccess(c *req, write bool) error {
 	svc, err := h.d.State.Service(c.r.Context(), c.bucket)
 	if schema.IsKind(err, schema.KindNotFound) {
-		if c.p.Server || (c.p.Admin) || c.p.Key.Access[schema.AllServices] != "" || c.p.Key.Access[c.bucket] != "" {
-			return noSuchBucket(c.bucket)
-		}
-		return accessDenied()
+		return missingBucket(c.p, c.bucket)
 	} else if err != nil {
 		return err
 	}
@@ -208,6 +205,16 @@ func (c *req) origin() events.Origin {
 }
 
 func (c *req) ctx() context.Context { return c.r.Context() }
+
+// missingBucket answers a bucket that does not exist: NoSuchBucket to a
+// key that could have seen it, AccessDenied (as for an existing bucket it
+// cannot see) to any other.
+func missingBucket(p *access.Principal, name string) error {
+	if p.Server || p.Admin || p.Key.Access[schema.AllServices] != "" || p.Key.Access[name] != "" {
+		return noSuchBucket(name)
+	}
+	return accessDenied()
+}
 
 func noSuchBucket(name string) error {
 	return s3Errorf("NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist")

@@ -310,10 +310,7 @@ func copySourceVersion(c *req) (*schema.Version, source, error) {
 	}
 	svc, err := c.h.d.State.Service(c.ctx(), src.bucket)
 	if schema.IsKind(err, schema.KindNotFound) {
-		if c.p.Server || c.p.Admin || c.p.Key.Access[schema.AllServices] != "" || c.p.Key.Access[src.bucket] != "" {
-			return nil, src, noSuchBucket(src.bucket)
-		}
-		return nil, src, accessDenied()
+		return nil, src, missingBucket(c.p, src.bucket)
 	} else if err != nil {
 		return nil, src, err
 	}
