@@ -663,3 +663,70 @@ func (p presignAt) PresignHTTP(ctx context.Context, creds aws.Credentials, r *ht
 	_ time.Time, opts ...func(*v4.SignerOptions)) (string, http.Header, error) {
 	return p.s.PresignHTTP(ctx, creds, r, payloadHash, service, region, p.at, opts...)
 }
+
+// With versioning suspended, each write replaces the key's "null" version
+// instead of adding one; versions written before stay; enabling again adds
+// versions with ids after the null one.
+func TestS3_VersioningSuspended(t *testing.T) {
+	t.Parallel()
+	e := Start(t)
+	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	ctx := context.Background()
+	b := s3tBucket(t, e, c)
+	setVersioning := func(st types.BucketVersioningStatus) {
+		t.Helper()
+		if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &b,
+			VersioningConfiguration: &types.VersioningConfiguration{Status: st}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v1 := s3tPut(t, c, b, "k", []byte("enabled one"))
+	setVersioning(types.BucketVersioningStatusSuspended)
+	if p := s3tPut(t, c, b, "k", []byte("null one")); aws.ToString(p.VersionId) != "null" {
+		t.Fatalf("a write while suspended has version id %q, want null", aws.ToString(p.VersionId))
+	}
+	s3tPut(t, c, b, "k", []byte("null two"))
+	versions := func() []string {
+		t.Helper()
+		lv, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: &b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range lv.Versions {
+			out = append(out, aws.ToString(v.VersionId))
+		}
+		for _, m := range lv.DeleteMarkers {
+			out = append(out, "marker:"+aws.ToString(m.VersionId))
+		}
+		return out
+	}
+	if got, want := versions(), []string{"null", *v1.VersionId}; !slices.Equal(got, want) {
+		t.Fatalf("versions while suspended = %q, want %q", got, want)
+	}
+	if _, got := s3tGet(t, c, b, "k", func(in *s3.GetObjectInput) { in.VersionId = aws.String("null") }); string(got) != "null two" {
+		t.Fatalf("GET versionId=null = %q", got)
+	}
+	del, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: aws.String("k")})
+	if err != nil || aws.ToString(del.VersionId) != "null" {
+		t.Fatalf("delete while suspended = %+v, %v", del, err)
+	}
+	if got, want := versions(), []string{*v1.VersionId, "marker:null"}; !slices.Equal(got, want) {
+		t.Fatalf("versions after a suspended delete = %q, want %q (the marker replaced the null version)", got, want)
+	}
+	// removing the null marker brings back the enabled version
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: aws.String("k"), VersionId: aws.String("null")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := s3tGet(t, c, b, "k"); string(got) != "enabled one" {
+		t.Fatalf("after removing the null marker: %q", got)
+	}
+	setVersioning(types.BucketVersioningStatusEnabled)
+	v3 := s3tPut(t, c, b, "k", []byte("enabled again"))
+	if aws.ToString(v3.VersionId) == "null" || aws.ToString(v3.VersionId) == "" {
+		t.Fatalf("a write after enabling has version id %q", aws.ToString(v3.VersionId))
+	}
+	if got, want := versions(), []string{*v3.VersionId, *v1.VersionId}; !slices.Equal(got, want) {
+		t.Fatalf("versions after enabling again = %q, want %q", got, want)
+	}
+}

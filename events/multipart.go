@@ -154,6 +154,7 @@ func (s *Service) CompleteUpload(ctx context.Context, o Origin, service, upload 
 	}
 	put.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(sums.Sum(nil)), len(parts))
 	put.ContentType, put.Meta, put.Headers, put.Multipart = u.ContentType, u.Meta, u.Headers, done
+	put.Null = svc.Suspended()
 	v, err := s.commitVersion(ctx, o, schema.TypeObjectPut, svc.Account, service, u.Path, put.Size, cond,
 		func(version string) any { put.Version = version; return put })
 	if schema.IsKind(err, schema.KindNotFound) {

@@ -290,6 +290,7 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 	p.Meta = in.Meta
 	p.Headers = in.Headers
 	p.DeleteAt = in.DeleteAt
+	p.Null = svc.Suspended()
 	return s.commitVersion(ctx, o, schema.TypeObjectPut, svc.Account, in.Service, in.Path, p.Size, in.Cond,
 		func(version string) any { p.Version = version; return p })
 }
@@ -427,7 +428,7 @@ func (s *Service) DeleteObject(ctx context.Context, o Origin, service, path stri
 		if err != nil {
 			return nil, Expect{}, err
 		}
-		ev.Data, err = json.Marshal(schema.ObjectDelete{Version: ev.ID})
+		ev.Data, err = json.Marshal(schema.ObjectDelete{Version: ev.ID, Null: svc.Suspended()})
 		return ev, Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: seq}, err
 	})
 	if err != nil {
@@ -479,7 +480,7 @@ func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*sche
 	p := schema.ObjectCopy{
 		From: schema.ObjectRef{Service: in.From.Service, Path: in.From.Path, Version: src.Version},
 		Size: src.Size, ETag: src.ETag, ContentType: src.ContentType, Meta: src.Meta, Headers: src.Headers,
-		DeleteAt: in.DeleteAt, Blob: schema.BlobRef{SHA256: src.Blob.SHA256, InSeq: src.Blob.InSeq},
+		DeleteAt: in.DeleteAt, Blob: schema.BlobRef{SHA256: src.Blob.SHA256, InSeq: src.Blob.InSeq}, Null: svc.Suspended(),
 	}
 	if in.ReplaceMeta {
 		p.ContentType, p.Meta, p.Headers = in.ContentType, in.Meta, in.Headers
@@ -519,7 +520,8 @@ func (s *Service) UpdateMeta(ctx context.Context, o Origin, in MetaInput) (*sche
 		if err != nil {
 			return nil, Expect{}, err
 		}
-		ev.Data, err = json.Marshal(schema.ObjectMeta{Version: ev.ID, ContentType: in.ContentType, Meta: in.Meta, DeleteAt: in.DeleteAt, Headers: in.Headers})
+		ev.Data, err = json.Marshal(schema.ObjectMeta{Version: ev.ID, ContentType: in.ContentType, Meta: in.Meta, DeleteAt: in.DeleteAt,
+			Headers: in.Headers, Null: svc.Suspended()})
 		return ev, Expect{Filter: schema.ObjectFilter(in.Service, in.Path), FilterSeq: seq}, err
 	})
 	if err != nil {

@@ -78,7 +78,7 @@ func (f *folder) fold(ev *schema.Event) error {
 		}
 		v := schema.Version{
 			Version: p.Version, Op: schema.OpPut, Size: p.Size, ETag: p.ETag,
-			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: blob,
+			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: blob, Null: p.Null,
 		}
 		if p.Multipart != nil {
 			// a completion applies only to an upload still open: a lost
@@ -98,7 +98,7 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpCopy, Size: p.Size, ETag: p.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers,
-			Blob: schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}, CopiedFrom: &from,
+			Blob: schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}, CopiedFrom: &from, Null: p.Null,
 		})
 	case schema.TypeObjectMeta:
 		var p schema.ObjectMeta
@@ -112,20 +112,20 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpMeta, Size: cur.Size, ETag: cur.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: cur.Blob,
-			Parts: cur.Parts,
+			Parts: cur.Parts, Null: p.Null,
 		})
 	case schema.TypeObjectDelete:
 		var p schema.ObjectDelete
 		if err := ev.Decode(&p); err != nil {
 			return nil
 		}
-		return f.tombstone(ev, p.Version, schema.OpDelete, "")
+		return f.tombstone(ev, p.Version, schema.OpDelete, "", p.Null)
 	case schema.TypeObjectExpired:
 		var p schema.ObjectExpired
 		if err := ev.Decode(&p); err != nil {
 			return nil
 		}
-		return f.tombstone(ev, p.Version, schema.OpExpire, p.Expired)
+		return f.tombstone(ev, p.Version, schema.OpExpire, p.Expired, false)
 	case schema.TypeObjectPurged:
 		var p schema.ObjectPurged
 		if err := ev.Decode(&p); err != nil {
@@ -244,6 +244,11 @@ func (f *folder) putVersion(ev *schema.Event, v schema.Version) error {
 	if err := f.unlinkLive(svc, ev.Service, ev.Path); err != nil {
 		return err
 	}
+	if v.Null {
+		if err := f.dropNull(ev.Service, ev.Path); err != nil {
+			return err
+		}
+	}
 	svc.LastSyncID++
 	svc.LastSeq = ev.Seq
 	v.Service, v.Path, v.Seq, v.SyncID, v.Time, v.Actor = ev.Service, ev.Path, ev.Seq, svc.LastSyncID, ev.Time, ev.Actor.KeyID
@@ -268,7 +273,7 @@ func (f *folder) putVersion(ev *schema.Event, v schema.Version) error {
 
 // tombstone records a deletion version of ev's object. When expired is set,
 // only that live version is removed (an expiry racing a newer put is moot).
-func (f *folder) tombstone(ev *schema.Event, version, op, expired string) error {
+func (f *folder) tombstone(ev *schema.Event, version, op, expired string, null bool) error {
 	svc, ok, err := f.service(ev.Service)
 	if err != nil || !ok || svc.Type != schema.ServiceStorage {
 		return err
@@ -281,11 +286,16 @@ func (f *folder) tombstone(ev *schema.Event, version, op, expired string) error 
 	if err := f.unlinkLive(svc, ev.Service, ev.Path); err != nil {
 		return err
 	}
+	if null {
+		if err := f.dropNull(ev.Service, ev.Path); err != nil {
+			return err
+		}
+	}
 	svc.LastSyncID++
 	svc.LastSeq = ev.Seq
 	v := schema.Version{
 		Service: ev.Service, Path: ev.Path, Version: version, Seq: ev.Seq, SyncID: svc.LastSyncID,
-		Time: ev.Time, Op: op, Deleted: true, Actor: ev.Actor.KeyID,
+		Time: ev.Time, Op: op, Deleted: true, Actor: ev.Actor.KeyID, Null: null,
 	}
 	return f.record(svc, &v)
 }
@@ -685,4 +695,42 @@ func (f *folder) purge(ev *schema.Event, version string) error {
 		}
 	}
 	return f.putService(svc)
+}
+
+// dropNull forgets an object's null version, which a new null version
+// replaces (versioning suspended: S3 keeps one null version per key).
+func (f *folder) dropNull(service, path string) error {
+	pfx := schema.VersionPathPrefix(service, path)
+	var keys []string
+	var digests []string
+	err := f.tx.AscendGreaterOrEqual("", pfx, func(k, raw string) bool {
+		if !strings.HasPrefix(k, pfx) || len(k) != len(pfx)+16 {
+			return false
+		}
+		if !strings.Contains(raw, `"null":true`) {
+			return true
+		}
+		var v schema.Version
+		if decodeJSON(raw, &v) == nil && v.Null {
+			keys = append(keys, k)
+			if !v.Deleted && v.Blob.InSeq == 0 && v.Blob.SHA256 != "" {
+				digests = append(digests, v.Blob.SHA256)
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := del(f.tx, k); err != nil {
+			return err
+		}
+	}
+	for _, d := range digests {
+		if err := f.blobRef(d, -1); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -174,6 +174,9 @@ type ObjectPut struct {
 	// Multipart is set when the put completes a multipart upload: the
 	// bytes are the upload's parts in order, the upload is closed.
 	Multipart *MultipartDone `json:"multipart,omitempty"`
+	// Null: written while the service's versioning was suspended; it
+	// replaces the object's previous null version (S3's "null" version).
+	Null bool `json:"null,omitempty"`
 }
 
 // MultipartDone records which upload a put completed, and its parts.
@@ -192,6 +195,9 @@ type PartDone struct {
 // ObjectDelete adds a tombstone version.
 type ObjectDelete struct {
 	Version string `json:"version"`
+	// Null: written while the service's versioning was suspended; it
+	// replaces the object's previous null version (S3's "null" version).
+	Null bool `json:"null,omitempty"`
 }
 
 // ObjectCopy stores a new version that shares the blob of a source version.
@@ -205,6 +211,9 @@ type ObjectCopy struct {
 	DeleteAt    int64             `json:"delete_at,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	Blob        BlobRef           `json:"blob"`
+	// Null: written while the service's versioning was suspended; it
+	// replaces the object's previous null version (S3's "null" version).
+	Null bool `json:"null,omitempty"`
 }
 
 // ObjectRef names one version of one object.
@@ -221,6 +230,9 @@ type ObjectMeta struct {
 	Meta        map[string]string `json:"meta,omitempty"`
 	DeleteAt    int64             `json:"delete_at,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty"`
+	// Null: written while the service's versioning was suspended; it
+	// replaces the object's previous null version (S3's "null" version).
+	Null bool `json:"null,omitempty"`
 }
 
 // ObjectExpired adds a tombstone version because Expired's delete_at passed.

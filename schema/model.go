@@ -45,6 +45,16 @@ type Service struct {
 	LastSeq uint64 `json:"last_seq"`
 }
 
+// Suspended reports whether versioning is suspended (S3): new versions
+// replace the object's null version instead of adding to its history.
+func (s *Service) Suspended() bool { return s.Settings.Versioning == VersioningSuspended }
+
+// Versioning states (S3).
+const (
+	VersioningEnabled   = "Enabled"
+	VersioningSuspended = "Suspended"
+)
+
 // Key is an API key as the projections hold it (never the clear value).
 type Key struct {
 	ID      string            `json:"id"`
@@ -109,7 +119,10 @@ type Version struct {
 	Blob        BlobRef           `json:"blob"`
 	CopiedFrom  *ObjectRef        `json:"copied_from,omitempty"`
 	// Parts is the number of parts of a completed multipart upload.
-	Parts int    `json:"parts,omitempty"`
+	Parts int `json:"parts,omitempty"`
+	// Null: written while versioning was suspended (S3's "null" version);
+	// an object has at most one.
+	Null  bool   `json:"null,omitempty"`
 	Actor string `json:"actor,omitempty"`
 }
 

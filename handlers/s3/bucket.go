@@ -166,8 +166,9 @@ func getBucketVersioning(c *req) error {
 	return writeXML(c, versioningConfiguration{Xmlns: xmlns, Status: versioningOf(c.svc)})
 }
 
-// putBucketVersioning records Enabled or Suspended. Cairn keeps every
-// version either way (the log is the audit trail); see the README.
+// putBucketVersioning records Enabled or Suspended. While suspended, a
+// write replaces the key's "null" version instead of adding one; the log
+// keeps every event either way (the README says more).
 func putBucketVersioning(c *req) error {
 	var cfg versioningConfiguration
 	if err := readXML(c, 64<<10, &cfg); err != nil {

@@ -204,7 +204,7 @@ func listObjectVersions(c *req) error {
 		}
 		o := ownerOf(c.svc.Account)
 		for _, v := range page.Versions {
-			e := versionEntry{Key: lp.encode(v.Path), VersionID: v.Version.Version, IsLatest: v.Latest, LastModified: iso(v.Time), Owner: o}
+			e := versionEntry{Key: lp.encode(v.Path), VersionID: vid(v.Version), IsLatest: v.Latest, LastModified: iso(v.Time), Owner: o}
 			if v.Deleted {
 				e.XMLName = xml.Name{Local: "DeleteMarker"}
 			} else {

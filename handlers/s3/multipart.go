@@ -126,7 +126,7 @@ func uploadPartCopy(c *req) error {
 	if err != nil {
 		return err
 	}
-	c.w.Header().Set("x-amz-copy-source-version-id", src.Version)
+	c.w.Header().Set("x-amz-copy-source-version-id", vid(src))
 	return writeXML(c, copyPartResult{Xmlns: xmlns, ETag: httpx.Quote(p.ETag), LastModified: iso(p.Modified)})
 }
 
@@ -170,7 +170,7 @@ func completeMultipartUpload(c *req) error {
 	if err != nil {
 		return err
 	}
-	c.w.Header().Set("x-amz-version-id", v.Version)
+	c.w.Header().Set("x-amz-version-id", vid(v))
 	loc := "http://" + c.r.Host + "/" + c.bucket + "/" + c.key
 	return writeXML(c, completeResult{Xmlns: xmlns, Location: loc, Bucket: c.bucket, Key: c.key, ETag: httpx.Quote(v.ETag)})
 }

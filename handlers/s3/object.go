@@ -132,7 +132,7 @@ func putObject(c *req) error {
 	}
 	hd := c.w.Header()
 	hd.Set("ETag", httpx.Quote(v.ETag))
-	hd.Set("x-amz-version-id", v.Version)
+	hd.Set("x-amz-version-id", vid(v))
 	for _, k := range checksumHeaders {
 		if val := c.r.Header.Get(k); val != "" {
 			hd.Set(k, val)
@@ -156,7 +156,7 @@ func version(c *req, bucket, key, id string) (*schema.Version, error) {
 		if schema.IsKind(err, schema.KindNotFound) {
 			if head, herr := c.h.d.State.Head(ctx, bucket, key); herr == nil && head.Deleted {
 				c.w.Header().Set("x-amz-delete-marker", "true")
-				c.w.Header().Set("x-amz-version-id", head.Version)
+				c.w.Header().Set("x-amz-version-id", vid(head))
 			}
 			return nil, s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key does not exist.")
 		}
@@ -168,7 +168,7 @@ func version(c *req, bucket, key, id string) (*schema.Version, error) {
 		}
 		return v, nil
 	}
-	v, err := c.h.d.State.Version(ctx, bucket, key, id)
+	v, err := versionByID(c, bucket, key, id)
 	if schema.IsKind(err, schema.KindNotFound) {
 		return nil, s3Errorf("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
 	} else if err != nil {
@@ -176,7 +176,7 @@ func version(c *req, bucket, key, id string) (*schema.Version, error) {
 	}
 	if v.Deleted {
 		c.w.Header().Set("x-amz-delete-marker", "true")
-		c.w.Header().Set("x-amz-version-id", v.Version)
+		c.w.Header().Set("x-amz-version-id", vid(v))
 		return nil, s3Errorf("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.")
 	}
 	return v, nil
@@ -197,7 +197,7 @@ var responseOverrides = map[string]string{
 func objectHeaders(hd http.Header, v *schema.Version) {
 	hd.Set("ETag", httpx.Quote(v.ETag))
 	hd.Set("Last-Modified", v.Time.UTC().Format(http.TimeFormat))
-	hd.Set("x-amz-version-id", v.Version)
+	hd.Set("x-amz-version-id", vid(v))
 	hd.Set("Accept-Ranges", "bytes")
 	hd.Set("Content-Type", v.ContentType)
 	for k, val := range v.Meta {
@@ -396,8 +396,8 @@ func copyObject(c *req) error {
 	if err != nil {
 		return err
 	}
-	c.w.Header().Set("x-amz-version-id", v.Version)
-	c.w.Header().Set("x-amz-copy-source-version-id", src.Version)
+	c.w.Header().Set("x-amz-version-id", vid(v))
+	c.w.Header().Set("x-amz-copy-source-version-id", vid(src))
 	return writeXML(c, copyObjectResult{Xmlns: xmlns, ETag: httpx.Quote(v.ETag), LastModified: iso(v.Time)})
 }
 
@@ -406,7 +406,7 @@ func copyObject(c *req) error {
 func deleteObject(c *req) error {
 	hd := c.w.Header()
 	if id := c.q.Get("versionId"); id != "" {
-		gone, err := c.h.d.Core.PurgeVersion(c.ctx(), c.origin(), c.bucket, c.key, id)
+		gone, err := purge(c, c.bucket, c.key, id)
 		if schema.ReasonOf(err) == schema.ReasonNoSuchVersion {
 			err = nil // S3 answers 204 for a version that is not there
 		}
@@ -428,7 +428,7 @@ func deleteObject(c *req) error {
 		return err
 	default:
 		hd.Set("x-amz-delete-marker", "true")
-		hd.Set("x-amz-version-id", v.Version)
+		hd.Set("x-amz-version-id", vid(v))
 	}
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -498,7 +498,7 @@ func deleteOne(c *req, key, id string) (deletedEntry, error) {
 		return d, err
 	}
 	if id != "" {
-		gone, err := c.h.d.Core.PurgeVersion(c.ctx(), c.origin(), c.bucket, key, id)
+		gone, err := purge(c, c.bucket, key, id)
 		if schema.ReasonOf(err) == schema.ReasonNoSuchVersion {
 			return d, nil
 		}
@@ -516,7 +516,7 @@ func deleteOne(c *req, key, id string) (deletedEntry, error) {
 	} else if err != nil {
 		return d, err
 	}
-	d.DeleteMarker, d.DeleteMarkerVersionID = true, v.Version
+	d.DeleteMarker, d.DeleteMarkerVersionID = true, vid(v)
 	return d, nil
 }
 
@@ -539,6 +539,44 @@ func getObjectTagging(c *req) error {
 	if err != nil {
 		return err
 	}
-	c.w.Header().Set("x-amz-version-id", v.Version)
+	c.w.Header().Set("x-amz-version-id", vid(v))
 	return writeXML(c, tagging{Xmlns: xmlns})
+}
+
+// vid is the version id S3 clients see: "null" for a version written while
+// versioning was suspended.
+func vid(v *schema.Version) string {
+	if v.Null {
+		return "null"
+	}
+	return v.Version
+}
+
+// versionByID finds a version by the id a client sent ("null" included).
+func versionByID(c *req, bucket, key, id string) (*schema.Version, error) {
+	if id != "null" {
+		return c.h.d.State.Version(c.ctx(), bucket, key, id)
+	}
+	vs, err := c.h.d.State.Versions(c.ctx(), bucket, key, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.Null {
+			return v, nil
+		}
+	}
+	return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchVersion, "version not found")
+}
+
+// purge removes the version a client named ("null" included).
+func purge(c *req, bucket, key, id string) (*schema.Version, error) {
+	if id == "null" {
+		v, err := versionByID(c, bucket, key, id)
+		if err != nil {
+			return nil, err
+		}
+		id = v.Version
+	}
+	return c.h.d.Core.PurgeVersion(c.ctx(), c.origin(), bucket, key, id)
 }
