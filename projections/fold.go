@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func (f *folder) fold(ev *schema.Event) error {
 				InSeq  uint64          `json:"in_seq"`
 			} `json:"blob"`
 		}
-		if err := ev.Decode(&p); err != nil {
+		if err := json.Unmarshal(withoutInline(ev.Data), &p); err != nil {
 			return nil
 		}
 		blob := schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}
@@ -733,4 +734,38 @@ func (f *folder) dropNull(service, path string) error {
 		}
 	}
 	return nil
+}
+
+// blobInline is how an object.put.v1 payload writes inline bytes: the
+// blob's digest, then the base64 bytes. `"blob":{` cannot occur inside a
+// string (its quotes would be escaped) nor in meta or headers (their
+// values are strings), so the match is the blob field itself.
+var (
+	blobKey    = []byte(`"blob":{"sha256":"`)
+	inlineKey  = []byte(`","inline":"`)
+	emptyValue = []byte(`","inline":"x"`)
+)
+
+// withoutInline returns an object.put payload with its inline bytes (most
+// of a small object's event) replaced by a one-character placeholder, so
+// decoding it does not scan them: the fold only needs to know they are
+// there. Payloads of another shape are returned as they are.
+func withoutInline(data []byte) []byte {
+	i := bytes.Index(data, blobKey)
+	if i < 0 {
+		return data
+	}
+	j := i + len(blobKey) + 64 // a SHA-256 in hex
+	if j+len(inlineKey) > len(data) || !bytes.Equal(data[j:j+len(inlineKey)], inlineKey) {
+		return data
+	}
+	start := j + len(inlineKey)
+	end := bytes.IndexByte(data[start:], '"') // base64 holds no quotes or escapes
+	if end <= 0 {
+		return data
+	}
+	out := make([]byte, 0, len(data)-end+1)
+	out = append(out, data[:j]...)
+	out = append(out, emptyValue...)
+	return append(out, data[start+end+1:]...)
 }
