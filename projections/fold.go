@@ -26,15 +26,23 @@ type folder struct {
 	svcs  map[string]*schema.Service // nil: known absent
 	accts map[string]*schema.Account // nil: known absent
 	dirty map[string]bool            // buntdb keys to write back (or delete)
+	// written keeps every key flush wrote in this batch (dirty is cleared).
+	written map[string]bool
 }
 
 func newFolder(tx *buntdb.Tx) *folder {
-	return &folder{tx: tx, svcs: map[string]*schema.Service{}, accts: map[string]*schema.Account{}, dirty: map[string]bool{}}
+	return &folder{tx: tx, svcs: map[string]*schema.Service{}, accts: map[string]*schema.Account{}, dirty: map[string]bool{},
+		written: map[string]bool{}}
 }
+
+// touched reports whether the batch changed service id (its record is
+// among those flush writes back).
+func (f *folder) touched(id string) bool { return f.written[schema.ServiceKey(id)] }
 
 // flush writes the touched service and account records back.
 func (f *folder) flush() error {
 	for key := range f.dirty {
+		f.written[key] = true
 		var v any
 		if id, ok := strings.CutPrefix(key, "svc:"); ok {
 			if s := f.svcs[id]; s != nil {

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -30,11 +31,28 @@ func (s *Store) get(key string, v any, what string) error {
 
 // Service returns a service, or KindNotFound.
 func (s *Store) Service(_ context.Context, id string) (*schema.Service, error) {
-	var svc schema.Service
+	s.svcMu.RLock()
+	svc, ok := s.svcCache[id]
+	gen := s.svcGen
+	s.svcMu.RUnlock()
+	if ok {
+		return cloneService(svc), nil
+	}
 	if err := s.get(schema.ServiceKey(id), &svc, "service"); err != nil {
 		return nil, err
 	}
-	return &svc, nil
+	s.svcMu.Lock()
+	if s.svcGen == gen {
+		s.svcCache[id] = svc
+	}
+	s.svcMu.Unlock()
+	return cloneService(svc), nil
+}
+
+// cloneService copies a cached service so callers may change theirs.
+func cloneService(svc schema.Service) *schema.Service {
+	svc.Settings.Meta = maps.Clone(svc.Settings.Meta)
+	return &svc
 }
 
 // Services returns every service, ordered by id.

@@ -750,3 +750,48 @@ func TestStore_ListVersions(t *testing.T) {
 		}
 	}
 }
+
+// Service answers from a cache that every applied batch keeps current:
+// usage, deletion and re-creation show at once.
+func TestStore_ServiceCacheFollowsTheLog(t *testing.T) {
+	ctx := context.Background()
+	s := openMemory(t)
+	b := newLog()
+	b.account(schema.DefaultAccount)
+	b.service("s")
+	apply(t, s, b.events)
+	files := func() int64 {
+		t.Helper()
+		svc, err := s.Service(ctx, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc.Files
+	}
+	if files() != 0 {
+		t.Fatal("new service has files")
+	}
+	svc, _ := s.Service(ctx, "s")
+	svc.Files = 99 // a caller's change never reaches the cache
+	b.events = nil
+	b.put("s", "a", 1, digestOf("a"), 0)
+	b.put("s", "b", 1, digestOf("b"), 0)
+	apply(t, s, b.events)
+	if got := files(); got != 2 {
+		t.Fatalf("files after two puts = %d, want 2", got)
+	}
+	b.events = nil
+	b.del("s", "a")
+	b.del("s", "b")
+	b.deleteService("s")
+	apply(t, s, b.events)
+	if _, err := s.Service(ctx, "s"); !schema.IsKind(err, schema.KindNotFound) {
+		t.Fatalf("deleted service still answered: %v", err)
+	}
+	b.events = nil
+	b.service("s")
+	apply(t, s, b.events)
+	if got := files(); got != 0 {
+		t.Fatalf("re-created service has %d files", got)
+	}
+}

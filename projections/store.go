@@ -23,6 +23,14 @@ type Store struct {
 	applied uint64
 	notify  chan struct{} // closed and replaced whenever applied grows
 	failed  error         // why the runner is not applying the log, if it is not
+
+	// svcCache holds decoded service records (read on every request and
+	// write): Apply replaces the ones a batch changed once its transaction
+	// has committed; gen tells a reader that filled a miss from an older
+	// state not to store it.
+	svcMu    sync.RWMutex
+	svcCache map[string]schema.Service
+	svcGen   uint64
 }
 
 // Options tunes the buntdb file.
@@ -54,7 +62,7 @@ func Open(path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, notify: make(chan struct{})}
+	s := &Store{db: db, notify: make(chan struct{}), svcCache: map[string]schema.Service{}}
 	err = db.View(func(tx *buntdb.Tx) error {
 		v, err := tx.Get(schema.KeyApplied)
 		if err == buntdb.ErrNotFound {
@@ -123,8 +131,9 @@ func (s *Store) Apply(batch []*schema.Event) error {
 	}
 	applied := s.Applied()
 	var last uint64
+	var f *folder
 	err := s.db.Update(func(tx *buntdb.Tx) error {
-		f := newFolder(tx)
+		f = newFolder(tx)
 		for _, ev := range batch {
 			if ev.Seq <= applied {
 				continue
@@ -147,6 +156,16 @@ func (s *Store) Apply(batch []*schema.Event) error {
 		return fmt.Errorf("projections: %w", err)
 	}
 	if last > 0 {
+		s.svcMu.Lock()
+		s.svcGen++
+		for id, svc := range f.svcs {
+			if svc == nil {
+				delete(s.svcCache, id)
+			} else if f.touched(id) {
+				s.svcCache[id] = *svc
+			}
+		}
+		s.svcMu.Unlock()
 		s.mu.Lock()
 		s.applied = last
 		close(s.notify)
