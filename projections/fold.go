@@ -438,15 +438,8 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if err := del(f.tx, k); err != nil {
-			return err
-		}
-	}
-	for _, d := range digests {
-		if err := f.blobRef(d, -1); err != nil {
-			return err
-		}
+	if err := f.forget(keys, digests); err != nil {
+		return err
 	}
 	if err := f.usage(svc, -svc.Files, -svc.Bytes); err != nil {
 		return err
@@ -623,15 +616,8 @@ func (f *folder) closeUpload(service, upload string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, k := range append(keys, schema.UploadKey(service, upload)) {
-		if err := del(f.tx, k); err != nil {
-			return false, err
-		}
-	}
-	for _, d := range digests {
-		if err := f.blobRef(d, -1); err != nil {
-			return false, err
-		}
+	if err := f.forget(append(keys, schema.UploadKey(service, upload)), digests); err != nil {
+		return false, err
 	}
 	return true, nil
 }
@@ -731,17 +717,7 @@ func (f *folder) dropNull(service, path string) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if err := del(f.tx, k); err != nil {
-			return err
-		}
-	}
-	for _, d := range digests {
-		if err := f.blobRef(d, -1); err != nil {
-			return err
-		}
-	}
-	return nil
+	return f.forget(keys, digests)
 }
 
 // blobInline is how an object.put.v1 payload writes inline bytes: the
@@ -776,4 +752,19 @@ func withoutInline(data []byte) []byte {
 	out = append(out, data[:j]...)
 	out = append(out, emptyValue...)
 	return append(out, data[start+end+1:]...)
+}
+
+// forget deletes keys and drops one reference from each blob digest.
+func (f *folder) forget(keys, digests []string) error {
+	for _, k := range keys {
+		if err := del(f.tx, k); err != nil {
+			return err
+		}
+	}
+	for _, d := range digests {
+		if err := f.blobRef(d, -1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
