@@ -128,6 +128,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		fmt.Fprintf(stdout, "admin key (from %s/admin.json):\n  key id: %s\n  key:    %s\n", cfg.Data, srv.AdminKeyID, srv.AdminKey)
 	}
 	fmt.Fprintf(stdout, "try: curl -H 'x-owncdn-key: <key>' %s/servicelist\n", srv.URL())
+	fmt.Fprintf(stdout, "S3: endpoint %s, region us-east-1, path-style; access key id = key id, secret = key\n", srv.URL())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	select {
