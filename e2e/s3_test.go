@@ -134,6 +134,22 @@ func TestS3_Buckets(t *testing.T) {
 	_, err = c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &b})
 	s3tWantCode(t, "GetBucketPolicy", err, "NoSuchBucketPolicy")
 
+	// CreateBucket with a chunked, empty body (no Content-Length) and with
+	// a location constraint document both work
+	req, _ := http.NewRequest(http.MethodPut, e.URL+"/chunked-empty", io.NopCloser(bytes.NewReader(nil)))
+	const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	req.Header.Set("x-amz-content-sha256", empty)
+	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: e.AdminKeyID, SecretAccessKey: e.AdminKey}, req, empty, "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := e.Client.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("CreateBucket with a chunked empty body: %v %v", resp, err)
+	}
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("with-location"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraintEuWest1}}); err != nil {
+		t.Fatalf("CreateBucket with a location constraint: %v", err)
+	}
+
 	s3tPut(t, c, b, "x", []byte("x"))
 	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &b})
 	s3tWantCode(t, "DeleteBucket not empty", err, "BucketNotEmpty")

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -32,6 +33,9 @@ func readXML(c *req, max int64, v any) error {
 	if err != nil {
 		return err
 	}
+	if len(body) == 0 {
+		return errEmptyBody
+	}
 	if int64(len(body)) > max {
 		return s3Errorf("MalformedXML", http.StatusBadRequest, "the XML document is larger than %d bytes", max)
 	}
@@ -40,6 +44,10 @@ func readXML(c *req, max int64, v any) error {
 	}
 	return nil
 }
+
+// errEmptyBody is readXML's answer to a request without a body; callers
+// whose document is optional accept it, the others answer MalformedXML.
+var errEmptyBody = s3Errorf("MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema")
 
 type owner struct {
 	ID          string `xml:"ID"`
@@ -88,7 +96,7 @@ func createBucket(c *req) error {
 	}
 	if c.r.ContentLength != 0 {
 		var cfg createBucketConfiguration
-		if err := readXML(c, 64<<10, &cfg); err != nil {
+		if err := readXML(c, 64<<10, &cfg); err != nil && !errors.Is(err, errEmptyBody) {
 			return err
 		}
 	}
