@@ -746,3 +746,37 @@ func TestS3_VersioningSuspended(t *testing.T) {
 		t.Fatalf("versions after enabling again = %q, want %q", got, want)
 	}
 }
+
+// GetObject and HeadObject by part number: a completed upload's parts, or
+// part 1 as the whole of any other object.
+func TestS3_GetByPartNumber(t *testing.T) {
+	t.Parallel()
+	e := Start(t)
+	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	ctx := context.Background()
+	b := s3tBucket(t, e, c)
+	p1, p2 := bytes.Repeat([]byte{'1'}, 5<<20), []byte("second part")
+	multipart(t, c, b, "mp", true, p1, p2)
+	s3tPut(t, c, b, "plain", []byte("plain object"))
+	for _, tc := range []struct {
+		key  string
+		part int32
+		want []byte
+	}{{"mp", 1, p1}, {"mp", 2, p2}, {"plain", 1, []byte("plain object")}} {
+		out, got := s3tGet(t, c, b, tc.key, func(in *s3.GetObjectInput) { in.PartNumber = aws.Int32(tc.part) })
+		if !bytes.Equal(got, tc.want) {
+			t.Fatalf("%s part %d: %d bytes, want %d", tc.key, tc.part, len(got), len(tc.want))
+		}
+		if tc.key == "mp" && aws.ToInt32(out.PartsCount) != 2 {
+			t.Errorf("%s part %d: parts count %d, want 2", tc.key, tc.part, aws.ToInt32(out.PartsCount))
+		}
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: aws.String("mp"), PartNumber: aws.Int32(2)})
+	if err != nil || aws.ToInt64(head.ContentLength) != int64(len(p2)) || aws.ToInt32(head.PartsCount) != 2 {
+		t.Fatalf("HeadObject part 2 = %+v, %v", head, err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("mp"), PartNumber: aws.Int32(3)})
+	s3tWantCode(t, "part 3 of 2", err, "InvalidPartNumber")
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("plain"), PartNumber: aws.Int32(2)})
+	s3tWantCode(t, "part 2 of a plain object", err, "InvalidPartNumber")
+}

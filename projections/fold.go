@@ -96,6 +96,9 @@ func (f *folder) fold(ev *schema.Event) error {
 				return err
 			}
 			v.Parts = len(p.Multipart.Parts)
+			for _, part := range p.Multipart.Parts {
+				v.PartSizes = append(v.PartSizes, part.Size)
+			}
 		}
 		return f.putVersion(ev, v)
 	case schema.TypeObjectCopy:
@@ -121,7 +124,7 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpMeta, Size: cur.Size, ETag: cur.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: cur.Blob,
-			Parts: cur.Parts, Null: p.Null,
+			Parts: cur.Parts, PartSizes: cur.PartSizes, Null: p.Null,
 		})
 	case schema.TypeObjectDelete:
 		var p schema.ObjectDelete

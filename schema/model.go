@@ -120,6 +120,9 @@ type Version struct {
 	CopiedFrom  *ObjectRef        `json:"copied_from,omitempty"`
 	// Parts is the number of parts of a completed multipart upload.
 	Parts int `json:"parts,omitempty"`
+	// PartSizes are the sizes of a completed upload's parts, in order, so
+	// a part can be read by its number.
+	PartSizes []int64 `json:"part_sizes,omitempty"`
 	// Null: written while versioning was suspended (S3's "null" version);
 	// an object has at most one.
 	Null  bool   `json:"null,omitempty"`

@@ -216,8 +216,16 @@ func objectHeaders(hd http.Header, v *schema.Version) {
 
 // getObject serves GetObject and HeadObject.
 func getObject(c *req) error {
-	if c.q.Get("partNumber") != "" {
-		return s3Errorf("NotImplemented", http.StatusNotImplemented, "reading by partNumber is not supported; use Range")
+	part := 0
+	if pn := c.q.Get("partNumber"); pn != "" {
+		n, err := strconv.Atoi(pn)
+		if err != nil || n < 1 || n > events.MaxParts {
+			return s3Errorf("InvalidArgument", http.StatusBadRequest, "Part number must be an integer between 1 and %d, inclusive", events.MaxParts)
+		}
+		if c.r.Header.Get("Range") != "" {
+			return s3Errorf("InvalidRequest", http.StatusBadRequest, "Cannot specify both Range header and partNumber query parameter")
+		}
+		part = n
 	}
 	v, err := version(c, c.bucket, c.key, c.q.Get("versionId"))
 	if err != nil {
@@ -241,7 +249,14 @@ func getObject(c *req) error {
 	// whole object, as S3 does for multiple ranges and RFC 9110 for a
 	// header that cannot be parsed.
 	start, length, status := int64(0), v.Size, http.StatusOK
-	if rg := c.r.Header.Get("Range"); rg != "" {
+	if part > 0 {
+		var ok bool
+		if start, length, ok = partRange(v, part); !ok {
+			return s3Errorf("InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable")
+		}
+		status = http.StatusPartialContent
+		hd.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, v.Size))
+	} else if rg := c.r.Header.Get("Range"); rg != "" {
 		if valid, satisfiable := httpx.ParseRange(rg, v.Size); valid && !satisfiable {
 			hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
 			return s3Errorf("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable")
@@ -579,4 +594,19 @@ func purge(c *req, bucket, key, id string) (*schema.Version, error) {
 		id = v.Version
 	}
 	return c.h.d.Core.PurgeVersion(c.ctx(), c.origin(), bucket, key, id)
+}
+
+// partRange returns where part n of v is: a part of a completed upload, or
+// for any other object part 1, the whole of it.
+func partRange(v *schema.Version, n int) (start, length int64, ok bool) {
+	if len(v.PartSizes) == 0 {
+		return 0, v.Size, n == 1
+	}
+	if n > len(v.PartSizes) {
+		return 0, 0, false
+	}
+	for _, size := range v.PartSizes[:n-1] {
+		start += size
+	}
+	return start, v.PartSizes[n-1], true
 }
