@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func TestS3CLI_AWS(t *testing.T) {
 	t.Parallel()
 	awsBin := cliTool(t, "aws")
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
 	home := t.TempDir()
 	env := []string{"HOME=" + home, "AWS_ACCESS_KEY_ID=" + e.AdminKeyID, "AWS_SECRET_ACCESS_KEY=" + e.AdminKey,
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(home, "none"),
@@ -136,9 +137,11 @@ func TestS3CLI_AWS(t *testing.T) {
 	aws("s3", "cp", filepath.Join(src, "big.bin"), "s3://"+b+"/single/big.bin", "--only-show-errors") // multipart (20 MiB)
 	aws("s3", "cp", filepath.Join(src, "a.txt"), "s3://"+b+"/single/a.txt", "--only-show-errors")
 	down := t.TempDir()
-	aws("s3", "cp", "s3://"+b+"/single/big.bin", filepath.Join(down, "big.bin"), "--only-show-errors")
-	if a, _ := os.ReadFile(filepath.Join(src, "big.bin")); !bytes.Equal(a, mustRead(t, filepath.Join(down, "big.bin"))) {
-		t.Fatal("aws s3 cp: the 20 MiB file came back different")
+	for _, name := range []string{"big.bin", "a.txt"} {
+		aws("s3", "cp", "s3://"+b+"/single/"+name, filepath.Join(down, name), "--only-show-errors")
+		if !bytes.Equal(mustRead(t, filepath.Join(src, name)), mustRead(t, filepath.Join(down, name))) {
+			t.Fatalf("aws s3 cp: %s came back different", name)
+		}
 	}
 	head := aws("s3api", "head-object", "--bucket", b, "--key", "single/big.bin")
 	if !strings.Contains(head, `-3\"`) { // 8 MiB parts: 3 of them
@@ -187,6 +190,39 @@ func TestS3CLI_AWS(t *testing.T) {
 	if !strings.Contains(got, lv.Versions[0].VersionId) || string(mustRead(t, filepath.Join(down, "v.txt"))) != "alpha, changed\n" {
 		t.Fatalf("get-object after removing the delete marker: %s", got)
 	}
+	// two versions of one key: each readable by its id, the newer removed by its id
+	old := filepath.Join(src, "sub/deep/c.bin")
+	var put1, put2 struct{ VersionId string }
+	if err := json.Unmarshal([]byte(aws("s3api", "put-object", "--bucket", b, "--key", "twice", "--body", old)), &put1); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(aws("s3api", "put-object", "--bucket", b, "--key", "twice", "--body", filepath.Join(src, "a.txt"))), &put2); err != nil {
+		t.Fatal(err)
+	}
+	if put1.VersionId == "" || put1.VersionId == put2.VersionId {
+		t.Fatalf("put-object version ids %q, %q", put1.VersionId, put2.VersionId)
+	}
+	aws("s3api", "get-object", "--bucket", b, "--key", "twice", "--version-id", put1.VersionId, filepath.Join(down, "twice.1"))
+	if !bytes.Equal(mustRead(t, old), mustRead(t, filepath.Join(down, "twice.1"))) {
+		t.Fatal("get-object --version-id of the first version: other bytes")
+	}
+	var hv struct {
+		VersionId     string
+		ContentLength int64
+	}
+	if err := json.Unmarshal([]byte(aws("s3api", "head-object", "--bucket", b, "--key", "twice", "--version-id", put1.VersionId)), &hv); err != nil {
+		t.Fatal(err)
+	}
+	if hv.VersionId != put1.VersionId || hv.ContentLength != 70<<10 {
+		t.Fatalf("head-object --version-id: %+v", hv)
+	}
+	aws("s3api", "delete-object", "--bucket", b, "--key", "twice", "--version-id", put2.VersionId)
+	aws("s3api", "get-object", "--bucket", b, "--key", "twice", filepath.Join(down, "twice.now"))
+	if !bytes.Equal(mustRead(t, old), mustRead(t, filepath.Join(down, "twice.now"))) {
+		t.Fatal("after deleting the newer version by id, get-object does not return the older one")
+	}
+	aws("s3api", "delete-object", "--bucket", b, "--key", "twice", "--version-id", put1.VersionId)
+
 	aws("s3", "rm", "--recursive", "s3://"+b+"/tree", "--only-show-errors")
 	if got := s3tKeys(t, c, b); !slices.Equal(got, []string{"single/a.txt", "single/big.bin", "v.txt"}) {
 		t.Fatalf("after rm --recursive: %q", got)
@@ -206,8 +242,8 @@ func TestS3CLI_Rclone(t *testing.T) {
 	t.Parallel()
 	rclone := cliTool(t, "rclone")
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
-	b := s3tBucket(t, e, c)
+	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	b := withBucket(t, e)
 	home := t.TempDir()
 	env := []string{"HOME=" + home, "RCLONE_CONFIG=" + filepath.Join(home, "rclone.conf"),
 		"RCLONE_CONFIG_CAIRN_TYPE=s3", "RCLONE_CONFIG_CAIRN_PROVIDER=Other", "RCLONE_CONFIG_CAIRN_ENV_AUTH=false",
@@ -236,6 +272,10 @@ func TestS3CLI_Rclone(t *testing.T) {
 	if want := []string{"a.txt", "sub/b.txt", "sub/deep/c.bin"}; !slices.Equal(lsf, want) {
 		t.Fatalf("rclone lsf = %q, want %q", lsf, want)
 	}
+	ls := rc("ls", "cairn:"+b+"/copy")
+	if !strings.Contains(ls, strconv.Itoa(70<<10)+" sub/deep/c.bin") || strings.Contains(ls, "with space.txt") {
+		t.Fatalf("rclone ls: %s", ls)
+	}
 	back := t.TempDir()
 	rc("copy", "cairn:"+b+"/copy", back)
 	sameTree(t, src, back)
@@ -249,7 +289,7 @@ func TestS3CLI_S3cmd(t *testing.T) {
 	t.Parallel()
 	s3cmd := cliTool(t, "s3cmd")
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
 	host := strings.TrimPrefix(e.URL, "http://")
 	home := t.TempDir()
 	cfg := filepath.Join(home, ".s3cfg")

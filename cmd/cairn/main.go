@@ -4,7 +4,7 @@
 //	cairn admin   FUNCTION [flags]        (talks to a running server: --url, --key)
 //	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
 //	cairn load    --sid SID [--size N] [--count N] [--clients N]   (load generator)
-//	cairn bench   --endpoint URL --bucket B [--op put|get|list|delete|mixed] ...  (S3 load generator, any S3 server)
+//	cairn bench   --endpoint URL | --target name=N,endpoint=URL,... [--op put|get|list|delete|mixed] ...  (S3 load generator, any S3 server)
 package main
 
 import (

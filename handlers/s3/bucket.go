@@ -105,6 +105,9 @@ func createBucket(c *req) error {
 		if c.p.CanRead(svc) && svc.Account == c.p.Account {
 			return s3Errorf("BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it.")
 		}
+		if !c.p.Admin { // a key that may not create buckets learns nothing of others' names
+			return accessDenied()
+		}
 		return s3Errorf("BucketAlreadyExists", http.StatusConflict, "The requested bucket name is not available.")
 	} else if !schema.IsKind(err, schema.KindNotFound) {
 		return err
@@ -178,6 +181,9 @@ func getBucketVersioning(c *req) error {
 // write replaces the key's "null" version instead of adding one; the log
 // keeps every event either way (the README says more).
 func putBucketVersioning(c *req) error {
+	if !c.p.Admin { // before the body: a key that may not do this learns nothing from it
+		return accessDenied()
+	}
 	var cfg versioningConfiguration
 	if err := readXML(c, 64<<10, &cfg); err != nil {
 		return err
@@ -187,9 +193,6 @@ func putBucketVersioning(c *req) error {
 	}
 	if cfg.MFA == "Enabled" {
 		return s3Errorf("InvalidArgument", http.StatusBadRequest, "MFA delete is not supported")
-	}
-	if !c.p.Admin {
-		return accessDenied()
 	}
 	_, err := c.h.d.Core.UpdateService(c.ctx(), c.origin(), c.bucket, func(s *schema.Service) error {
 		s.Settings.Versioning = cfg.Status

@@ -181,10 +181,10 @@ func (h *Handler) authenticate(c *req) error {
 
 // bucketAccess finds the request's bucket and checks the principal may
 // read (or write) it. A bucket the principal could never see answers
-// AccessDenied whether or not it exists, so keys cannot probe other
-// accounts' bucket names.
+// exactly as a bucket that does not exist (missingBucket), so keys cannot
+// probe other accounts' bucket names.
 func (h *Handler) bucketAccess(c *req, write bool) error {
-	svc, err := h.d.State.Service(c.r.Context(), c.bucket)
+	svc, err := lookupBucket(c, c.bucket)
 	if schema.IsKind(err, schema.KindNotFound) {
 		return missingBucket(c.p, c.bucket)
 	} else if err != nil {
@@ -205,6 +205,16 @@ func (c *req) origin() events.Origin {
 }
 
 func (c *req) ctx() context.Context { return c.r.Context() }
+
+// lookupBucket finds a bucket; another account's bucket is not found
+// (except by the server's admin key), as in the native API.
+func lookupBucket(c *req, name string) (*schema.Service, error) {
+	svc, err := c.h.d.State.Service(c.ctx(), name)
+	if err == nil && !c.p.Server && svc.Account != c.p.Account {
+		return nil, schema.Errorf(schema.KindNotFound, "bucket not found")
+	}
+	return svc, err
+}
 
 // missingBucket answers a bucket that does not exist: NoSuchBucket to a
 // key that could have seen it, AccessDenied (as for an existing bucket it

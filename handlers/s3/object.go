@@ -323,7 +323,7 @@ func copySourceVersion(c *req) (*schema.Version, source, error) {
 	if err := schema.CheckPath(src.key); err != nil {
 		return nil, src, err
 	}
-	svc, err := c.h.d.State.Service(c.ctx(), src.bucket)
+	svc, err := lookupBucket(c, src.bucket)
 	if schema.IsKind(err, schema.KindNotFound) {
 		return nil, src, missingBucket(c.p, src.bucket)
 	} else if err != nil {

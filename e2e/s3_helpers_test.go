@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/minio/minio-go/v7"
+	mcreds "github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// s3Client is an aws-sdk-go-v2 S3 client for env signing as keyID/secret:
+// path-style addressing, region us-east-1, static credentials and retries
+// off, so every error a test provokes is the one it sees. opt may change
+// the options further.
+func s3Client(t testing.TB, env *Env, keyID, secret string, opt ...func(*s3.Options)) *s3.Client {
+	t.Helper()
+	return s3.New(s3.Options{
+		BaseEndpoint:     aws.String(env.URL),
+		UsePathStyle:     true,
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+		RetryMaxAttempts: 1,
+	}, opt...)
+}
+
+// minioClient is a minio-go client for env signing as keyID/secret:
+// plain HTTP, path-style bucket lookup, region us-east-1.
+func minioClient(t testing.TB, env *Env, keyID, secret string) *minio.Client {
+	t.Helper()
+	mc, err := minio.New(strings.TrimPrefix(env.URL, "http://"), &minio.Options{
+		Creds:        mcreds.NewStaticV4(keyID, secret, ""),
+		Secure:       false,
+		BucketLookup: minio.BucketLookupPath,
+		Region:       "us-east-1",
+	})
+	if err != nil {
+		t.Fatalf("minio.New: %v", err)
+	}
+	return mc
+}
+
+// withBucket creates a fresh bucket through S3 CreateBucket with the admin
+// key and returns its name: t's name in lower case ([a-z0-9-] only) with a
+// number unique in this test binary, at most 63 characters.
+func withBucket(t testing.TB, env *Env) string {
+	t.Helper()
+	name := uniqueName(t, "b")
+	if len(name) > 63 {
+		name = strings.TrimRight(name[:63], "-")
+	}
+	c := s3Client(t, env, env.AdminKeyID, env.AdminKey)
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name}); err != nil {
+		t.Fatalf("CreateBucket %s: %v", name, err)
+	}
+	return name
+}
+
+// s3Status is the HTTP status of an SDK error (0 if it has none).
+func s3Status(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// s3Code is the S3 error code of an SDK error ("" if it has none).
+func s3Code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// s3WantErr fails unless err is an S3 error with this status and code.
+func s3WantErr(t testing.TB, what string, err error, status int, code string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: succeeded, want %d %s", what, status, code)
+	}
+	if got, gotCode := s3Status(err), s3Code(err); got != status || gotCode != code {
+		t.Fatalf("%s: %d %s, want %d %s (%v)", what, got, gotCode, status, code, err)
+	}
+}
+
+// s3SHA256 is the hex SHA-256 of b, as x-amz-content-sha256 carries it.
+func s3SHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// s3Do sends one request signed (SigV4 header form, s3, us-east-1, now)
+// with keyID/secret and reads the whole answer. target is the path with
+// an optional "?query"; hash is the x-amz-content-sha256 sent and signed
+// ("" for body's own SHA-256), so a test can sign one body and send
+// another. hdr is set before signing.
+func s3Do(t testing.TB, env *Env, keyID, secret, method, target string, body []byte, hdr map[string]string, hash string) *Resp {
+	t.Helper()
+	req, err := http.NewRequest(method, env.URL+target, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	if hash == "" {
+		hash = s3SHA256(body)
+	}
+	req.Header.Set("x-amz-content-sha256", hash)
+	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
+	// S3 signs the path as sent, escaped once (the SDK's S3 client does
+	// the same)
+	noDoubleEscape := func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "s3", "us-east-1", time.Now(), noDoubleEscape); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := env.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// s3XMLError is S3's error document.
+type s3XMLError struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string   `xml:"Code"`
+	Message   string   `xml:"Message"`
+	Resource  string   `xml:"Resource"`
+	RequestID string   `xml:"RequestId"`
+}
+
+// s3WantXMLError fails unless r is an S3 XML error with this status and
+// code, a message, and the request id of its x-amz-request-id header.
+func s3WantXMLError(t testing.TB, what string, r *Resp, status int, code string) s3XMLError {
+	t.Helper()
+	var e s3XMLError
+	if err := xml.Unmarshal(r.Body, &e); err != nil || r.Status != status || e.Code != code {
+		t.Fatalf("%s: %d %q, want %d %s", what, r.Status, r.Body, status, code)
+	}
+	if e.Message == "" || e.RequestID == "" || e.RequestID != r.Header.Get("x-amz-request-id") {
+		t.Fatalf("%s: error document %+v, request id header %q", what, e, r.Header.Get("x-amz-request-id"))
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/xml" {
+		t.Fatalf("%s: Content-Type %q, want application/xml", what, ct)
+	}
+	return e
+}
+
+// s3Seen is one HTTP response an SDK client received.
+type s3Seen struct {
+	Op        string
+	Status    int
+	RequestID string
+}
+
+// s3Recorder keeps every HTTP response a client made with
+// s3RecordingClient received, errors included.
+type s3Recorder struct {
+	mu   sync.Mutex
+	seen []s3Seen
+}
+
+func (r *s3Recorder) all() []s3Seen {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]s3Seen(nil), r.seen...)
+}
+
+// s3RecordingClient is s3Client with a middleware that records the status
+// and x-amz-request-id of every raw response, before the SDK turns it into
+// a result or an error.
+func s3RecordingClient(t testing.TB, env *Env, keyID, secret string) (*s3.Client, *s3Recorder) {
+	t.Helper()
+	rec := &s3Recorder{}
+	c := s3Client(t, env, keyID, secret, func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("record", func(ctx context.Context, in middleware.DeserializeInput,
+				next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleDeserialize(ctx, in)
+				if resp, ok := out.RawResponse.(*smithyhttp.Response); ok {
+					rec.mu.Lock()
+					rec.seen = append(rec.seen, s3Seen{Op: middleware.GetOperationName(ctx), Status: resp.StatusCode,
+						RequestID: resp.Header.Get("x-amz-request-id")})
+					rec.mu.Unlock()
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	})
+	return c, rec
+}
