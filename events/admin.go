@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/cairnhq/cairn/schema"
@@ -22,10 +23,36 @@ func validSettings(st schema.ServiceSettings) error {
 			return schema.Errorf(schema.KindInvalidArgument, `keep_versions must be "forever" or a positive duration like "720h"`)
 		}
 	}
+	for _, acl := range [][]string{st.ReadACL, st.WriteACL} {
+		for _, e := range acl {
+			if err := validACLElement(e); err != nil {
+				return err
+			}
+		}
+	}
 	switch st.Versioning {
 	case "", "Enabled", "Suspended":
 	default:
 		return schema.Errorf(schema.KindInvalidArgument, "versioning must be Enabled or Suspended")
+	}
+	return nil
+}
+
+// validACLElement accepts the ACL elements access decisions understand:
+// ".r:*", ".rlistings", "acct", "acct:*", "acct:KEY", "KEY". Referrer
+// restrictions (".r:example.com") are refused rather than widened.
+func validACLElement(e string) error {
+	if e == schema.ACLPublicRead || e == schema.ACLListings {
+		return nil
+	}
+	acct, key, pair := strings.Cut(e, ":")
+	ok := schema.ValidAccountID(acct) || (!pair && schema.ValidKeyID(e))
+	if pair {
+		ok = schema.ValidAccountID(acct) && (key == "*" || schema.ValidKeyID(key))
+	}
+	if !ok {
+		return schema.Errorf(schema.KindInvalidArgument,
+			`ACL element %q: use ".r:*", ".rlistings", an account id, "account:*", "account:KEYID" or a key id`, e)
 	}
 	return nil
 }
@@ -276,4 +303,27 @@ func (s *Service) SetServiceQuota(ctx context.Context, o Origin, id string, byte
 		return nil, err
 	}
 	return s.state.Service(ctx, id)
+}
+
+// SetAccountQuota sets an account's byte quota (0 = none).
+func (s *Service) SetAccountQuota(ctx context.Context, o Origin, id string, bytes int64) (*schema.Account, error) {
+	if bytes < 0 {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "quotas are not negative")
+	}
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		subject := schema.AccountSubject(id, "*")
+		seq, err := s.subjectSeq(ctx, subject)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if _, err := s.state.Account(ctx, id); err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeQuotaSet, id, "", "", schema.QuotaSet{Bytes: bytes})
+		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Account(ctx, id)
 }

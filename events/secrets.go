@@ -3,6 +3,7 @@ package events
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 // directory (never in the log).
 type Sealer struct {
 	aead cipher.AEAD
+	mac  []byte // key of derived tokens, itself derived from the secret
 }
 
 // NewSealer returns a Sealer for a 32-byte secret.
@@ -33,7 +35,9 @@ func NewSealer(secret []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("cairn auth tokens v1"))
+	return &Sealer{aead: aead, mac: mac.Sum(nil)}, nil
 }
 
 // LoadOrCreateSecret reads a 32-byte secret from path, creating it (mode
@@ -116,6 +120,18 @@ func (s *Sealer) Open(sealed []byte) (string, error) {
 		return "", errors.New("events: sealed value does not open with this server's secret")
 	}
 	return string(b), nil
+}
+
+// Derive returns a 128-bit MAC of parts under a key derived from the
+// server's secret, hex-encoded: a value only this server can compute again
+// (auth tokens).
+func (s *Sealer) Derive(parts ...string) string {
+	m := hmac.New(sha256.New, s.mac)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // LookupHash is the SHA-256 hex of a key value: how a key is found from the

@@ -24,6 +24,8 @@ type State interface {
 	Service(ctx context.Context, id string) (*schema.Service, error)
 	Account(ctx context.Context, id string) (*schema.Account, error)
 	Key(ctx context.Context, id string) (*schema.Key, error)
+	Token(ctx context.Context, keyID string) (*schema.Token, error)
+	TokenByLookup(ctx context.Context, lookup string) (*schema.Token, error)
 	Object(ctx context.Context, service, path string) (*schema.Version, error)
 	Head(ctx context.Context, service, path string) (*schema.Version, error)
 	Version(ctx context.Context, service, path, id string) (*schema.Version, error)
@@ -95,6 +97,9 @@ func NewService(log Log, blobs blobstore.Store, state State, sealer *Sealer, o O
 	}
 	return s
 }
+
+// MaxObjectSize is the largest object the core stores.
+func (s *Service) MaxObjectSize() int64 { return s.opts.MaxObjectSize }
 
 // Now returns the core's clock.
 func (s *Service) Now() time.Time { return s.opts.Clock() }

@@ -160,6 +160,10 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.accountCreated(ev)
 	case schema.TypeAccountDeleted:
 		return f.accountDeleted(ev)
+	case schema.TypeAccountUpdated:
+		return f.accountUpdated(ev)
+	case schema.TypeTokenIssued:
+		return f.tokenIssued(ev)
 	case schema.TypeUploadCreated:
 		return f.uploadCreated(ev)
 	case schema.TypeUploadPart:
@@ -550,6 +554,42 @@ func (f *folder) accountDeleted(ev *schema.Event) error {
 		return err
 	}
 	return f.delAccount(p.ID)
+}
+
+func (f *folder) accountUpdated(ev *schema.Event) error {
+	var p schema.AccountUpdated
+	if err := ev.Decode(&p); err != nil {
+		return nil
+	}
+	a, ok, err := f.account(p.ID)
+	if err != nil || !ok {
+		return err
+	}
+	a.Name, a.Meta = p.Name, p.Meta
+	return f.putAccount(a)
+}
+
+// tokenIssued makes the token the key's only one: the previous token's
+// lookup entry goes, so it no longer finds the key.
+func (f *folder) tokenIssued(ev *schema.Event) error {
+	var p schema.TokenIssued
+	if err := ev.Decode(&p); err != nil || p.Lookup == "" {
+		return nil
+	}
+	var old schema.Token
+	if ok, err := getJSON(f.tx, schema.TokenKey(p.ID), &old); err != nil {
+		return err
+	} else if ok {
+		if err := del(f.tx, schema.TokenLookupKey(old.Lookup)); err != nil {
+			return err
+		}
+	}
+	t := schema.Token{KeyID: p.ID, Account: ev.Account, Lookup: p.Lookup, Issued: ev.Time}
+	if err := setJSON(f.tx, schema.TokenKey(p.ID), &t); err != nil {
+		return err
+	}
+	_, _, err := f.tx.Set(schema.TokenLookupKey(p.Lookup), p.ID, nil)
+	return err
 }
 
 // uploadCreated opens a multipart upload of a storage service.

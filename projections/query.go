@@ -100,6 +100,36 @@ func (s *Store) KeyByLookup(ctx context.Context, lookup string) (*schema.Key, er
 	return s.Key(ctx, id)
 }
 
+// Token returns a key's current auth token record.
+func (s *Store) Token(_ context.Context, keyID string) (*schema.Token, error) {
+	var t schema.Token
+	if err := s.get(schema.TokenKey(keyID), &t, "token"); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// TokenByLookup finds the token record whose token hashes to lookup.
+func (s *Store) TokenByLookup(ctx context.Context, lookup string) (*schema.Token, error) {
+	var id string
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		v, err := tx.Get(schema.TokenLookupKey(lookup))
+		id = v
+		return err
+	})
+	if err == buntdb.ErrNotFound {
+		return nil, notFound("token")
+	}
+	if err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, "token lookup")
+	}
+	t, err := s.Token(ctx, id)
+	if err != nil || t.Lookup != lookup {
+		return nil, notFound("token")
+	}
+	return t, nil
+}
+
 // Keys returns every key (revoked ones included), ordered by id.
 func (s *Store) Keys(_ context.Context) ([]*schema.Key, error) { return scanAll[schema.Key](s, "key:") }
 

@@ -25,6 +25,8 @@ const (
 	TypeUploadCreated  = "upload.created.v1"
 	TypeUploadPart     = "upload.part.v1"
 	TypeUploadAborted  = "upload.aborted.v1"
+	TypeAccountUpdated = "account.updated.v1"
+	TypeTokenIssued    = "token.issued.v1"
 )
 
 // EventTypes lists every event type with its payload's zero value, for the
@@ -47,6 +49,8 @@ var EventTypes = map[string]any{
 	TypeUploadCreated:  UploadCreated{},
 	TypeUploadPart:     UploadPart{},
 	TypeUploadAborted:  UploadAborted{},
+	TypeAccountUpdated: AccountUpdated{},
+	TypeTokenIssued:    TokenIssued{},
 }
 
 // Op names of object events, as syncnext shows them.
@@ -327,4 +331,22 @@ type UploadPart struct {
 // UploadAborted closes an upload without writing the object.
 type UploadAborted struct {
 	Upload string `json:"upload"`
+}
+
+// AccountUpdated replaces an account's name and metadata (Swift's
+// X-Account-Meta-*).
+type AccountUpdated struct {
+	ID   string            `json:"id"`
+	Name string            `json:"name"`
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// TokenIssued records that key ID was given a new auth token (Swift) at
+// the event's time; the key's previous token stops working. The token
+// itself is never in the log: it is derived from the key id and the issue
+// time with the server's secret, and Lookup is the SHA-256 of it, by which
+// a request's token finds its key.
+type TokenIssued struct {
+	ID     string `json:"id"`
+	Lookup string `json:"lookup"`
 }

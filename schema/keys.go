@@ -16,6 +16,8 @@ import (
 //	svc:<service>                          Service (with usage and last_sync_id)
 //	key:<key-id>                           Key
 //	keyh:<sha256 of value>                 key id (lookup by x-owncdn-key)
+//	tok:<key-id>                           Token: the key's current auth token (Swift)
+//	tokh:<sha256 of token>                 key id (lookup by X-Auth-Token)
 //	o:<service>\x00<path>                  current live Version (listing)
 //	v:<service>\x00<path>\x00<inv-sync>    every Version, newest first per path
 //	c:<service>\x00<sync-id>               path of the change with that sync id
@@ -39,6 +41,12 @@ func KeyKey(id string) string { return "key:" + id }
 
 // KeyLookupKey is the key of a value-hash to key-id entry.
 func KeyLookupKey(lookup string) string { return "keyh:" + lookup }
+
+// TokenKey is the key of a key's current auth token.
+func TokenKey(keyID string) string { return "tok:" + keyID }
+
+// TokenLookupKey is the key of an auth token's lookup entry.
+func TokenLookupKey(lookup string) string { return "tokh:" + lookup }
 
 // ObjectKey is the key of the live version of an object.
 func ObjectKey(service, path string) string { return "o:" + service + sep + path }

@@ -1,6 +1,9 @@
 package schema
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Service types.
 const (
@@ -26,6 +29,34 @@ type ServiceSettings struct {
 	Versioning string `json:"versioning,omitempty"`
 	// Meta holds dialect metadata (Swift container metadata, ...).
 	Meta map[string]string `json:"meta,omitempty"`
+	// ReadACL and WriteACL share the service beyond its account (Swift's
+	// X-Container-Read / X-Container-Write): each element is an account
+	// id, "<account>:*", "<account>:<key id>", a key id, ".r:*" (anyone may
+	// read objects without credentials) or ".rlistings" (with ".r:*", the
+	// listing too). Write implies read.
+	ReadACL  []string `json:"read_acl,omitempty"`
+	WriteACL []string `json:"write_acl,omitempty"`
+	// Policy is the Swift storage policy the container was made with; it
+	// is kept and shown, every policy stores alike.
+	Policy string `json:"policy,omitempty"`
+}
+
+// ACL elements with a meaning of their own.
+const (
+	ACLPublicRead = ".r:*"
+	ACLListings   = ".rlistings"
+)
+
+// PublicRead reports whether anyone may read the service's objects without
+// credentials: a ".r:*" read ACL, or Swift's X-Container-Meta-Type: public.
+func (s *Service) PublicRead() bool {
+	return s.Settings.Meta["type"] == "public" || slices.Contains(s.Settings.ReadACL, ACLPublicRead)
+}
+
+// PublicListing reports whether anyone may list the service without
+// credentials (".r:*" with ".rlistings").
+func (s *Service) PublicListing() bool {
+	return s.PublicRead() && slices.Contains(s.Settings.ReadACL, ACLListings)
 }
 
 // Service is a service as the projections hold it.
@@ -98,6 +129,17 @@ type Account struct {
 	Services   int64     `json:"services"`
 	Keys       int64     `json:"keys"`
 	Bytes      int64     `json:"bytes"`
+	// Meta is the account's metadata (Swift's X-Account-Meta-*).
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Token is a key's current auth token (Swift), as the projections hold it:
+// never the token, which only the server's secret can derive again.
+type Token struct {
+	KeyID   string    `json:"key_id"`
+	Account string    `json:"account"`
+	Lookup  string    `json:"lookup"`
+	Issued  time.Time `json:"issued"`
 }
 
 // Version is one version of an object: content, metadata change, tombstone.

@@ -76,7 +76,7 @@ func SubjectFor(e *Event) string {
 		}
 		_ = e.Decode(&u)
 		return UploadSubject(e.Service, u.Upload, op)
-	case strings.HasPrefix(e.Type, "key."):
+	case strings.HasPrefix(e.Type, "key."), strings.HasPrefix(e.Type, "token."):
 		var k struct {
 			ID string `json:"id"`
 		}

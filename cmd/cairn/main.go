@@ -72,6 +72,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (se
 	listen := fs.String("listen", "", "HTTP listen address (default 127.0.0.1:8700)")
 	sync := fs.String("sync", "", `"always" (default: fsync every event) or an interval like "1s" (faster; a power loss can lose that interval's writes)`)
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	publicURL := fs.String("public-url", "", "base of the Swift storage URLs auth hands out (default: the request's own host)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -83,7 +84,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (se
 	if err := cfg.LoadEnv(getenv); err != nil {
 		return cfg, err
 	}
-	for p, v := range map[*string]string{&cfg.Data: *data, &cfg.Listen: *listen, &cfg.Sync: *sync, &cfg.LogLevel: *logLevel} {
+	for p, v := range map[*string]string{&cfg.Data: *data, &cfg.Listen: *listen, &cfg.Sync: *sync, &cfg.LogLevel: *logLevel, &cfg.PublicURL: *publicURL} {
 		if v != "" {
 			*p = v
 		}
@@ -129,6 +130,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	fmt.Fprintf(stdout, "try: curl -H 'x-owncdn-key: <key>' %s/servicelist\n", srv.URL())
 	fmt.Fprintf(stdout, "S3: endpoint %s, region us-east-1, path-style; access key id = key id, secret = key\n", srv.URL())
+	fmt.Fprintf(stdout, "Swift: auth %s/auth/v1.0 (also /v2.0, /v3); user = key id, key = key value\n", srv.URL())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	select {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ type Config struct {
 	GCGrace    Duration `json:"gc_grace"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
+	// PublicURL is the base of the Swift storage URLs auth hands out
+	// ("https://cdn.example.com"); empty: each request's own scheme and host.
+	PublicURL string `json:"public_url"`
 	// Name tells servers in one process apart (NATS server name).
 	Name string `json:"name"`
 
@@ -99,6 +103,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str := map[string]*string{
 		"CAIRN_DATA": &c.Data, "CAIRN_LISTEN": &c.Listen, "CAIRN_ADMIN_KEY_ID": &c.AdminKeyID,
 		"CAIRN_ADMIN_KEY": &c.AdminKey, "CAIRN_SYNC": &c.Sync, "CAIRN_LOG_LEVEL": &c.LogLevel,
+		"CAIRN_PUBLIC_URL": &c.PublicURL,
 	}
 	for name, p := range str {
 		if v := getenv(name); v != "" {
@@ -141,6 +146,11 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxObjectSize <= 0 {
 		errs = append(errs, errors.New("max_object_size must be positive"))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public_url %q: want an absolute http(s) URL", c.PublicURL))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -19,6 +19,7 @@ import (
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/native"
 	"github.com/cairnhq/cairn/handlers/s3"
+	"github.com/cairnhq/cairn/handlers/swift"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -118,7 +119,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	auth := access.New(s.State, s.AdminKeyID, s.AdminKey)
 	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
 	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
-	s.Handler = handlers.New(logger, nat, s3h)
+	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger, PublicURL: cfg.PublicURL})
+	s.Handler = handlers.New(logger, nat, s3h, sw) // S3 first: it claims only signed requests, so a bucket named "v1" or "info" stays S3's
 
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.Core.RunReaper(runCtx, time.Duration(cfg.ReapInterval), logger) }()

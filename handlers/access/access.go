@@ -6,6 +6,7 @@ package access
 import (
 	"context"
 	"crypto/subtle"
+	"strings"
 
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/schema"
@@ -93,26 +94,69 @@ func (a *Authenticator) admin() *Principal {
 	return &Principal{KeyID: a.adminID, Account: schema.DefaultAccount, Admin: true, Server: true}
 }
 
-// CanRead reports whether p may read svc.
+// ByKeyID returns the principal of a key id that was authenticated by
+// other means (a Swift token): the server's admin key or an unrevoked key.
+func (a *Authenticator) ByKeyID(ctx context.Context, id string) (*Principal, error) {
+	if a.adminID != "" && subtle.ConstantTimeCompare([]byte(id), []byte(a.adminID)) == 1 {
+		return a.admin(), nil
+	}
+	k, err := a.keys.Key(ctx, id)
+	if err != nil || k.Revoked {
+		if err == nil || schema.IsKind(err, schema.KindNotFound) {
+			return nil, unauthorized()
+		}
+		return nil, err
+	}
+	return &Principal{KeyID: k.ID, Account: k.Account, Admin: k.Admin, Key: k}, nil
+}
+
+// CanRead reports whether p may read svc: the server's admin key, a key
+// of svc's account that is its admin or was granted svc, or a key the
+// service's read or write ACL names.
 func (p *Principal) CanRead(svc *schema.Service) bool {
 	if p.Server {
 		return true
 	}
-	if svc.Account != p.Account {
-		return false
+	if svc.Account == p.Account && (p.Admin || p.Key.CanRead(svc.ID)) {
+		return true
 	}
-	return p.Admin || p.Key.CanRead(svc.ID)
+	return p.named(svc.Settings.ReadACL) || p.named(svc.Settings.WriteACL)
 }
 
-// CanWrite reports whether p may write svc.
+// CanWrite reports whether p may write svc's objects: as CanRead, with
+// write grants and the write ACL.
 func (p *Principal) CanWrite(svc *schema.Service) bool {
 	if p.Server {
 		return true
 	}
-	if svc.Account != p.Account {
-		return false
+	if svc.Account == p.Account && (p.Admin || p.Key.CanWrite(svc.ID)) {
+		return true
 	}
-	return p.Admin || p.Key.CanWrite(svc.ID)
+	return p.named(svc.Settings.WriteACL)
+}
+
+// Owns reports whether p administers svc: the server's admin key or an
+// admin key of svc's account (containers' settings, creating, deleting).
+func (p *Principal) Owns(svc *schema.Service) bool {
+	return p.Server || (p.Admin && svc.Account == p.Account)
+}
+
+// named reports whether an ACL names p: its account (as "acct" or
+// "acct:*"), its key (as "acct:KEY" or "KEY"). ".r:*" and ".rlistings"
+// name nobody in particular (they open reads to anonymous requests,
+// which the dialects decide).
+func (p *Principal) named(acl []string) bool {
+	for _, e := range acl {
+		acct, key, pair := strings.Cut(e, ":")
+		switch {
+		case !pair && (e == p.Account || e == p.KeyID):
+		case pair && acct == p.Account && (key == "*" || key == p.KeyID):
+		default:
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // Level returns "write", "read" or "" for p on svc.

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -222,4 +224,59 @@ func SingleRange(header string, size int64) (start, length int64, ok bool) {
 		end = min(e, size-1)
 	}
 	return start, end - start + 1, true
+}
+
+// ContentType returns the stored content type for an upload: the header,
+// else a guess from the name's extension, else application/octet-stream.
+func ContentType(header, name string) string {
+	if header != "" {
+		return header
+	}
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// ByteRange is one satisfiable range of a Range header: Length bytes from
+// Start.
+type ByteRange struct {
+	Start, Length int64
+}
+
+// ContentRange is the Content-Range value of r within size bytes.
+func (r ByteRange) ContentRange(size int64) string {
+	return "bytes " + strconv.FormatInt(r.Start, 10) + "-" + strconv.FormatInt(r.Start+r.Length-1, 10) + "/" + strconv.FormatInt(size, 10)
+}
+
+// Ranges returns the satisfiable ranges of a Range header over size bytes,
+// clamped to the end, in the order asked. valid is false when there is no
+// header or it cannot be parsed (serve the whole representation); valid
+// with no ranges means none is satisfiable (416).
+func Ranges(header string, size int64) (ranges []ByteRange, valid bool) {
+	if ok, _ := ParseRange(header, size); !ok {
+		return nil, false
+	}
+	spec := strings.TrimPrefix(strings.TrimSpace(header), "bytes=")
+	for _, part := range strings.Split(spec, ",") {
+		first, last, _ := strings.Cut(strings.TrimSpace(part), "-")
+		if first == "" { // the last N bytes
+			n, _ := strconv.ParseInt(last, 10, 64)
+			if n = min(n, size); n > 0 {
+				ranges = append(ranges, ByteRange{size - n, n})
+			}
+			continue
+		}
+		start, _ := strconv.ParseInt(first, 10, 64)
+		if start >= size {
+			continue
+		}
+		end := size - 1
+		if last != "" {
+			e, _ := strconv.ParseInt(last, 10, 64)
+			end = min(e, size-1)
+		}
+		ranges = append(ranges, ByteRange{start, end - start + 1})
+	}
+	return ranges, true
 }

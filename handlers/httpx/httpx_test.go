@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 )
@@ -89,5 +90,32 @@ func TestSingleRange(t *testing.T) {
 		if ok != c.ok || (ok && (s != c.start || n != c.length)) {
 			t.Errorf("SingleRange(%q, 15) = %d, %d, %v; want %d, %d, %v", c.header, s, n, ok, c.start, c.length, c.ok)
 		}
+	}
+}
+
+func TestRanges(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		valid  bool
+		want   []ByteRange
+	}{
+		{"", false, nil},
+		{"bytes=0-0", true, []ByteRange{{0, 1}}},
+		{"bytes=0-1,5-", true, []ByteRange{{0, 2}, {5, 5}}},
+		{"bytes=-3", true, []ByteRange{{7, 3}}},
+		{"bytes=-30", true, []ByteRange{{0, 10}}},
+		{"bytes=8-20", true, []ByteRange{{8, 2}}},
+		{"bytes=10-20", true, nil},
+		{"bytes=10-20,2-2", true, []ByteRange{{2, 1}}},
+		{"bytes=5-2", false, nil},
+		{"items=0-1", false, nil},
+	} {
+		got, valid := Ranges(tc.header, 10)
+		if valid != tc.valid || !slices.Equal(got, tc.want) {
+			t.Errorf("Ranges(%q, 10) = %v, %v; want %v, %v", tc.header, got, valid, tc.want, tc.valid)
+		}
+	}
+	if got := (ByteRange{2, 3}).ContentRange(10); got != "bytes 2-4/10" {
+		t.Errorf("ContentRange = %q", got)
 	}
 }

@@ -2,9 +2,7 @@ package native
 
 import (
 	"context"
-	"mime"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -286,18 +284,6 @@ func deleteAt(hd http.Header, now time.Time) (int64, error) {
 	return 0, nil
 }
 
-// ContentType returns the stored content type for an upload: the header,
-// else a guess from the name's extension, else application/octet-stream.
-func ContentType(header, name string) string {
-	if header != "" {
-		return header
-	}
-	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
-		return t
-	}
-	return "application/octet-stream"
-}
-
 func (h *Handler) uploadFile(c *call) error {
 	if err := h.storageOnly(c); err != nil {
 		return err
@@ -316,7 +302,7 @@ func (h *Handler) uploadFile(c *call) error {
 	}
 	v, err := h.d.Core.PutObject(c.r.Context(), c.origin(), events.PutInput{
 		Service: c.svc.ID, Path: p, Body: c.r.Body, Meta: meta, DeleteAt: at,
-		ContentType: ContentType(c.r.Header.Get("Content-Type"), p),
+		ContentType: httpx.ContentType(c.r.Header.Get("Content-Type"), p),
 		Cond:        events.Conditions{IfMatch: c.r.Header.Get("If-Match"), IfNoneMatch: c.r.Header.Get("If-None-Match")},
 	})
 	if err != nil {

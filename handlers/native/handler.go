@@ -171,7 +171,7 @@ func (h *Handler) serve(c *call) error {
 		// admin key) gets 404 for a service it cannot see.
 		noAccess := !p.Server && !p.Admin && p.Key != nil && !p.Key.CanRead(sid)
 		svc, err := h.d.State.Service(c.r.Context(), sid)
-		if err == nil && !p.Server && svc.Account != p.Account {
+		if err == nil && svc.Account != p.Account && !p.CanRead(svc) { // another account's, not shared by an ACL
 			err = schema.Errorf(schema.KindNotFound, "service not found")
 		}
 		if err != nil {

@@ -207,10 +207,11 @@ func (c *req) origin() events.Origin {
 func (c *req) ctx() context.Context { return c.r.Context() }
 
 // lookupBucket finds a bucket; another account's bucket is not found
-// (except by the server's admin key), as in the native API.
+// (except by the server's admin key, or a key its ACL names), as in the
+// native API.
 func lookupBucket(c *req, name string) (*schema.Service, error) {
 	svc, err := c.h.d.State.Service(c.ctx(), name)
-	if err == nil && !c.p.Server && svc.Account != c.p.Account {
+	if err == nil && svc.Account != c.p.Account && !c.p.CanRead(svc) {
 		return nil, schema.Errorf(schema.KindNotFound, "bucket not found")
 	}
 	return svc, err

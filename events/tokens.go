@@ -1,0 +1,113 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Token lifetimes (Swift, as the Selectel seed states them): a token is
+// valid for TokenTTL after it was issued; asking again within TokenReuse of
+// the issue returns the same token, later a new one replaces it.
+const (
+	TokenTTL   = 24 * time.Hour
+	TokenReuse = 12 * time.Hour
+)
+
+// tokenPrefix marks Cairn's tokens, in the "AUTH_tk" shape Swift's own
+// tempauth uses.
+const tokenPrefix = "AUTH_tk"
+
+// token derives the token of a key issued at t. Tokens are never stored:
+// the log records only who was issued one and when (and the token's hash,
+// to find the key by it), and the server's secret derives it again.
+func (s *Service) token(keyID string, issued time.Time) string {
+	return tokenPrefix + s.sealer.Derive("token", keyID, strconv.FormatInt(issued.UnixMicro(), 10))
+}
+
+// IssueToken returns an auth token for key keyID of account (the caller has
+// authenticated it) and when it expires: the key's current token while it
+// is younger than TokenReuse, else a new one, recorded by a token.issued
+// event that ends the previous token.
+func (s *Service) IssueToken(ctx context.Context, o Origin, keyID, account string) (string, time.Time, error) {
+	var token string
+	var issued time.Time
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		subject := schema.KeySubject(keyID, "issued") // SubjectFor of token.issued.v1
+		seq, err := s.subjectSeq(ctx, subject)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		cur, err := s.state.Token(ctx, keyID)
+		if err != nil && !schema.IsKind(err, schema.KindNotFound) {
+			return nil, Expect{}, err
+		}
+		if cur != nil && s.Now().Sub(cur.Issued) < TokenReuse {
+			token, issued = s.token(keyID, cur.Issued), cur.Issued
+			return nil, Expect{}, errReuse
+		}
+		ev, err := s.newEvent(o, schema.TypeTokenIssued, account, "", "", nil)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		token, issued = s.token(keyID, ev.Time), ev.Time
+		ev.Data, err = json.Marshal(schema.TokenIssued{ID: keyID, Lookup: LookupHash(token)})
+		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+	})
+	if err != nil && err != errReuse {
+		return "", time.Time{}, err
+	}
+	return token, issued.Add(TokenTTL), nil
+}
+
+// errReuse stops a commit that has nothing to append.
+var errReuse = schema.Errorf(schema.KindConflict, "token reused")
+
+// TokenKey returns the key id a token was issued to and when it expires;
+// KindUnauthorized when it is unknown, replaced or expired. The caller
+// still checks the key itself (revoked keys do not authenticate).
+func (s *Service) TokenKey(ctx context.Context, token string) (string, time.Time, error) {
+	bad := schema.Errorf(schema.KindUnauthorized, "invalid or expired token")
+	if len(token) != len(tokenPrefix)+32 {
+		return "", time.Time{}, bad
+	}
+	t, err := s.state.TokenByLookup(ctx, LookupHash(token))
+	if schema.IsKind(err, schema.KindNotFound) {
+		return "", time.Time{}, bad
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	expires := t.Issued.Add(TokenTTL)
+	if !s.Now().Before(expires) {
+		return "", time.Time{}, bad
+	}
+	return t.KeyID, expires, nil
+}
+
+// UpdateAccount changes an account's name or metadata.
+func (s *Service) UpdateAccount(ctx context.Context, o Origin, id string, update func(*schema.Account) error) (*schema.Account, error) {
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		subject := schema.AccountSubject(id, "*")
+		seq, err := s.subjectSeq(ctx, subject)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		a, err := s.state.Account(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if err := update(a); err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeAccountUpdated, id, "", "", schema.AccountUpdated{ID: id, Name: a.Name, Meta: a.Meta})
+		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Account(ctx, id)
+}

@@ -1,0 +1,217 @@
+package swift
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
+	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// login checks a user and password: the user is a key id, alone or in
+// tempauth's "account:user" form (the account must then be the key's),
+// the password the key's value. Every failure is the same 401.
+func (c *req) login(user, password string) (*access.Principal, error) {
+	acct, id, pair := strings.Cut(user, ":")
+	if !pair {
+		acct, id = "", user
+	}
+	p, err := c.h.d.Auth.ByValue(c.ctx(), password)
+	if err != nil {
+		if schema.IsKind(err, schema.KindUnauthorized) {
+			return nil, errUnauthorized
+		}
+		return nil, err
+	}
+	if p.KeyID != id || (pair && acct != p.Account) {
+		return nil, errUnauthorized
+	}
+	c.p = p
+	httpx.InfoOf(c.ctx()).KeyID = p.KeyID
+	return p, nil
+}
+
+// issue returns the principal's token and the storage URL of its account.
+func (c *req) issue(p *access.Principal) (token string, expires time.Time, storage string, err error) {
+	token, expires, err = c.h.d.Core.IssueToken(c.ctx(), c.origin(), p.KeyID, p.Account)
+	return token, expires, c.baseURL() + "/v1/" + url.PathEscape(p.Account), err
+}
+
+// baseURL is the configured public URL, else the request's scheme and host.
+func (c *req) baseURL() string {
+	if c.h.d.PublicURL != "" {
+		return c.h.d.PublicURL
+	}
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.r.Host
+}
+
+// authV1 is tempauth's GET /auth/v1.0 with X-Auth-User and X-Auth-Key
+// (or X-Storage-User / X-Storage-Pass).
+func authV1(c *req) error {
+	user, key := c.r.Header.Get("X-Auth-User"), c.r.Header.Get("X-Auth-Key")
+	if user == "" {
+		user = c.r.Header.Get("X-Storage-User")
+	}
+	if key == "" {
+		key = c.r.Header.Get("X-Storage-Pass")
+	}
+	p, err := c.login(user, key)
+	if err != nil {
+		return err
+	}
+	token, expires, storage, err := c.issue(p)
+	if err != nil {
+		return err
+	}
+	hd := c.w.Header()
+	hd.Set("X-Auth-Token", token)
+	hd.Set("X-Storage-Token", token)
+	hd.Set("X-Storage-Url", storage)
+	hd.Set("X-Expire-Auth-Token", strconv.FormatInt(int64(expires.Sub(c.now())/time.Second), 10))
+	hd.Set("Cache-Control", "no-store")
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// readJSON decodes a small JSON body; anything unreadable is a 401 like a
+// wrong password (an auth request says nothing about what was wrong).
+func readJSON(c *req, v any) error {
+	if err := json.NewDecoder(io.LimitReader(c.r.Body, 64<<10)).Decode(v); err != nil {
+		return errUnauthorized
+	}
+	return nil
+}
+
+func writeJSON(c *req, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(status)
+	_, err = c.w.Write(b)
+	return err
+}
+
+const region = "RegionOne"
+
+// authV2 is Keystone v2's POST /v2.0/tokens with password credentials.
+func authV2(c *req) error {
+	var body struct {
+		Auth struct {
+			PasswordCredentials struct {
+				Username string `json:"username"`
+				Password string `json:"password"`
+			} `json:"passwordCredentials"`
+			TenantName string `json:"tenantName"`
+			TenantID   string `json:"tenantId"`
+		} `json:"auth"`
+	}
+	if err := readJSON(c, &body); err != nil {
+		return err
+	}
+	a := body.Auth
+	p, err := c.login(a.PasswordCredentials.Username, a.PasswordCredentials.Password)
+	if err != nil {
+		return err
+	}
+	// a tenant, when named, must be the key's account
+	if (a.TenantName != "" && a.TenantName != p.Account) || (a.TenantID != "" && a.TenantID != p.Account) {
+		return errUnauthorized
+	}
+	token, expires, storage, err := c.issue(p)
+	if err != nil {
+		return err
+	}
+	tenant := map[string]string{"id": p.Account, "name": p.Account}
+	c.w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(c, http.StatusOK, map[string]any{"access": map[string]any{
+		"token": map[string]any{"id": token, "expires": expires.UTC().Format(time.RFC3339),
+			"issued_at": expires.Add(-events.TokenTTL).UTC().Format(time.RFC3339), "tenant": tenant},
+		"user": map[string]any{"id": p.KeyID, "name": p.KeyID, "roles": []map[string]string{{"name": role(p)}}},
+		"serviceCatalog": []map[string]any{{"type": "object-store", "name": "swift", "endpoints": []map[string]string{{
+			"region": region, "tenantId": p.Account, "publicURL": storage, "internalURL": storage, "adminURL": storage}}}},
+	}})
+}
+
+// authV3 is Keystone v3's POST /v3/auth/tokens with the password method;
+// the token travels in X-Subject-Token.
+func authV3(c *req) error {
+	var body struct {
+		Auth struct {
+			Identity struct {
+				Methods  []string `json:"methods"`
+				Password struct {
+					User struct {
+						ID       string `json:"id"`
+						Name     string `json:"name"`
+						Password string `json:"password"`
+					} `json:"user"`
+				} `json:"password"`
+			} `json:"identity"`
+		} `json:"auth"`
+	}
+	if err := readJSON(c, &body); err != nil {
+		return err
+	}
+	id := body.Auth.Identity
+	hasPassword := false
+	for _, m := range id.Methods {
+		hasPassword = hasPassword || m == "password"
+	}
+	if !hasPassword {
+		return errUnauthorized
+	}
+	user := id.Password.User.ID
+	if user == "" {
+		user = id.Password.User.Name
+	}
+	p, err := c.login(user, id.Password.User.Password)
+	if err != nil {
+		return err
+	}
+	token, expires, storage, err := c.issue(p)
+	if err != nil {
+		return err
+	}
+	endpoints := []map[string]string{}
+	for _, iface := range []string{"public", "internal", "admin"} {
+		endpoints = append(endpoints, map[string]string{"id": iface, "interface": iface, "url": storage,
+			"region": region, "region_id": region})
+	}
+	domain := map[string]string{"id": "default", "name": "Default"}
+	hd := c.w.Header()
+	hd.Set("X-Subject-Token", token)
+	hd.Set("Cache-Control", "no-store")
+	// 201 as Keystone answers (the seed shows 200; clients accept either).
+	return writeJSON(c, http.StatusCreated, map[string]any{"token": map[string]any{
+		"methods":    []string{"password"},
+		"expires_at": expires.UTC().Format("2006-01-02T15:04:05.000000Z"),
+		"issued_at":  expires.Add(-events.TokenTTL).UTC().Format("2006-01-02T15:04:05.000000Z"),
+		"user":       map[string]any{"id": p.KeyID, "name": p.KeyID, "domain": domain},
+		"project":    map[string]any{"id": p.Account, "name": p.Account, "domain": domain},
+		"roles":      []map[string]string{{"id": role(p), "name": role(p)}},
+		"catalog": []map[string]any{{"type": "object-store", "name": "swift", "id": "swift",
+			"endpoints": endpoints}},
+	}})
+}
+
+// role names what a key may do in its account, for clients that show it.
+func role(p *access.Principal) string {
+	if p.Admin {
+		return "admin"
+	}
+	return "member"
+}

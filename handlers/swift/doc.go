@@ -1,0 +1,12 @@
+// Package swift serves the OpenStack Swift API in Selectel's dialect over
+// the core: auth v1/v2/v3 with tokens the log records, accounts,
+// containers (a container is a service) and objects, stored CDN headers,
+// CORS, container ACLs and public containers.
+//
+// Invariants: every response carries X-Trans-Id; no request reaches data
+// without a valid token, except object reads of a public container (and
+// its listing when ".rlistings" allows it) and CORS preflights; errors are
+// Swift's plain statuses with a short HTML body that never says which part
+// of a credential was wrong. Where the Selectel seed is silent the handler
+// does what OpenStack Swift does, and says so in a comment.
+package swift

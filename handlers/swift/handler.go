@@ -1,0 +1,229 @@
+package swift
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
+	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/projections"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// RequestLog keeps each service's recent requests (the native reqlist).
+type RequestLog interface {
+	RecordRequest(service string, r events.Request)
+}
+
+// Deps are what the Swift dialect calls.
+type Deps struct {
+	Core     *events.Service
+	State    *projections.Store
+	Auth     *access.Authenticator
+	Requests RequestLog
+	Log      *slog.Logger
+	// PublicURL is the base of the storage URLs handed out by auth
+	// ("https://cdn.example.com"); empty: the request's own scheme and host.
+	PublicURL string
+}
+
+// Handler serves the Swift API.
+type Handler struct {
+	d Deps
+}
+
+// New returns the Swift handler.
+func New(d Deps) *Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
+	return &Handler{d: d}
+}
+
+// Handles reports whether r is a Swift request: its path is a Swift path
+// (storage under /v1/, the auth endpoints, /info) or it carries a token.
+func (h *Handler) Handles(r *http.Request) bool {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/v1/"), p == "/v1", p == "/info",
+		p == "/auth" || strings.HasPrefix(p, "/auth/"),
+		p == "/v2.0/tokens", p == "/v3/auth/tokens":
+		return true
+	}
+	return r.Header.Get("X-Auth-Token") != "" || r.Header.Get("X-Storage-Token") != ""
+}
+
+// req is one Swift request being served.
+type req struct {
+	w         *httpx.Recorder
+	r         *http.Request
+	h         *Handler
+	q         url.Values
+	p         *access.Principal // nil: no token was sent
+	account   string
+	container string
+	object    string
+	svc       *schema.Service // the container, once found
+}
+
+func (c *req) ctx() context.Context { return c.r.Context() }
+
+func (c *req) origin() events.Origin {
+	return c.p.Origin("swift", httpx.ClientIP(c.r), httpx.InfoOf(c.ctx()).ID)
+}
+
+func (c *req) now() time.Time { return c.h.d.Core.Now() }
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info := httpx.InfoOf(r.Context())
+	info.Dialect = "swift"
+	rec := &httpx.Recorder{ResponseWriter: w}
+	// Swift's transaction id: "tx" and the request id, on every answer.
+	rec.Header().Set("X-Trans-Id", "tx"+info.ID)
+	rec.Header().Set("X-Openstack-Request-Id", "tx"+info.ID)
+	c := &req{w: rec, r: r, h: h, q: r.URL.Query()}
+	op, err := h.serve(c)
+	info.Operation = op
+	if err != nil {
+		writeError(rec, r, h.d.Log, err)
+	}
+	if c.svc != nil && h.d.Requests != nil {
+		status := rec.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		keyID := ""
+		if c.p != nil {
+			keyID = c.p.KeyID
+		}
+		h.d.Requests.RecordRequest(c.svc.ID, events.Request{
+			Time: info.Start.UTC(), Method: r.Method, Function: op, Path: c.object,
+			Status: status, Bytes: rec.Bytes, DurationMS: float64(time.Since(info.Start).Microseconds()) / 1000,
+			ClientIP: httpx.ClientIP(r), KeyID: keyID, UserAgent: r.UserAgent(), Dialect: "swift",
+		})
+	}
+}
+
+// serve routes one request and returns its operation's name (for the log).
+func (h *Handler) serve(c *req) (string, error) {
+	p := c.r.URL.Path
+	switch {
+	case p == "/info":
+		return "Info", only(c, info, http.MethodGet, http.MethodHead)
+	case p == "/auth" || strings.HasPrefix(p, "/auth/"):
+		return "AuthV1", only(c, authV1, http.MethodGet)
+	case p == "/v2.0/tokens":
+		return "AuthV2", only(c, authV2, http.MethodPost)
+	case p == "/v3/auth/tokens":
+		return "AuthV3", only(c, authV3, http.MethodPost)
+	case !strings.HasPrefix(p, "/v1/"):
+		return "Unknown", errNotFound
+	}
+	// /v1/{account}[/{container}[/{object...}]]; the object name is
+	// everything after the container, slashes included.
+	rest := strings.TrimPrefix(p, "/v1/")
+	c.account, rest, _ = strings.Cut(rest, "/")
+	c.container, c.object, _ = strings.Cut(rest, "/")
+	info := httpx.InfoOf(c.ctx())
+	info.Service, info.Path = c.container, c.object
+	if !schema.ValidAccountID(c.account) {
+		return "Unknown", errNotFound
+	}
+	if c.r.Method == http.MethodOptions {
+		return "Options", options(c)
+	}
+	if err := h.authenticate(c); err != nil {
+		return "Authenticate", err
+	}
+	switch {
+	case c.container == "":
+		return accountOp(c)
+	case c.object == "":
+		return containerOp(c)
+	}
+	return objectOp(c)
+}
+
+// only runs fn when the request's method is one of methods, else 405.
+func only(c *req, fn func(*req) error, methods ...string) error {
+	for _, m := range methods {
+		if c.r.Method == m {
+			return fn(c)
+		}
+	}
+	c.w.Header().Set("Allow", strings.Join(methods, ", "))
+	return errMethod
+}
+
+// authenticate finds the principal behind X-Auth-Token (or
+// X-Storage-Token). No token leaves c.p nil: only public reads pass then.
+func (h *Handler) authenticate(c *req) error {
+	token := c.r.Header.Get("X-Auth-Token")
+	if token == "" {
+		token = c.r.Header.Get("X-Storage-Token")
+	}
+	if token == "" {
+		return nil
+	}
+	keyID, _, err := h.d.Core.TokenKey(c.ctx(), token)
+	if err != nil {
+		return err
+	}
+	p, err := h.d.Auth.ByKeyID(c.ctx(), keyID)
+	if err != nil {
+		return err
+	}
+	c.p = p
+	httpx.InfoOf(c.ctx()).KeyID = p.KeyID
+	return nil
+}
+
+// denied is the answer to a request its principal may not make: 401
+// without a token (Swift asks for credentials), 403 with one.
+func (c *req) denied() error {
+	if c.p == nil {
+		return errUnauthorized
+	}
+	return errForbidden
+}
+
+// inAccount reports whether the principal acts for the URL's account: the
+// server's admin key, or any key of that account.
+func (c *req) inAccount() bool {
+	return c.p != nil && (c.p.Server || c.p.Account == c.account)
+}
+
+// ownsAccount reports whether the principal administers the URL's account.
+func (c *req) ownsAccount() bool {
+	return c.p != nil && (c.p.Server || (c.p.Admin && c.p.Account == c.account))
+}
+
+// findContainer finds the URL's container in the URL's account: 404 when
+// it does not exist or belongs to another account, to keys of the account;
+// anyone else gets the answer a container they may not see gets (401/403),
+// so container names cannot be probed from outside.
+func (c *req) findContainer() (*schema.Service, error) {
+	svc, err := c.h.d.State.Service(c.ctx(), c.container)
+	if schema.IsKind(err, schema.KindNotFound) || (err == nil && svc.Account != c.account) {
+		if !c.inAccount() {
+			return nil, c.denied()
+		}
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if svc.Type != schema.ServiceStorage {
+		return nil, errMethod
+	}
+	c.svc = svc
+	httpx.InfoOf(c.ctx()).Service = svc.ID
+	return svc, nil
+}

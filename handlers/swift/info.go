@@ -1,0 +1,44 @@
+package swift
+
+import "net/http"
+
+// info answers GET /info, Swift's capability discovery: the constraints
+// this server enforces and the middleware features it really has, so
+// clients and test suites can adapt. Features still to come (server-side
+// copy, bulk delete, large objects) are absent until they work.
+func info(c *req) error {
+	doc := map[string]any{
+		"swift": map[string]any{
+			"version":                   "cairn",
+			"max_file_size":             c.h.d.Core.MaxObjectSize(),
+			"max_object_name_length":    maxObjectNameLength,
+			"max_container_name_length": maxContainerName,
+			"max_account_name_length":   64,
+			"container_listing_limit":   listingLimit,
+			"account_listing_limit":     listingLimit,
+			"max_meta_name_length":      maxMetaNameLength,
+			"max_meta_value_length":     maxMetaValueLength,
+			"max_meta_count":            maxMetaCount,
+			"max_meta_overall_size":     maxMetaOverallSize,
+			"max_header_size":           maxHeaderSize,
+			"extra_header_count":        0,
+			"valid_api_versions":        []string{"v1", "v1.0"},
+			"strict_cors_mode":          true,
+			"allow_account_management":  false,
+			"account_autocreate":        false,
+			"policies": []map[string]any{
+				{"name": defaultPolicy, "default": true},
+				{"name": "cold"},
+			},
+		},
+		"tempauth":         map[string]any{"account_acls": false},
+		"container_quotas": map[string]any{},
+		"account_quotas":   map[string]any{},
+		"cors":             map[string]any{},
+	}
+	if c.r.Method == http.MethodHead {
+		c.w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	return writeJSON(c, http.StatusOK, doc)
+}

@@ -1,0 +1,342 @@
+package swift
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"hash"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// objectOp serves /v1/{account}/{container}/{object}.
+func objectOp(c *req) (string, error) {
+	if len(c.object) > maxObjectNameLength {
+		return "CheckName", swiftErr(http.StatusBadRequest, "Object name length of "+strconv.Itoa(len(c.object))+
+			" longer than "+strconv.Itoa(maxObjectNameLength))
+	}
+	if err := schema.CheckPath(c.object); err != nil {
+		return "CheckName", err
+	}
+	switch c.r.Method {
+	case http.MethodPut:
+		return "PutObject", putObject(c)
+	case http.MethodHead:
+		return "HeadObject", getObject(c)
+	case http.MethodGet:
+		return "GetObject", getObject(c)
+	case http.MethodPost:
+		return "PostObject", postObject(c)
+	case http.MethodDelete:
+		return "DeleteObject", deleteObject(c)
+	}
+	c.w.Header().Set("Allow", "PUT, HEAD, GET, POST, DELETE, OPTIONS")
+	return "Unknown", errMethod
+}
+
+// writable finds the container for an object write the principal may make.
+func (c *req) writable() (*schema.Service, error) {
+	svc, err := c.findContainer()
+	if err != nil {
+		return nil, err
+	}
+	if c.p == nil || !c.p.CanWrite(svc) {
+		return nil, c.denied()
+	}
+	return svc, nil
+}
+
+// notYet refuses what the next piece of work brings (server-side copy and
+// large objects), instead of storing a request it would misread.
+func notYet(c *req) error {
+	hd := c.r.Header
+	switch {
+	case hd.Get("X-Copy-From") != "":
+		return swiftErr(http.StatusNotImplemented, "X-Copy-From is not supported yet")
+	case hd.Get("X-Object-Manifest") != "":
+		return swiftErr(http.StatusNotImplemented, "Dynamic large objects are not supported yet")
+	case c.q.Has("multipart-manifest"):
+		return swiftErr(http.StatusNotImplemented, "Static large objects are not supported yet")
+	}
+	return nil
+}
+
+// putObject stores an object: the body (chunked allowed), verified against
+// an Etag header (422 when it differs: nothing is stored).
+func putObject(c *req) error {
+	svc, err := c.writable()
+	if err != nil {
+		return err
+	}
+	if err := notYet(c); err != nil {
+		return err
+	}
+	if c.r.ContentLength > c.h.d.Core.MaxObjectSize() {
+		return swiftErr(http.StatusRequestEntityTooLarge, "Your request is too large.")
+	}
+	meta, _, err := readMeta(c.r.Header, "X-Object-Meta-", "X-Remove-Object-Meta-")
+	if err != nil {
+		return err
+	}
+	at, ok, err := deleteAt(c.r.Header, c.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if at, err = defaultDeleteAt(svc, c.now()); err != nil {
+			return err
+		}
+	}
+	ct := c.r.Header.Get("Content-Type")
+	if strings.EqualFold(c.r.Header.Get("X-Detect-Content-Type"), "true") {
+		ct = ""
+	}
+	var body io.Reader = c.r.Body
+	if want := strings.ToLower(strings.Trim(c.r.Header.Get("Etag"), `"`)); want != "" {
+		body = &md5Check{r: c.r.Body, h: md5.New(), want: want}
+	}
+	cond := events.Conditions{IfNoneMatch: c.r.Header.Get("If-None-Match")}
+	if cond.IfNoneMatch != "" && cond.IfNoneMatch != "*" {
+		return swiftErr(http.StatusBadRequest, "If-None-Match only supports *")
+	}
+	v, err := c.h.d.Core.PutObject(c.ctx(), c.origin(), events.PutInput{
+		Service: svc.ID, Path: c.object, Body: body, ContentType: httpx.ContentType(ct, c.object),
+		Meta: nilIfNone(meta), Headers: readStored(c.r.Header), DeleteAt: at, Cond: cond,
+	})
+	if err != nil {
+		return err
+	}
+	hd := c.w.Header()
+	hd.Set("Etag", v.ETag)
+	hd.Set("Last-Modified", v.Time.UTC().Format(http.TimeFormat))
+	hd.Set("Content-Length", "0")
+	hd.Set("Content-Type", "text/html; charset=UTF-8")
+	c.w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func nilIfNone(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// defaultDeleteAt applies a container's X-Container-Meta-Default-Delete-After
+// to an object put without its own expiry.
+func defaultDeleteAt(svc *schema.Service, now time.Time) (int64, error) {
+	v := svc.Settings.Meta["default-delete-after"]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, nil // a bad default never blocks writes; the container shows it as set
+	}
+	return now.Unix() + n, nil
+}
+
+// md5Check passes a body through and fails its end when its MD5 is not
+// want, so the core never stores it.
+type md5Check struct {
+	r    io.Reader
+	h    hash.Hash
+	want string
+}
+
+func (m *md5Check) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	m.h.Write(p[:n])
+	if err == io.EOF && hex.EncodeToString(m.h.Sum(nil)) != m.want {
+		return n, swiftErr(http.StatusUnprocessableEntity, "Etag of the body does not match the Etag header")
+	}
+	return n, err
+}
+
+// readable finds the container and the live object for a read the
+// principal (or, in a public container, anyone) may make.
+func (c *req) readable() (*schema.Service, *schema.Version, error) {
+	svc, err := c.findContainer()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !(c.p != nil && c.p.CanRead(svc)) && !svc.PublicRead() {
+		return nil, nil, c.denied()
+	}
+	v, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
+	if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(c.now())) {
+		return nil, nil, errNotFound
+	}
+	return svc, v, err
+}
+
+// objectHeaders sets what describes a version: the standard headers, its
+// metadata, and the stored headers over the container's defaults.
+func objectHeaders(c *req, svc *schema.Service, v *schema.Version) {
+	hd := c.w.Header()
+	for _, name := range append(storedHeaders, containerOnlyHeaders...) {
+		if d := svc.Settings.Meta[strings.ToLower(name)]; d != "" {
+			hd.Set(name, d)
+		}
+	}
+	for k, val := range v.Headers {
+		hd.Set(k, val)
+	}
+	hd.Set("Content-Type", v.ContentType)
+	hd.Set("Etag", v.ETag)
+	hd.Set("Last-Modified", v.Time.UTC().Format(http.TimeFormat))
+	hd.Set("X-Timestamp", timestamp(v.Time))
+	hd.Set("Accept-Ranges", "bytes")
+	for k, val := range v.Meta {
+		hd.Set("X-Object-Meta-"+canonical(k), val)
+	}
+	if v.DeleteAt > 0 {
+		hd.Set("X-Delete-At", strconv.FormatInt(v.DeleteAt, 10))
+	}
+	corsResponse(c, svc, v)
+}
+
+// getObject serves GET and HEAD of an object: conditionals, one or many
+// ranges, ?filename= as an attachment.
+func getObject(c *req) error {
+	svc, v, err := c.readable()
+	if err != nil {
+		return err
+	}
+	objectHeaders(c, svc, v)
+	hd := c.w.Header()
+	if name := c.q.Get("filename"); name != "" {
+		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	}
+	switch httpx.Precondition(c.r, v.ETag, v.Time) {
+	case http.StatusNotModified:
+		c.w.WriteHeader(http.StatusNotModified)
+		return nil
+	case http.StatusPreconditionFailed:
+		return swiftErr(http.StatusPreconditionFailed, "A precondition for this request was not met.")
+	}
+	ranges, valid := httpx.Ranges(c.r.Header.Get("Range"), v.Size)
+	if valid && len(ranges) == 0 {
+		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
+		return swiftErr(http.StatusRequestedRangeNotSatisfiable, "Requested range not satisfiable")
+	}
+	if len(ranges) > 1 {
+		return writeRanges(c, v, ranges)
+	}
+	start, length, status := int64(0), v.Size, http.StatusOK
+	if len(ranges) == 1 {
+		start, length, status = ranges[0].Start, ranges[0].Length, http.StatusPartialContent
+		hd.Set("Content-Range", ranges[0].ContentRange(v.Size))
+	}
+	hd.Set("Content-Length", strconv.FormatInt(length, 10))
+	if c.r.Method == http.MethodHead {
+		c.w.WriteHeader(status)
+		return nil
+	}
+	rd, err := c.h.d.Core.Open(c.ctx(), v)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	c.w.WriteHeader(status)
+	if _, err := io.Copy(c.w, io.NewSectionReader(rd, start, length)); err != nil {
+		c.h.d.Log.Debug("swift body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
+	}
+	return nil
+}
+
+// writeRanges answers several ranges as one multipart/byteranges body.
+func writeRanges(c *req, v *schema.Version, ranges []httpx.ByteRange) error {
+	hd := c.w.Header()
+	hd.Del("Content-Length")
+	mw := multipart.NewWriter(c.w)
+	ct := v.ContentType
+	hd.Set("Content-Type", "multipart/byteranges; boundary="+mw.Boundary())
+	if c.r.Method == http.MethodHead {
+		c.w.WriteHeader(http.StatusPartialContent)
+		return nil
+	}
+	rd, err := c.h.d.Core.Open(c.ctx(), v)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	c.w.WriteHeader(http.StatusPartialContent)
+	for _, r := range ranges {
+		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {ct}, "Content-Range": {r.ContentRange(v.Size)}})
+		if err == nil {
+			_, err = io.Copy(part, io.NewSectionReader(rd, r.Start, r.Length))
+		}
+		if err != nil {
+			c.h.d.Log.Debug("swift body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
+			return nil
+		}
+	}
+	if err := mw.Close(); err != nil {
+		c.h.d.Log.Debug("swift body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
+	}
+	return nil
+}
+
+// postObject replaces an object's metadata (Swift's POST: the
+// X-Object-Meta-* and stored headers sent become the whole set), its
+// content type when one is sent, and its expiry when asked; the bytes stay.
+func postObject(c *req) error {
+	svc, err := c.writable()
+	if err != nil {
+		return err
+	}
+	cur, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
+	if schema.IsKind(err, schema.KindNotFound) || (err == nil && !cur.Live(c.now())) {
+		return errNotFound
+	} else if err != nil {
+		return err
+	}
+	meta, _, err := readMeta(c.r.Header, "X-Object-Meta-", "X-Remove-Object-Meta-")
+	if err != nil {
+		return err
+	}
+	at, ok, err := deleteAt(c.r.Header, c.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		at = cur.DeleteAt
+	}
+	if c.r.Header.Get("X-Remove-Delete-At") != "" {
+		at = 0
+	}
+	ct := c.r.Header.Get("Content-Type")
+	if ct == "" {
+		ct = cur.ContentType
+	}
+	if _, err := c.h.d.Core.UpdateMeta(c.ctx(), c.origin(), events.MetaInput{Service: svc.ID, Path: c.object,
+		ContentType: ct, Meta: nilIfNone(meta), Headers: readStored(c.r.Header), DeleteAt: at}); err != nil {
+		return err
+	}
+	c.w.Header().Set("Content-Length", "0")
+	c.w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// deleteObject deletes an object: 204, or 404 when it is not there.
+func deleteObject(c *req) error {
+	svc, err := c.writable()
+	if err != nil {
+		return err
+	}
+	if _, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), svc.ID, c.object, events.Conditions{}); err != nil {
+		return err
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
