@@ -12,5 +12,10 @@
 // before their event. Removing one version is object.purged. The content
 // cache holds only bytes of immutable events, so it is never stale.
 //
+// Auth tokens (Swift) are token.issued events holding the key id and the
+// SHA-256 of the token, never the token: the core derives it from the key
+// id and the event's time with the server's secret, so the log stays free
+// of secrets and a token survives restarts and rebuilds.
+//
 // No other package appends events.
 package events

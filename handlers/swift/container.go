@@ -3,6 +3,7 @@ package swift
 import (
 	"encoding/xml"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,10 @@ import (
 // defaultPolicy is the storage policy of a container made without one
 // (Selectel's hot storage).
 const defaultPolicy = "Policy-0"
+
+// policies are the storage policies a container may name (Selectel's hot
+// and cold). Every policy stores alike here; the name is kept and shown.
+var policies = []string{defaultPolicy, "cold"}
 
 // containerOp serves /v1/{account}/{container}.
 func containerOp(c *req) (string, error) {
@@ -144,6 +149,9 @@ func putContainer(c *req) error {
 	st := schema.ServiceSettings{Policy: ch.policy}
 	if st.Policy == "" {
 		st.Policy = defaultPolicy
+	}
+	if !slices.Contains(policies, st.Policy) {
+		return swiftErr(http.StatusBadRequest, "Invalid X-Storage-Policy: "+st.Policy)
 	}
 	probe := &schema.Service{Settings: st}
 	ch.apply(probe)

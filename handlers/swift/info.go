@@ -26,10 +26,7 @@ func info(c *req) error {
 			"strict_cors_mode":          true,
 			"allow_account_management":  false,
 			"account_autocreate":        false,
-			"policies": []map[string]any{
-				{"name": defaultPolicy, "default": true},
-				{"name": "cold"},
-			},
+			"policies":                  policyInfo(),
 		},
 		"tempauth":         map[string]any{"account_acls": false},
 		"container_quotas": map[string]any{},
@@ -41,4 +38,16 @@ func info(c *req) error {
 		return nil
 	}
 	return writeJSON(c, http.StatusOK, doc)
+}
+
+func policyInfo() []map[string]any {
+	out := []map[string]any{}
+	for i, p := range policies {
+		e := map[string]any{"name": p}
+		if i == 0 {
+			e["default"] = true
+		}
+		out = append(out, e)
+	}
+	return out
 }
