@@ -78,7 +78,9 @@ func authV1(c *req) error {
 	hd.Set("X-Auth-Token", token)
 	hd.Set("X-Storage-Token", token)
 	hd.Set("X-Storage-Url", storage)
-	hd.Set("X-Expire-Auth-Token", strconv.FormatInt(int64(expires.Sub(c.now())/time.Second), 10))
+	left := strconv.FormatInt(int64(expires.Sub(c.now())/time.Second), 10)
+	hd.Set("X-Expire-Auth-Token", left)  // Selectel's name
+	hd.Set("X-Auth-Token-Expires", left) // tempauth's, which swiftclient reads
 	hd.Set("Cache-Control", "no-store")
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -138,8 +140,8 @@ func authV2(c *req) error {
 	tenant := map[string]string{"id": p.Account, "name": p.Account}
 	c.w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(c, http.StatusOK, map[string]any{"access": map[string]any{
-		"token": map[string]any{"id": token, "expires": expires.UTC().Format(time.RFC3339),
-			"issued_at": expires.Add(-events.TokenTTL).UTC().Format(time.RFC3339), "tenant": tenant},
+		"token": map[string]any{"id": token, "expires": isoTime(expires),
+			"issued_at": isoTime(expires.Add(-events.TokenTTL)), "tenant": tenant},
 		"user": map[string]any{"id": p.KeyID, "name": p.KeyID, "roles": []map[string]string{{"name": role(p)}}},
 		"serviceCatalog": []map[string]any{{"type": "object-store", "name": "swift", "endpoints": []map[string]string{{
 			"region": region, "tenantId": p.Account, "publicURL": storage, "internalURL": storage, "adminURL": storage}}}},
@@ -161,6 +163,12 @@ func authV3(c *req) error {
 					} `json:"user"`
 				} `json:"password"`
 			} `json:"identity"`
+			Scope struct {
+				Project struct {
+					ID   string `json:"id"`
+					Name string `json:"name"`
+				} `json:"project"`
+			} `json:"scope"`
 		} `json:"auth"`
 	}
 	if err := readJSON(c, &body); err != nil {
@@ -182,6 +190,10 @@ func authV3(c *req) error {
 	if err != nil {
 		return err
 	}
+	// a project scope, when named, must be the key's account
+	if pr := body.Auth.Scope.Project; (pr.ID != "" && pr.ID != p.Account) || (pr.Name != "" && pr.Name != p.Account) {
+		return errUnauthorized
+	}
 	token, expires, storage, err := c.issue(p)
 	if err != nil {
 		return err
@@ -198,8 +210,8 @@ func authV3(c *req) error {
 	// 201 as Keystone answers (the seed shows 200; clients accept either).
 	return writeJSON(c, http.StatusCreated, map[string]any{"token": map[string]any{
 		"methods":    []string{"password"},
-		"expires_at": expires.UTC().Format("2006-01-02T15:04:05.000000Z"),
-		"issued_at":  expires.Add(-events.TokenTTL).UTC().Format("2006-01-02T15:04:05.000000Z"),
+		"expires_at": isoTime(expires),
+		"issued_at":  isoTime(expires.Add(-events.TokenTTL)),
 		"user":       map[string]any{"id": p.KeyID, "name": p.KeyID, "domain": domain},
 		"project":    map[string]any{"id": p.Account, "name": p.Account, "domain": domain},
 		"roles":      []map[string]string{{"id": role(p), "name": role(p)}},
@@ -207,6 +219,9 @@ func authV3(c *req) error {
 			"endpoints": endpoints}},
 	}})
 }
+
+// isoTime is Keystone's time format (UTC, microseconds).
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 // role names what a key may do in its account, for clients that show it.
 func role(p *access.Principal) string {

@@ -215,7 +215,7 @@ func getObject(c *req) error {
 	objectHeaders(c, svc, v)
 	hd := c.w.Header()
 	if name := c.q.Get("filename"); name != "" {
-		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+		hd.Set("Content-Disposition", attachment(name))
 	}
 	switch httpx.Precondition(c.r, v.ETag, v.Time) {
 	case http.StatusNotModified:
@@ -252,6 +252,17 @@ func getObject(c *req) error {
 		c.h.d.Log.Debug("swift body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
 	}
 	return nil
+}
+
+// attachment is the Content-Disposition of ?filename=: the name quoted
+// (RFC 6266), or RFC 5987-encoded when it is not plain printable ASCII.
+func attachment(name string) string {
+	for _, r := range name {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return mime.FormatMediaType("attachment", map[string]string{"filename": name})
+		}
+	}
+	return `attachment; filename="` + name + `"`
 }
 
 // writeRanges answers several ranges as one multipart/byteranges body.
