@@ -166,6 +166,9 @@ func putContainer(c *req) error {
 			return err
 		}
 		status = http.StatusAccepted
+		if err := samePolicy(svc, ch.policy); err != nil {
+			return err
+		}
 		if ch.settingsChange() {
 			svc, err = c.h.d.Core.UpdateService(c.ctx(), c.origin(), svc.ID, func(s *schema.Service) error {
 				ch.apply(s)
@@ -306,9 +309,8 @@ func postContainer(c *req) error {
 	if err != nil {
 		return err
 	}
-	if ch.policy != "" && ch.policy != svc.Settings.Policy && !(svc.Settings.Policy == "" && ch.policy == defaultPolicy) {
-		// Swift: a container's policy is fixed when it is made
-		return swiftErr(http.StatusConflict, "Storage policy cannot be changed")
+	if err := samePolicy(svc, ch.policy); err != nil {
+		return err
 	}
 	if ch.settingsChange() {
 		if svc, err = c.h.d.Core.UpdateService(c.ctx(), c.origin(), svc.ID, func(s *schema.Service) error {
@@ -322,6 +324,20 @@ func postContainer(c *req) error {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// samePolicy refuses to change a container's storage policy (409): as in
+// Swift, it is fixed when the container is made. An empty policy asks for
+// no change.
+func samePolicy(svc *schema.Service, policy string) error {
+	cur := svc.Settings.Policy
+	if cur == "" {
+		cur = defaultPolicy
+	}
+	if policy != "" && policy != cur {
+		return swiftErr(http.StatusConflict, "Storage policy cannot be changed")
+	}
 	return nil
 }
 
