@@ -308,7 +308,15 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 func (s *Service) commitVersion(ctx context.Context, o Origin, typ, account, service, path string, size int64,
 	cond Conditions, payload func(version string) any) (*schema.Version, error) {
 	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		var exp Expect
+		// Under a quota the check and the append are one atomic step: the
+		// append expects the state the check read (every event of the
+		// service, or of the whole log under an account quota), so
+		// concurrent writers re-check after each other and usage never
+		// passes the quota.
+		exp, err := s.quotaExpect(ctx, service)
+		if err != nil {
+			return nil, exp, err
+		}
 		if err := s.checkQuota(ctx, service, path, size); err != nil {
 			return nil, exp, err
 		}
@@ -320,7 +328,9 @@ func (s *Service) commitVersion(ctx context.Context, o Origin, typ, account, ser
 			if err := cond.check(cur); err != nil {
 				return nil, exp, err
 			}
-			exp = Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: seq}
+			if exp.Filter == "" { // a service-wide expectation already covers the object
+				exp.Filter, exp.FilterSeq = schema.ObjectFilter(service, path), seq
+			}
 		}
 		ev, err := s.newEvent(o, typ, account, service, path, nil)
 		if err != nil {
@@ -335,11 +345,33 @@ func (s *Service) commitVersion(ctx context.Context, o Origin, typ, account, ser
 	return s.applied(ctx, ev)
 }
 
+// quotaExpect returns the expectation that makes a write's quota check
+// atomic: none without a quota; the newest event on the service's objects
+// under a service quota (writes to other services go on in parallel); the
+// newest event of the whole log under an account quota (the account's
+// services share it, and no one subject covers them). It waits until the
+// projections have applied what it expects, so checks read that state.
+func (s *Service) quotaExpect(ctx context.Context, service string) (Expect, error) {
+	svc, err := s.state.Service(ctx, service)
+	if err != nil {
+		return Expect{}, err
+	}
+	if a, err := s.state.Account(ctx, svc.Account); err == nil && a.QuotaBytes > 0 {
+		last, err := s.caughtUp(ctx)
+		return Expect{Global: true, LastSeq: last}, err
+	}
+	if svc.QuotaBytes == 0 && svc.QuotaCount == 0 {
+		return Expect{}, nil
+	}
+	filter := schema.ServiceObjectsFilter(service)
+	seq, err := s.subjectSeq(ctx, filter)
+	return Expect{Filter: filter, FilterSeq: seq}, err
+}
+
 // checkQuota fails with KindQuotaExceeded when storing size bytes at path
 // would take the service or its account past a byte or file-count quota.
-// It reads the projections as of the latest applied event, so concurrent
-// uploads racing for the last bytes of a quota can overshoot it by what
-// they carry; the quota is a limit on usage, not a reservation.
+// It reads the projections as they are; commitVersion makes the check and
+// the append atomic (quotaExpect).
 func (s *Service) checkQuota(ctx context.Context, service, path string, size int64) error {
 	svc, err := s.state.Service(ctx, service)
 	if err != nil {
