@@ -14,10 +14,14 @@ type inlineReader struct{ *bytes.Reader }
 func (inlineReader) Close() error { return nil }
 
 // Open returns the bytes of a version: from the event that carries them
-// inline, or from the blobstore.
+// inline, or from the blobstore, or a large object's segments in order
+// (Resolve a DLO first).
 func (s *Service) Open(ctx context.Context, v *schema.Version) (blobstore.Reader, error) {
 	if v.Deleted {
 		return nil, schema.Errorf(schema.KindNotFound, "file not found")
+	}
+	if len(v.Segments) > 0 {
+		return s.openSegments(ctx, v.Segments), nil
 	}
 	if v.Blob.InSeq == 0 {
 		return s.blobs.Open(ctx, v.Blob.SHA256)

@@ -33,6 +33,7 @@ type State interface {
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
 	Upload(ctx context.Context, service, id string) (*schema.Upload, error)
 	Parts(ctx context.Context, service, upload string) ([]*schema.Part, error)
+	List(ctx context.Context, service string, o projections.ListOptions) (*projections.ListResult, error)
 }
 
 var _ State = (*projections.Store)(nil)
@@ -518,6 +519,7 @@ func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*sche
 		From: schema.ObjectRef{Service: in.From.Service, Path: in.From.Path, Version: src.Version},
 		Size: src.Size, ETag: src.ETag, ContentType: src.ContentType, Meta: src.Meta, Headers: src.Headers,
 		DeleteAt: in.DeleteAt, Blob: schema.BlobRef{SHA256: src.Blob.SHA256, InSeq: src.Blob.InSeq}, Null: svc.Suspended(),
+		Segments: src.Segments,
 	}
 	if in.ReplaceMeta {
 		p.ContentType, p.Meta, p.Headers = in.ContentType, in.Meta, in.Headers

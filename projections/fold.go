@@ -85,9 +85,13 @@ func (f *folder) fold(ev *schema.Event) error {
 		if len(p.Blob.Inline) > 0 || (blob.InSeq == 0 && p.Size == 0) {
 			blob = schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: ev.Seq}
 		}
+		if len(p.Segments) > 0 {
+			blob = schema.BlobRef{}
+		}
 		v := schema.Version{
 			Version: p.Version, Op: schema.OpPut, Size: p.Size, ETag: p.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: blob, Null: p.Null,
+			Segments: p.Segments,
 		}
 		if p.Multipart != nil {
 			// a completion applies only to an upload still open: a lost
@@ -111,6 +115,7 @@ func (f *folder) fold(ev *schema.Event) error {
 			Version: p.Version, Op: schema.OpCopy, Size: p.Size, ETag: p.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers,
 			Blob: schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}, CopiedFrom: &from, Null: p.Null,
+			Segments: p.Segments,
 		})
 	case schema.TypeObjectMeta:
 		var p schema.ObjectMeta
@@ -124,7 +129,7 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpMeta, Size: cur.Size, ETag: cur.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: cur.Blob,
-			Parts: cur.Parts, PartSizes: cur.PartSizes, Null: p.Null,
+			Parts: cur.Parts, PartSizes: cur.PartSizes, Null: p.Null, Segments: cur.Segments,
 		})
 	case schema.TypeObjectDelete:
 		var p schema.ObjectDelete
@@ -279,8 +284,8 @@ func (f *folder) putVersion(ev *schema.Event, v schema.Version) error {
 			return err
 		}
 	}
-	if v.Blob.InSeq == 0 && v.Blob.SHA256 != "" {
-		if err := f.blobRef(v.Blob.SHA256, 1); err != nil {
+	for _, d := range v.Digests() {
+		if err := f.blobRef(d, 1); err != nil {
 			return err
 		}
 	}
@@ -418,8 +423,8 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 			switch {
 			case strings.HasPrefix(k, "v:"):
 				var ver schema.Version
-				if decodeJSON(v, &ver) == nil && ver.Blob.InSeq == 0 && ver.Blob.SHA256 != "" && !ver.Deleted {
-					digests = append(digests, ver.Blob.SHA256)
+				if decodeJSON(v, &ver) == nil {
+					digests = append(digests, ver.Digests()...)
 				}
 			case strings.HasPrefix(k, "p:"):
 				var part schema.Part
@@ -704,8 +709,8 @@ func (f *folder) purge(ev *schema.Event, version string) error {
 	if err := del(f.tx, goneKey); err != nil {
 		return err
 	}
-	if !gone.Deleted && gone.Blob.InSeq == 0 && gone.Blob.SHA256 != "" {
-		if err := f.blobRef(gone.Blob.SHA256, -1); err != nil {
+	for _, d := range gone.Digests() {
+		if err := f.blobRef(d, -1); err != nil {
 			return err
 		}
 	}
@@ -751,9 +756,7 @@ func (f *folder) dropNull(service, path string) error {
 		var v schema.Version
 		if decodeJSON(raw, &v) == nil && v.Null {
 			keys = append(keys, k)
-			if !v.Deleted && v.Blob.InSeq == 0 && v.Blob.SHA256 != "" {
-				digests = append(digests, v.Blob.SHA256)
-			}
+			digests = append(digests, v.Digests()...)
 		}
 		return true
 	})

@@ -181,6 +181,11 @@ type ObjectPut struct {
 	// Null: written while the service's versioning was suspended; it
 	// replaces the object's previous null version (S3's "null" version).
 	Null bool `json:"null,omitempty"`
+	// Segments make the object a static large object (Swift SLO): its
+	// content is these segment versions' bytes in order; Blob is empty and
+	// Size their sum. Segment blobs never travel inline (InSeq points at
+	// the event that carries an inline segment).
+	Segments []Segment `json:"segments,omitempty"`
 }
 
 // MultipartDone records which upload a put completed, and its parts.
@@ -218,6 +223,9 @@ type ObjectCopy struct {
 	// Null: written while the service's versioning was suspended; it
 	// replaces the object's previous null version (S3's "null" version).
 	Null bool `json:"null,omitempty"`
+	// Segments: the source was a static large object; the copy is one too,
+	// sharing its segments.
+	Segments []Segment `json:"segments,omitempty"`
 }
 
 // ObjectRef names one version of one object.

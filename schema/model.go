@@ -169,6 +169,41 @@ type Version struct {
 	// an object has at most one.
 	Null  bool   `json:"null,omitempty"`
 	Actor string `json:"actor,omitempty"`
+	// Segments make the version a static large object: its content is
+	// these pinned segments' bytes in order (Size is their sum; Blob is
+	// empty).
+	Segments []Segment `json:"segments,omitempty"`
+}
+
+// Digests returns the blobstore digests v references: its own blob and
+// its segments' (bytes carried by events are not in the blobstore).
+func (v *Version) Digests() []string {
+	if v.Deleted {
+		return nil
+	}
+	var out []string
+	if v.Blob.InSeq == 0 && v.Blob.SHA256 != "" {
+		out = append(out, v.Blob.SHA256)
+	}
+	for _, sg := range v.Segments {
+		if sg.Blob.InSeq == 0 && sg.Blob.SHA256 != "" {
+			out = append(out, sg.Blob.SHA256)
+		}
+	}
+	return out
+}
+
+// Segment is one part of a static large object: a version of another
+// object, pinned by its bytes, so the large object keeps its content when
+// the segment object is later overwritten or deleted.
+type Segment struct {
+	Service     string  `json:"service"`
+	Path        string  `json:"path"`
+	Version     string  `json:"version"`
+	Size        int64   `json:"size"`
+	ETag        string  `json:"etag"`
+	ContentType string  `json:"content_type,omitempty"`
+	Blob        BlobRef `json:"blob"`
 }
 
 // ExpiredAt reports whether v has an expiry at or before now.

@@ -231,6 +231,9 @@ func getObject(c *req) error {
 	if err != nil {
 		return err
 	}
+	if v, err = c.h.d.Core.Resolve(c.ctx(), v); err != nil { // a large object reads as its whole content
+		return err
+	}
 	hd := c.w.Header()
 	objectHeaders(hd, v)
 	for param, header := range responseOverrides {

@@ -18,7 +18,14 @@ func accountOp(c *req) (string, error) {
 	case http.MethodGet:
 		return "GetAccount", getAccount(c)
 	case http.MethodPost:
+		if c.q.Has("bulk-delete") {
+			return "BulkDelete", bulkDelete(c)
+		}
 		return "PostAccount", postAccount(c)
+	case http.MethodDelete:
+		if c.q.Has("bulk-delete") {
+			return "BulkDelete", bulkDelete(c)
+		}
 	}
 	c.w.Header().Set("Allow", "HEAD, GET, POST, OPTIONS")
 	return "Unknown", errMethod

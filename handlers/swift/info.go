@@ -1,11 +1,14 @@
 package swift
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/cairnhq/cairn/events"
+)
 
 // info answers GET /info, Swift's capability discovery: the constraints
 // this server enforces and the middleware features it really has, so
-// clients and test suites can adapt. Features still to come (server-side
-// copy, bulk delete, large objects) are absent until they work.
+// clients and test suites can adapt.
 func info(c *req) error {
 	doc := map[string]any{
 		"swift": map[string]any{
@@ -28,7 +31,12 @@ func info(c *req) error {
 			"account_autocreate":        false,
 			"policies":                  policyInfo(),
 		},
-		"tempauth":         map[string]any{"account_acls": false},
+		"tempauth": map[string]any{"account_acls": false},
+		"bulk_delete": map[string]any{"max_deletes_per_request": maxDeletesPerRequest,
+			"max_failed_deletes": maxFailedDeletes},
+		"slo": map[string]any{"max_manifest_segments": events.MaxSegments, "max_manifest_size": maxManifestSize,
+			"min_segment_size": 1},
+		"dlo":              map[string]any{"max_segments": 10000},
 		"container_quotas": map[string]any{},
 		"account_quotas":   map[string]any{},
 		"cors":             map[string]any{},

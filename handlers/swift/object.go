@@ -37,9 +37,14 @@ func objectOp(c *req) (string, error) {
 	case http.MethodPost:
 		return "PostObject", postObject(c)
 	case http.MethodDelete:
+		if c.q.Get("multipart-manifest") == "delete" {
+			return "DeleteLargeObject", deleteLarge(c)
+		}
 		return "DeleteObject", deleteObject(c)
+	case "COPY":
+		return "CopyObject", copyObject(c)
 	}
-	c.w.Header().Set("Allow", "PUT, HEAD, GET, POST, DELETE, OPTIONS")
+	c.w.Header().Set("Allow", "PUT, HEAD, GET, POST, DELETE, COPY, OPTIONS")
 	return "Unknown", errMethod
 }
 
@@ -55,50 +60,25 @@ func (c *req) writable() (*schema.Service, error) {
 	return svc, nil
 }
 
-// notYet refuses what the next piece of work brings (server-side copy and
-// large objects), instead of storing a request it would misread.
-func notYet(c *req) error {
-	hd := c.r.Header
-	switch {
-	case hd.Get("X-Copy-From") != "":
-		return swiftErr(http.StatusNotImplemented, "X-Copy-From is not supported yet")
-	case hd.Get("X-Object-Manifest") != "":
-		return swiftErr(http.StatusNotImplemented, "Dynamic large objects are not supported yet")
-	case c.q.Has("multipart-manifest"):
-		return swiftErr(http.StatusNotImplemented, "Static large objects are not supported yet")
-	}
-	return nil
-}
-
 // putObject stores an object: the body (chunked allowed), verified against
 // an Etag header (422 when it differs: nothing is stored).
 func putObject(c *req) error {
+	if c.r.Header.Get("X-Copy-From") != "" {
+		return copyObject(c)
+	}
 	svc, err := c.writable()
 	if err != nil {
 		return err
 	}
-	if err := notYet(c); err != nil {
-		return err
+	if c.q.Get("multipart-manifest") == "put" {
+		return putLarge(c, svc)
 	}
 	if c.r.ContentLength > c.h.d.Core.MaxObjectSize() {
 		return swiftErr(http.StatusRequestEntityTooLarge, "Your request is too large.")
 	}
-	meta, _, err := readMeta(c.r.Header, "X-Object-Meta-", "X-Remove-Object-Meta-")
+	w, err := readWrite(c, svc)
 	if err != nil {
 		return err
-	}
-	at, ok, err := deleteAt(c.r.Header, c.now())
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if at, err = defaultDeleteAt(svc, c.now()); err != nil {
-			return err
-		}
-	}
-	ct := c.r.Header.Get("Content-Type")
-	if strings.EqualFold(c.r.Header.Get("X-Detect-Content-Type"), "true") {
-		ct = ""
 	}
 	var body io.Reader = c.r.Body
 	if want := strings.ToLower(strings.Trim(c.r.Header.Get("Etag"), `"`)); want != "" {
@@ -109,8 +89,8 @@ func putObject(c *req) error {
 		return swiftErr(http.StatusBadRequest, "If-None-Match only supports *")
 	}
 	v, err := c.h.d.Core.PutObject(c.ctx(), c.origin(), events.PutInput{
-		Service: svc.ID, Path: c.object, Body: body, ContentType: httpx.ContentType(ct, c.object),
-		Meta: nilIfNone(meta), Headers: readStored(c.r.Header), DeleteAt: at, Cond: cond,
+		Service: svc.ID, Path: c.object, Body: body, ContentType: w.contentType,
+		Meta: w.meta, Headers: w.headers, DeleteAt: w.deleteAt, Cond: cond,
 	})
 	if err != nil {
 		return err
@@ -131,18 +111,61 @@ func nilIfNone(m map[string]string) map[string]string {
 	return m
 }
 
-// defaultDeleteAt applies a container's X-Container-Meta-Default-Delete-After
-// to an object put without its own expiry.
-func defaultDeleteAt(svc *schema.Service, now time.Time) (int64, error) {
+// write is what an object PUT says about the new object besides its bytes.
+type write struct {
+	contentType string
+	meta        map[string]string
+	headers     map[string]string
+	deleteAt    int64
+}
+
+// readWrite reads an object PUT's content type (guessed from the name when
+// absent or X-Detect-Content-Type asks), metadata, stored headers (an
+// X-Object-Manifest makes a DLO) and expiry: the container's
+// X-Container-Meta-Default-Delete-After when it has one (the seed: it
+// overrides the object's own header on a PUT), else X-Delete-After /
+// X-Delete-At.
+func readWrite(c *req, svc *schema.Service) (*write, error) {
+	meta, _, err := readMeta(c.r.Header, "X-Object-Meta-", "X-Remove-Object-Meta-")
+	if err != nil {
+		return nil, err
+	}
+	at, _, err := deleteAt(c.r.Header, c.now())
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := defaultDeleteAt(svc, c.now()); ok {
+		at = d
+	}
+	ct := c.r.Header.Get("Content-Type")
+	if strings.EqualFold(c.r.Header.Get("X-Detect-Content-Type"), "true") {
+		ct = ""
+	}
+	headers := readStored(c.r.Header)
+	if m := c.r.Header.Get("X-Object-Manifest"); m != "" {
+		if err := checkManifest(c, m); err != nil {
+			return nil, err
+		}
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		headers[events.ManifestHeader] = m
+	}
+	return &write{contentType: httpx.ContentType(ct, c.object), meta: nilIfNone(meta), headers: headers, deleteAt: at}, nil
+}
+
+// defaultDeleteAt returns the expiry a container's
+// X-Container-Meta-Default-Delete-After gives an object written now.
+func defaultDeleteAt(svc *schema.Service, now time.Time) (int64, bool) {
 	v := svc.Settings.Meta["default-delete-after"]
 	if v == "" {
-		return 0, nil
+		return 0, false
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, nil // a bad default never blocks writes; the container shows it as set
+		return 0, false // a bad default never blocks writes; the container shows it as set
 	}
-	return now.Unix() + n, nil
+	return now.Unix() + n, true
 }
 
 // md5Check passes a body through and fails its end when its MD5 is not
@@ -212,8 +235,25 @@ func getObject(c *req) error {
 	if err != nil {
 		return err
 	}
+	if c.q.Get("multipart-manifest") == "get" && len(v.Segments) > 0 {
+		return getManifest(c, svc, v)
+	}
+	large := len(v.Segments) > 0 || v.Headers[events.ManifestHeader] != ""
+	if c.q.Get("multipart-manifest") != "get" { // a DLO's manifest is itself
+		if v, err = c.h.d.Core.Resolve(c.ctx(), v); err != nil {
+			return err
+		}
+	} else {
+		large = false
+	}
 	objectHeaders(c, svc, v)
 	hd := c.w.Header()
+	if large {
+		hd.Set("Etag", httpx.Quote(v.ETag)) // Swift quotes a large object's ETag
+	}
+	if len(v.Segments) > 0 && v.Headers[events.ManifestHeader] == "" {
+		hd.Set("X-Static-Large-Object", "True")
+	}
 	if name := c.q.Get("filename"); name != "" {
 		hd.Set("Content-Disposition", attachment(name))
 	}

@@ -1,0 +1,166 @@
+package swift
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// maxManifestSize bounds an SLO manifest body (Swift's max_manifest_size).
+const maxManifestSize = 8 << 20
+
+// checkManifest checks an X-Object-Manifest value: "container/prefix",
+// URL-encoded, naming a container.
+func checkManifest(c *req, m string) error {
+	raw, err := url.PathUnescape(m)
+	container, _, _ := strings.Cut(strings.TrimPrefix(raw, "/"), "/")
+	if err != nil || container == "" || !schema.ValidContainerName(container) {
+		return swiftErr(http.StatusBadRequest, "X-Object-Manifest must be in the format container/prefix")
+	}
+	return nil
+}
+
+// splitPath splits "/container/object" or "container/object" (URL-encoded).
+func splitPath(p string) (container, object string, ok bool) {
+	raw, err := url.PathUnescape(p)
+	if err != nil {
+		return "", "", false
+	}
+	container, object, _ = strings.Cut(strings.TrimPrefix(raw, "/"), "/")
+	return container, object, container != ""
+}
+
+// putLarge stores a static large object from a JSON manifest
+// (?multipart-manifest=put): [{"path": "/c/o", "etag": ..., "size_bytes": ...}].
+// Segments must be objects the principal may read in containers of the
+// account; every bad one is listed in the 400, one per line.
+func putLarge(c *req, svc *schema.Service) error {
+	var list []struct {
+		Path      string  `json:"path"`
+		ETag      *string `json:"etag"`
+		SizeBytes *int64  `json:"size_bytes"`
+	}
+	body, err := io.ReadAll(io.LimitReader(c.r.Body, maxManifestSize+1))
+	if err != nil {
+		return swiftErr(http.StatusBadRequest, "Could not read the manifest")
+	}
+	if len(body) > maxManifestSize {
+		return swiftErr(http.StatusRequestEntityTooLarge, "Manifest File > "+strconv.Itoa(maxManifestSize)+" bytes")
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return swiftErr(http.StatusBadRequest, "Manifest must be valid JSON.")
+	}
+	if len(list) == 0 || len(list) > events.MaxSegments {
+		return swiftErr(http.StatusBadRequest, "Manifest must list 1 to "+strconv.Itoa(events.MaxSegments)+" segments")
+	}
+	in := make([]events.SegmentInput, len(list))
+	var bad []string
+	for i, e := range list {
+		container, object, ok := splitPath(e.Path)
+		if !ok || object == "" {
+			bad = append(bad, e.Path+", 400 Bad Request")
+			continue
+		}
+		seg := events.SegmentInput{Service: container, Path: object, Size: -1}
+		if e.ETag != nil {
+			seg.ETag = *e.ETag
+		}
+		if e.SizeBytes != nil {
+			seg.Size = *e.SizeBytes
+		}
+		// the principal must be able to read what it assembles
+		if s, err := c.h.d.State.Service(c.ctx(), container); err == nil && s.Account == c.account && !c.p.CanRead(s) {
+			bad = append(bad, e.Path+", 403 Forbidden")
+			continue
+		}
+		in[i] = seg
+	}
+	if len(bad) > 0 {
+		return swiftErr(http.StatusBadRequest, strings.Join(bad, "\n"))
+	}
+	w, err := readWrite(c, svc)
+	if err != nil {
+		return err
+	}
+	delete(w.headers, events.ManifestHeader)
+	v, err := c.h.d.Core.PutLarge(c.ctx(), c.origin(), events.LargeInput{Service: svc.ID, Path: c.object, Segments: in,
+		ContentType: w.contentType, Meta: w.meta, Headers: nilIfNone(w.headers), DeleteAt: w.deleteAt})
+	var se *events.SegmentsError
+	if errors.As(err, &se) {
+		return swiftErr(http.StatusBadRequest, strings.TrimRight(se.Error(), "\n"))
+	}
+	if err != nil {
+		return err
+	}
+	hd := c.w.Header()
+	hd.Set("Etag", httpx.Quote(v.ETag))
+	hd.Set("Last-Modified", v.Time.UTC().Format(http.TimeFormat))
+	hd.Set("Content-Length", "0")
+	c.w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// getManifest answers ?multipart-manifest=get of an SLO: its segments as
+// Swift lists them.
+func getManifest(c *req, svc *schema.Service, v *schema.Version) error {
+	type entry struct {
+		Name         string `json:"name"`
+		Hash         string `json:"hash"`
+		Bytes        int64  `json:"bytes"`
+		ContentType  string `json:"content_type"`
+		LastModified string `json:"last_modified"`
+	}
+	out := make([]entry, 0, len(v.Segments))
+	for _, sg := range v.Segments {
+		out = append(out, entry{Name: "/" + sg.Service + "/" + sg.Path, Hash: sg.ETag, Bytes: sg.Size,
+			ContentType: sg.ContentType, LastModified: listingTime(v.Time)})
+	}
+	objectHeaders(c, svc, v)
+	hd := c.w.Header()
+	hd.Set("X-Static-Large-Object", "True")
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	hd.Del("Accept-Ranges")
+	c.w.WriteHeader(http.StatusOK)
+	if c.r.Method != http.MethodHead {
+		_, err = c.w.Write(b)
+	}
+	return err
+}
+
+// deleteLarge answers DELETE ?multipart-manifest=delete: an SLO's segment
+// objects are deleted, then the manifest, and the outcome is reported as a
+// bulk delete's. Anything else is deleted as usual.
+func deleteLarge(c *req) error {
+	svc, err := c.writable()
+	if err != nil {
+		return err
+	}
+	v, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
+	if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(c.now())) {
+		return errNotFound
+	} else if err != nil {
+		return err
+	}
+	if len(v.Segments) == 0 {
+		return deleteObject(c)
+	}
+	var res bulkResult
+	for _, sg := range v.Segments {
+		res.delete(c, sg.Service, sg.Path, "/"+sg.Service+"/"+sg.Path)
+	}
+	res.delete(c, svc.ID, c.object, "/"+svc.ID+"/"+c.object)
+	return res.write(c)
+}
