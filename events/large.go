@@ -151,8 +151,11 @@ func sizeAndETag(segs []schema.Segment) (int64, string) {
 
 // Resolve returns the version as a reader of its content sees it: a DLO
 // with its current segments, size and ETag (listed now); anything else as
-// it is.
-func (s *Service) Resolve(ctx context.Context, v *schema.Version) (*schema.Version, error) {
+// it is. canRead says whether the reader may read a service: a DLO's
+// segments come from a container its reader must be able to read
+// (KindForbidden otherwise), as in Swift, so a manifest never opens a
+// container to those it is closed to.
+func (s *Service) Resolve(ctx context.Context, v *schema.Version, canRead func(*schema.Service) bool) (*schema.Version, error) {
 	m := v.Headers[ManifestHeader]
 	if m == "" || v.Deleted {
 		return v, nil
@@ -166,6 +169,9 @@ func (s *Service) Resolve(ctx context.Context, v *schema.Version) (*schema.Versi
 	}
 	// segments come only from a container of the manifest's own account
 	if svc, err := s.state.Service(ctx, container); err == nil && svc.Account == own.Account {
+		if !canRead(svc) {
+			return nil, schema.Errorf(schema.KindForbidden, "the large object's segments are in a container this key may not read")
+		}
 		after := ""
 		for {
 			page, err := s.state.List(ctx, container, projections.ListOptions{Prefix: prefix, After: after,

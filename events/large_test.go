@@ -162,7 +162,7 @@ func TestService_ResolveDynamic(t *testing.T) {
 	}
 	check := func(want string, etags ...string) {
 		t.Helper()
-		v, err := c.svc.Resolve(ctx, m)
+		v, err := c.svc.Resolve(ctx, m, func(*schema.Service) bool { return true })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,4 +181,7 @@ func TestService_ResolveDynamic(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("parts/1parts/2parts/3", md5hex([]byte("parts/1")), md5hex([]byte("parts/2")), md5hex([]byte("parts/3")))
+	if _, err := c.svc.Resolve(ctx, m, func(*schema.Service) bool { return false }); !schema.IsKind(err, schema.KindForbidden) {
+		t.Fatalf("a reader who may not read the segments: %v, want forbidden", err)
+	}
 }

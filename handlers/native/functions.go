@@ -186,7 +186,7 @@ func (h *Handler) resolve(c *call, p string) (*schema.Version, error) {
 	if !v.Live(now) {
 		return nil, notFound
 	}
-	return h.d.Core.Resolve(ctx, v) // a large object reads as its whole content
+	return h.d.Core.Resolve(ctx, v, c.p.CanRead) // a large object reads as its whole content
 }
 
 func (h *Handler) getFile(c *call) error {

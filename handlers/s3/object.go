@@ -231,7 +231,7 @@ func getObject(c *req) error {
 	if err != nil {
 		return err
 	}
-	if v, err = c.h.d.Core.Resolve(c.ctx(), v); err != nil { // a large object reads as its whole content
+	if v, err = c.h.d.Core.Resolve(c.ctx(), v, c.p.CanRead); err != nil { // a large object reads as its whole content
 		return err
 	}
 	hd := c.w.Header()

@@ -185,6 +185,12 @@ func (m *md5Check) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// canRead reports whether the request may read svc's objects: its
+// principal may, or the container is public.
+func (c *req) canRead(svc *schema.Service) bool {
+	return (c.p != nil && c.p.CanRead(svc)) || svc.PublicRead()
+}
+
 // readable finds the container and the live object for a read the
 // principal (or, in a public container, anyone) may make.
 func (c *req) readable() (*schema.Service, *schema.Version, error) {
@@ -192,7 +198,7 @@ func (c *req) readable() (*schema.Service, *schema.Version, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if !(c.p != nil && c.p.CanRead(svc)) && !svc.PublicRead() {
+	if !c.canRead(svc) {
 		return nil, nil, c.denied()
 	}
 	v, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
@@ -240,7 +246,7 @@ func getObject(c *req) error {
 	}
 	large := len(v.Segments) > 0 || v.Headers[events.ManifestHeader] != ""
 	if c.q.Get("multipart-manifest") != "get" { // a DLO's manifest is itself
-		if v, err = c.h.d.Core.Resolve(c.ctx(), v); err != nil {
+		if v, err = c.h.d.Core.Resolve(c.ctx(), v, c.canRead); err != nil {
 			return err
 		}
 	} else {
