@@ -25,14 +25,15 @@ const adminUsage = `usage: cairn admin FUNCTION [flags]   (--url URL --key KEY, 
 
 functions:
   servicelist
-  servicecreate  --id ID [--name NAME] [--keep-versions forever|DURATION]
-  serviceupdate  --id ID [--name NAME] [--keep-versions forever|DURATION]
+  servicecreate  --id ID [--name NAME] [--keep-versions forever|DURATION] [--quota-bytes N] [--quota-count N]
+  serviceupdate  --id ID [--name NAME] [--keep-versions forever|DURATION] [--quota-bytes N] [--quota-count N]
   servicedelete  --id ID
   keycreate      --name NAME [--read SID]... [--write SID]... [--admin] [--account ID]
                  (SID "*" means every service; the key value is shown once)
   keylist
   keyrevoke      --id KEYID
   accountcreate  --id ID [--name NAME]
+  accountupdate  --id ID [--name NAME] [--quota-bytes N]   (0 removes a quota)
   accountlist
   accountdelete  --id ID
 `
@@ -52,6 +53,8 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	keep := fs.String("keep-versions", "", `"forever" or a duration like "720h"`)
 	account := fs.String("account", "", "account id (default: the default account)")
 	isAdmin := fs.Bool("admin", false, "make an account admin key")
+	quotaBytes := fs.Int64("quota-bytes", -1, "byte quota (0 removes it)")
+	quotaCount := fs.Int64("quota-count", -1, "file-count quota (0 removes it)")
 	var reads, writes multiFlag
 	fs.Var(&reads, "read", "service id the key may read (repeatable; * for all)")
 	fs.Var(&writes, "write", "service id the key may write (repeatable; * for all)")
@@ -95,6 +98,12 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		if *account != "" && fn == "servicecreate" {
 			body["account"] = *account
 		}
+		if *quotaBytes >= 0 {
+			body["quota_bytes"] = *quotaBytes
+		}
+		if *quotaCount >= 0 {
+			body["quota_count"] = *quotaCount
+		}
 	case "servicedelete", "keyrevoke", "accountdelete":
 		if err := need("id", *id); err != nil {
 			return err
@@ -117,6 +126,17 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 			return err
 		}
 		body["id"], body["name"] = *id, *name
+	case "accountupdate":
+		if err := need("id", *id); err != nil {
+			return err
+		}
+		body["id"] = *id
+		if *name != "" {
+			body["name"] = *name
+		}
+		if *quotaBytes >= 0 {
+			body["quota_bytes"] = *quotaBytes
+		}
 	default:
 		fmt.Fprint(stdout, adminUsage)
 		return fmt.Errorf("unknown admin function %q", fn)

@@ -17,6 +17,7 @@ var adminFunctions = map[string]function{
 	"keylist":       {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).keyList},
 	"keyrevoke":     {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).keyRevoke},
 	"accountcreate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountCreate},
+	"accountupdate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountUpdate},
 	"accountlist":   {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountList},
 	"accountdelete": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountDelete},
 	"sourcecreate":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).notYet},
@@ -248,6 +249,40 @@ func (h *Handler) accountCreate(c *call) error {
 		return err
 	}
 	writeJSON(c.w, http.StatusCreated, toAccountJSON(a))
+	return nil
+}
+
+func (h *Handler) accountUpdate(c *call) error {
+	var b struct {
+		ID         string  `json:"id"`
+		Name       *string `json:"name"`
+		QuotaBytes *int64  `json:"quota_bytes"`
+	}
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.ID == "" {
+		return schema.Errorf(schema.KindInvalidArgument, "missing id")
+	}
+	ctx := c.r.Context()
+	a, err := h.d.State.Account(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	if b.Name != nil {
+		if a, err = h.d.Core.UpdateAccount(ctx, c.origin(), b.ID, func(a *schema.Account) error {
+			a.Name = *b.Name
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if b.QuotaBytes != nil {
+		if a, err = h.d.Core.SetAccountQuota(ctx, c.origin(), b.ID, *b.QuotaBytes); err != nil {
+			return err
+		}
+	}
+	writeJSON(c.w, http.StatusOK, toAccountJSON(a))
 	return nil
 }
 

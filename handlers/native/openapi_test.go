@@ -800,6 +800,12 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(post, "keylist", admin, nil, map[string]any{}, nil, http.StatusOK)
 	call(post, "accountcreate", admin, nil, map[string]any{"id": "acme", "name": "ACME"}, nil, http.StatusCreated)
 	call(post, "accountcreate", admin, nil, map[string]any{"id": "acme"}, nil, http.StatusConflict)
+	if r := call(post, "accountupdate", admin, nil, map[string]any{"id": "acme", "name": "Acme Inc", "quota_bytes": 1000}, nil, http.StatusOK); !strings.Contains(string(r.body), `"quota_bytes":1000`) || !strings.Contains(string(r.body), `"Acme Inc"`) {
+		t.Errorf("accountupdate: %s", r.body)
+	}
+	call(post, "accountupdate", admin, nil, map[string]any{"id": "nobody", "quota_bytes": 1}, nil, http.StatusNotFound)
+	call(post, "accountupdate", admin, nil, map[string]any{"id": "acme", "quota_bytes": -1}, nil, http.StatusBadRequest)
+	call(post, "accountupdate", admin, nil, map[string]any{"id": "acme", "quota_bytes": 0}, nil, http.StatusOK)
 	call(post, "accountlist", admin, nil, nil, nil, http.StatusOK)
 	call(post, "accountdelete", admin, nil, map[string]any{"id": "acme"}, nil, http.StatusOK)
 	call(post, "accountdelete", admin, nil, map[string]any{"id": schema.DefaultAccount}, nil, http.StatusConflict)
