@@ -341,6 +341,8 @@ type versionJSON struct {
 	Deleted  bool   `json:"deleted"`
 	Current  bool   `json:"current"`
 	SyncID   uint64 `json:"sync_id"`
+	Op       string `json:"op"`
+	Actor    string `json:"actor"`
 }
 
 func (h *Handler) versionList(c *call) error {
@@ -362,7 +364,7 @@ func (h *Handler) versionList(c *call) error {
 	out := make([]versionJSON, 0, len(vs))
 	for i, v := range vs {
 		out = append(out, versionJSON{Version: v.Version, Modified: rfc3339(v.Time), Size: v.Size, ETag: v.ETag,
-			Deleted: v.Deleted, Current: i == 0 && v.Live(now), SyncID: v.SyncID})
+			Deleted: v.Deleted, Current: i == 0 && v.Live(now), SyncID: v.SyncID, Op: v.Op, Actor: v.Actor})
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"path": p, "versions": out})
 	return nil
