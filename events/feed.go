@@ -1,0 +1,135 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+const (
+	// feedIdle is how long the server keeps a reader's consumer that its
+	// reader forgot (a crash between create and delete): Read deletes
+	// its consumer itself.
+	feedIdle = time.Minute
+	// feedDrain bounds the reading of events that were already in the log
+	// when Read began (wait 0): they are delivered at once in practice.
+	feedDrain = 30 * time.Second
+	// feedPrefetch caps the events pulled ahead of the reader, and
+	// feedPrefetchMin is its floor (the client's iterator stalls when it
+	// may hold a single message, and key events skipped need room too).
+	feedPrefetch    = 256
+	feedPrefetchMin = 16
+)
+
+// keySubjects is the prefix of the key and token events' subjects, which
+// never leave the server through the feed.
+const keySubjects = schema.SubjectRoot + ".key."
+
+// Read serves the change feed (GET /events) to consumers that do not speak
+// NATS. It returns the events with sequence > after on subjects matching
+// any of filters (nil: every subject except the key and token events under
+// cairn.key.>), in order, at most limit of them, with Seq set. When there
+// are none yet it waits up to wait for the first, then returns what has
+// arrived by then; nothing after wait is an empty answer, not an error.
+// A bad filter is KindInvalidArgument; ctx ending is ctx's error.
+//
+// Each call reads through its own ephemeral JetStream consumer (AckNone, in memory, starting at after+1, with the
+// filters as its FilterSubjects), deleted before Read returns, so any
+// number of readers run side by side and none is left behind.
+func (l *JetStream) Read(ctx context.Context, after uint64, filters []string, limit int, wait time.Duration) ([]*schema.Event, error) {
+	if limit <= 0 {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "limit must be positive")
+	}
+	if after == math.MaxUint64 {
+		return nil, nil
+	}
+	public := len(filters) == 0
+	cfg := jetstream.ConsumerConfig{
+		Description:       "cairn feed reader",
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       after + 1,
+		AckPolicy:         jetstream.AckNonePolicy,
+		MemoryStorage:     true,
+		InactiveThreshold: feedIdle,
+	}
+	if len(filters) == 1 {
+		cfg.FilterSubject = filters[0]
+	} else if len(filters) > 1 {
+		cfg.FilterSubjects = filters
+	}
+	cons, err := l.stream.CreateConsumer(ctx, cfg)
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest {
+			return nil, schema.Wrap(schema.KindInvalidArgument, err, "bad feed filter")
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, schema.Wrap(schema.KindUnavailable, err, "read log")
+	}
+	name := cons.CachedInfo().Name
+	defer func() {
+		// The reader's context may be gone (a client that left): the
+		// consumer is still deleted now rather than at feedIdle.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = l.stream.DeleteConsumer(dctx, name)
+	}()
+	if cons.CachedInfo().NumPending == 0 && wait <= 0 {
+		return nil, nil
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(max(feedPrefetchMin, min(limit, feedPrefetch))))
+	if err != nil {
+		return nil, schema.Wrap(schema.KindUnavailable, err, "read log")
+	}
+	defer it.Stop()
+	// Until the first event, wait up to wait; after it, take only what is
+	// already there (the consumer's pending count says when that is).
+	d := wait
+	if d <= 0 {
+		d = feedDrain
+	}
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var out []*schema.Event
+	for len(out) < limit {
+		m, err := it.Next(jetstream.NextContext(wctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+				return out, nil
+			}
+			if len(out) > 0 {
+				return out, nil
+			}
+			return nil, schema.Wrap(schema.KindUnavailable, err, "read log")
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return nil, schema.Wrap(schema.KindInternal, err, "message metadata")
+		}
+		seq := md.Sequence.Stream
+		if seq > after && !(public && strings.HasPrefix(m.Subject(), keySubjects)) {
+			ev, err := decode(m.Data(), seq)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ev)
+		}
+		if md.NumPending == 0 && (len(out) > 0 || wait <= 0) {
+			break
+		}
+	}
+	return out, nil
+}
