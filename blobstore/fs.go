@@ -94,6 +94,9 @@ func OpenFS(dir string) (*FS, error) {
 // it exists so that FS has the Open/Close shape of every component.
 func (s *FS) Close() error { return nil }
 
+// Root returns the directory the store keeps its files in.
+func (s *FS) Root() string { return s.dir }
+
 // Put implements Store. The source is streamed into a temp file while its
 // SHA-256 and MD5 are computed; the file is fsynced, renamed into place and
 // its directory fsynced. If the blob is already present the temp file is

@@ -35,6 +35,8 @@ type Log interface {
 	// LastSubjectSeq returns the sequence of the newest event on subjects
 	// matching filter (0 when none): what an Expect.FilterSeq must be.
 	LastSubjectSeq(ctx context.Context, filter string) (uint64, error)
+	// Raw returns the stored bytes and chain value of the event at seq.
+	Raw(ctx context.Context, seq uint64) (*RawEvent, error)
 }
 
 // Expect holds optimistic-concurrency expectations for one append.
@@ -73,6 +75,7 @@ type JetStream struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	req    jetstream.Stream
+	app    *appender // the one writer of the stream
 }
 
 var _ Log = (*JetStream)(nil)
@@ -149,6 +152,10 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		l.Close()
 		return nil, fmt.Errorf("events: request stream: %w", err)
 	}
+	if l.app, err = newAppender(ctx, l.js, l.stream); err != nil {
+		l.Close()
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -157,6 +164,9 @@ func (l *JetStream) Server() *server.Server { return l.ns }
 
 // Close disconnects and stops the embedded server.
 func (l *JetStream) Close() error {
+	if l.app != nil {
+		l.app.close()
+	}
 	if l.nc != nil {
 		_ = l.nc.Drain()
 		l.nc.Close()
@@ -168,29 +178,14 @@ func (l *JetStream) Close() error {
 	return nil
 }
 
-// Append implements Log.
+// Append implements Log. Events go through the appender, which links
+// each to its predecessor in the hash chain (chain.go).
 func (l *JetStream) Append(ctx context.Context, ev *schema.Event, exp Expect) (uint64, error) {
 	data, err := ev.Encode()
 	if err != nil {
 		return 0, schema.Wrap(schema.KindInternal, err, "encode event")
 	}
-	opts := []jetstream.PublishOpt{jetstream.WithMsgID(ev.ID), jetstream.WithExpectStream(schema.StreamName)}
-	if exp.Filter != "" {
-		opts = append(opts, jetstream.WithExpectLastSequenceForSubject(exp.FilterSeq, exp.Filter))
-	}
-	if exp.Global {
-		opts = append(opts, jetstream.WithExpectLastSequence(exp.LastSeq))
-	}
-	ack, err := l.js.Publish(ctx, schema.SubjectFor(ev), data, opts...)
-	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			return 0, ErrWrongLastSequence
-		}
-		return 0, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
-	}
-	return ack.Sequence, nil
+	return l.app.append(ctx, &appendReq{subject: schema.SubjectFor(ev), id: ev.ID, data: data, exp: exp})
 }
 
 // Get implements Log.

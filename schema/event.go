@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -27,6 +28,7 @@ const (
 	TypeUploadAborted  = "upload.aborted.v1"
 	TypeAccountUpdated = "account.updated.v1"
 	TypeTokenIssued    = "token.issued.v1"
+	TypeCheckpoint     = "log.checkpoint.v1"
 )
 
 // EventTypes lists every event type with its payload's zero value, for the
@@ -51,6 +53,7 @@ var EventTypes = map[string]any{
 	TypeUploadAborted:  UploadAborted{},
 	TypeAccountUpdated: AccountUpdated{},
 	TypeTokenIssued:    TokenIssued{},
+	TypeCheckpoint:     Checkpoint{},
 }
 
 // Op names of object events, as syncnext shows them.
@@ -357,4 +360,21 @@ type AccountUpdated struct {
 type TokenIssued struct {
 	ID     string `json:"id"`
 	Lookup string `json:"lookup"`
+}
+
+// Checkpoint is the server's signature over the hash chain at Seq: Chain
+// is the chain value stored with event Seq (hex), Key the server's ed25519
+// public key (hex) and Sig its signature (hex) of CheckpointMessage(Seq,
+// Chain). A rewrite of the log up to Seq cannot keep both the links and
+// this signature.
+type Checkpoint struct {
+	Seq   uint64 `json:"seq"`
+	Chain string `json:"chain"`
+	Key   string `json:"key"`
+	Sig   string `json:"sig"`
+}
+
+// CheckpointMessage is what a checkpoint signs.
+func CheckpointMessage(seq uint64, chain string) []byte {
+	return []byte("cairn checkpoint v1\n" + strconv.FormatUint(seq, 10) + "\n" + chain)
 }

@@ -10,7 +10,8 @@ import "strings"
 //	cairn.acct.<account-hash>.<op>          account events (created, deleted, quota)
 //	cairn.upl.<svc-hash>.<upload-id>.<op>   multipart upload events (created, part, aborted);
 //	                                        the completion is an object put
-//	cairn.key.<key-id>.<op>                 key events: never exposed to feed consumers
+//	cairn.key.<key-id>.<op>                 key and token events: never exposed to feed consumers
+//	cairn.log.checkpoint                    signed checkpoints of the hash chain
 //
 // The request log is a separate capped stream: cairnreq.<svc-hash>.
 const (
@@ -76,6 +77,8 @@ func SubjectFor(e *Event) string {
 		}
 		_ = e.Decode(&u)
 		return UploadSubject(e.Service, u.Upload, op)
+	case e.Type == TypeCheckpoint:
+		return "cairn.log.checkpoint"
 	case strings.HasPrefix(e.Type, "key."), strings.HasPrefix(e.Type, "token."):
 		var k struct {
 			ID string `json:"id"`

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/events"
 )
 
 func main() {
@@ -37,6 +38,8 @@ commands:
   rebuild   rebuild the projections of a stopped server from its log
   load      upload many objects to a running server; print ops/s and latency percentiles
   bench     drive any S3 endpoint(s) with the AWS SDK; print ops/s, MiB/s, latency percentiles, errors
+  verify    check the log's hash chain, signed checkpoints and blobs (--data DIR offline, or --url URL)
+  pubkey    print the public key the server signs its checkpoints with
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -55,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return loadCmd(ctx, args[1:], stdout, getenv)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, getenv)
+	case "verify":
+		return verifyCmd(ctx, args[1:], stdout, getenv)
+	case "pubkey":
+		return pubkeyCmd(args[1:], stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -131,6 +138,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	fmt.Fprintf(stdout, "try: curl -H 'x-owncdn-key: <key>' %s/servicelist\n", srv.URL())
 	fmt.Fprintf(stdout, "S3: endpoint %s, region us-east-1, path-style; access key id = key id, secret = key\n", srv.URL())
 	fmt.Fprintf(stdout, "Swift: auth %s/auth/v1.0 (also /v2.0, /v3); user = key id, key = key value\n", srv.URL())
+	fmt.Fprintf(stdout, "checkpoints of the log's hash chain are signed with ed25519 key %s (cairn verify checks them)\n",
+		events.PublicKeyHex(srv.SigningKey))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	select {

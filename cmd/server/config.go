@@ -38,6 +38,9 @@ type Config struct {
 	// GCInterval and GCGrace drive the orphan-blob collector.
 	GCInterval Duration `json:"gc_interval"`
 	GCGrace    Duration `json:"gc_grace"`
+	// CheckpointInterval is how often a signed checkpoint of the hash
+	// chain is written (when anything was appended since the last one).
+	CheckpointInterval Duration `json:"checkpoint_interval"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
 	// PublicURL is the base of the Swift storage URLs auth hands out
@@ -71,16 +74,17 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // 127.0.0.1:8700, sync always.
 func Default() Config {
 	return Config{
-		Data:          "cairn-data",
-		Listen:        "127.0.0.1:8700",
-		Sync:          "always",
-		InlineMax:     64 << 10,
-		MaxObjectSize: 5 << 30,
-		ReapInterval:  Duration(time.Second),
-		GCInterval:    Duration(time.Hour),
-		GCGrace:       Duration(time.Hour),
-		LogLevel:      "info",
-		Name:          "cairn",
+		Data:               "cairn-data",
+		Listen:             "127.0.0.1:8700",
+		Sync:               "always",
+		InlineMax:          64 << 10,
+		MaxObjectSize:      5 << 30,
+		ReapInterval:       Duration(time.Second),
+		GCInterval:         Duration(time.Hour),
+		GCGrace:            Duration(time.Hour),
+		CheckpointInterval: Duration(time.Minute),
+		LogLevel:           "info",
+		Name:               "cairn",
 	}
 }
 
@@ -143,6 +147,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InlineMax < 0 || c.InlineMax > 1<<20 {
 		errs = append(errs, errors.New("inline_max must be between 0 and 1 MiB"))
+	}
+	if c.CheckpointInterval <= 0 {
+		errs = append(errs, errors.New("checkpoint_interval must be positive"))
 	}
 	if c.MaxObjectSize <= 0 {
 		errs = append(errs, errors.New("max_object_size must be positive"))

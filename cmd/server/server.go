@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/handlers"
 	"github.com/cairnhq/cairn/handlers/access"
+	"github.com/cairnhq/cairn/handlers/audit"
 	"github.com/cairnhq/cairn/handlers/native"
 	"github.com/cairnhq/cairn/handlers/s3"
 	"github.com/cairnhq/cairn/handlers/swift"
@@ -36,6 +38,8 @@ type Server struct {
 	AdminKey   string
 	// AdminKeyGenerated is true when the admin key was made on this start.
 	AdminKeyGenerated bool
+	// SigningKey signs the hash chain's checkpoints (DATA/checkpoint.key).
+	SigningKey ed25519.PrivateKey
 
 	logger   *slog.Logger
 	http     *http.Server
@@ -87,6 +91,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
+	if s.SigningKey, err = events.LoadOrCreateSigningKey(filepath.Join(cfg.Data, SigningKeyFile)); err != nil {
+		return nil, err
+	}
 	sealer, err := events.NewSealer(secret)
 	if err != nil {
 		return nil, err
@@ -120,10 +127,16 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
 	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
 	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger, PublicURL: cfg.PublicURL})
-	s.Handler = handlers.New(logger, nat, s3h, sw) // S3 first: it claims only signed requests, so a bucket named "v1" or "info" stays S3's
+	aud := audit.New(s.Log, s.Blobs, auth, events.PublicKeyHex(s.SigningKey), logger)
+	s.Handler = handlers.New(logger, nat, s3h, sw, aud) // S3 first: it claims only signed requests, so a bucket named "v1" or "info" stays S3's
 
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.Core.RunReaper(runCtx, time.Duration(cfg.ReapInterval), logger) }()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.Core.RunCheckpoints(runCtx, s.SigningKey, time.Duration(cfg.CheckpointInterval), logger)
+	}()
 	go func() { defer s.wg.Done(); s.collect(runCtx) }()
 	ok = true
 	return s, nil
