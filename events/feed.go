@@ -133,3 +133,35 @@ func (l *JetStream) Read(ctx context.Context, after uint64, filters []string, li
 	}
 	return out, nil
 }
+
+// SeqAt returns the sequence of the first event whose time is at or after
+// t, or LastSeq+1 when every event is older: where a feed that starts at a
+// moment begins (Read after SeqAt-1). The core's clock never goes back, so
+// event times do not decrease along the log (appends racing each other may
+// land a few microseconds out of order), and this is a binary search of a
+// few Gets.
+func (l *JetStream) SeqAt(ctx context.Context, t time.Time) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
+	}
+	if info.State.LastSeq == 0 {
+		return 1, nil
+	}
+	lo, hi := max(info.State.FirstSeq, 1), info.State.LastSeq+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		ev, err := l.Get(ctx, mid)
+		switch {
+		case schema.IsKind(err, schema.KindNotFound):
+			hi = mid // a gap (none in Cairn's log): err early, never late
+		case err != nil:
+			return 0, err
+		case ev.Time.Before(t):
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return lo, nil
+}

@@ -335,3 +335,42 @@ func TestJetStream_Read_LongPoll(t *testing.T) {
 	}
 	waitFor(t, "the readers' consumers to go", func() bool { return consumers() == base })
 }
+
+func TestJetStream_SeqAt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clk := &testClock{now: t0}
+	c := newCore(t, events.Options{Clock: clk.Now})
+	if at, err := c.log.SeqAt(ctx, t0); err != nil || at != 1 {
+		t.Fatalf("SeqAt on a log holding only the account: %d, %v", at, err)
+	}
+	c.service(t, "alpha") // at t0 (a microsecond on)
+	clk.Advance(time.Hour)
+	v1, err := c.put(ctx, "alpha", "a", []byte("a"), events.Conditions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	v2, err := c.put(ctx, "alpha", "b", []byte("b"), events.Conditions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		at   time.Time
+		want uint64
+	}{
+		{t0.Add(-time.Hour), 1},
+		{t0, 1},
+		{t0.Add(time.Second), v1.Seq},
+		{v1.Time, v1.Seq},
+		{v1.Time.Add(time.Microsecond), v2.Seq},
+		{v2.Time, v2.Seq},
+		{v2.Time.Add(time.Nanosecond), v2.Seq + 1},
+		{t0.Add(24 * time.Hour), v2.Seq + 1},
+	} {
+		if got, err := c.log.SeqAt(ctx, tc.at); err != nil || got != tc.want {
+			t.Errorf("SeqAt(%s) = %d, %v; want %d", tc.at.Format(time.RFC3339Nano), got, err, tc.want)
+		}
+	}
+}
