@@ -40,7 +40,9 @@ func LoadOrCreateSigningKey(path string) (ed25519.PrivateKey, error) {
 
 // PublicKeyHex is the hex form of a signing key's public key, as
 // checkpoints carry it and `cairn pubkey` prints it.
-func PublicKeyHex(k ed25519.PrivateKey) string { return hex.EncodeToString(k.Public().(ed25519.PublicKey)) }
+func PublicKeyHex(k ed25519.PrivateKey) string {
+	return hex.EncodeToString(k.Public().(ed25519.PublicKey))
+}
 
 // Checkpoint appends a signed checkpoint of the hash chain at the log's
 // newest event, unless that event is itself a checkpoint (an idle log gets
