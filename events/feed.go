@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,19 +23,25 @@ const (
 	feedDrain = 30 * time.Second
 	// feedPrefetch caps the events pulled ahead of the reader, and
 	// feedPrefetchMin is its floor (the client's iterator stalls when it
-	// may hold a single message, and key events skipped need room too).
+	// may hold a single message).
 	feedPrefetch    = 256
 	feedPrefetchMin = 16
 )
 
-// keySubjects is the prefix of the key and token events' subjects, which
+// publicSubjects are what a feed without filters reads: the events of
+// objects, services, accounts and uploads, the families the NATS feed user
+// may read too. Key and token events (cairn.key.>), replication sources
+// (cairn.src.>, which hold sealed secrets) and the log's own checkpoints
 // never leave the server through the feed.
-const keySubjects = schema.SubjectRoot + ".key."
+func publicSubjects() []string {
+	r := schema.SubjectRoot
+	return []string{r + ".obj.>", r + ".svc.>", r + ".acct.>", r + ".upl.>"}
+}
 
 // Read serves the change feed (GET /events) to consumers that do not speak
 // NATS. It returns the events with sequence > after on subjects matching
-// any of filters (nil: every subject except the key and token events under
-// cairn.key.>), in order, at most limit of them, with Seq set. When there
+// any of filters (nil: those of objects, services, accounts and uploads,
+// never key and token events), in order, at most limit of them, with Seq set. When there
 // are none yet it waits up to wait for the first, then returns what has
 // arrived by then; nothing after wait is an empty answer, not an error.
 // A bad filter is KindInvalidArgument; ctx ending is ctx's error.
@@ -51,7 +56,9 @@ func (l *JetStream) Read(ctx context.Context, after uint64, filters []string, li
 	if after == math.MaxUint64 {
 		return nil, nil
 	}
-	public := len(filters) == 0
+	if len(filters) == 0 {
+		filters = publicSubjects()
+	}
 	cfg := jetstream.ConsumerConfig{
 		Description:       "cairn feed reader",
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
@@ -62,7 +69,7 @@ func (l *JetStream) Read(ctx context.Context, after uint64, filters []string, li
 	}
 	if len(filters) == 1 {
 		cfg.FilterSubject = filters[0]
-	} else if len(filters) > 1 {
+	} else {
 		cfg.FilterSubjects = filters
 	}
 	cons, err := l.stream.CreateConsumer(ctx, cfg)
@@ -120,14 +127,14 @@ func (l *JetStream) Read(ctx context.Context, after uint64, filters []string, li
 			return nil, schema.Wrap(schema.KindInternal, err, "message metadata")
 		}
 		seq := md.Sequence.Stream
-		if seq > after && !(public && strings.HasPrefix(m.Subject(), keySubjects)) {
+		if seq > after {
 			ev, err := decode(m.Data(), seq)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, ev)
 		}
-		if md.NumPending == 0 && (len(out) > 0 || wait <= 0) {
+		if md.NumPending == 0 { // all there was: do not wait for more
 			break
 		}
 	}
