@@ -30,6 +30,11 @@ type Deps struct {
 	Auth     *access.Authenticator
 	Requests RequestLog
 	Log      *slog.Logger
+	// Feed serves the change feed (events); without it events is 501.
+	Feed Feed
+	// Stop, closed when the server begins to shut down, ends the feed's
+	// long polls and streams so that HTTP can drain.
+	Stop <-chan struct{}
 }
 
 // Handler serves the native API.
@@ -39,6 +44,9 @@ type Handler struct {
 	// queried, when set (by tests), sees every query parameter a function
 	// reads through call.query.
 	queried func(fn, param string)
+	// keepAlive is the longest an event stream stays silent (tests
+	// shorten it); 0 means defaultKeepAlive.
+	keepAlive time.Duration
 }
 
 // function is one entry of the function table. The table is what the
@@ -52,6 +60,7 @@ type function struct {
 	write  bool // needs write access (else read)
 	admin  bool // server admin key only; JSON body
 	noSID  bool
+	anySID bool // the server admin key may omit sid: every service
 	public bool // served without a key (the OpenAPI document)
 	serve  func(h *Handler, c *call) error
 }
@@ -84,6 +93,7 @@ func New(d Deps) *Handler {
 		"versionlist":  {methods: get, params: []string{"sid", "path"}, serve: (*Handler).versionList},
 		"syncnext":     {methods: get, params: []string{"sid", "after", "limit", "wait"}, serve: (*Handler).syncNext},
 		"reqlist":      {methods: get, params: []string{"sid", "limit"}, serve: (*Handler).reqList},
+		"events":       {methods: []string{http.MethodGet}, params: []string{"sid", "after", "limit", "wait", "since", "type", "path"}, anySID: true, serve: (*Handler).events},
 		"openapi.json": {methods: get, noSID: true, public: true, serve: (*Handler).openAPI},
 	}}
 	for name, fn := range adminFunctions {
@@ -162,6 +172,9 @@ func (h *Handler) serve(c *call) error {
 	}
 	if !fn.noSID {
 		sid := c.query("sid")
+		if sid == "" && fn.anySID && p.Server {
+			return fn.serve(h, c)
+		}
 		if sid == "" {
 			return schema.Errorf(schema.KindInvalidArgument, "missing parameter sid")
 		}
