@@ -65,6 +65,11 @@ type NATSOptions struct {
 	RequestsPerService int64
 	// Name distinguishes servers started in one process.
 	Name string
+	// Listen, when set, is the HOST:PORT of a NATS client listener (port
+	// 0 picks a free one) where change-feed consumers log in as FeedUser
+	// with FeedPassword (natsauth.go). Empty: no listener at all.
+	Listen       string
+	FeedPassword string
 }
 
 // JetStream is the Log on an embedded NATS server with JetStream file
@@ -100,6 +105,10 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 64 << 20,
 	}
+	feed, err := newFeedAuth(o, sopts) // nil without o.Listen
+	if err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("events: nats server: %w", err)
@@ -109,13 +118,22 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		ns.Shutdown()
 		return nil, errors.New("events: nats server not ready")
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(o.Name+"-core"), nats.MaxReconnects(-1))
+	if err := feed.enable(ns); err != nil {
+		ns.Shutdown()
+		return nil, err
+	}
+	nc, err := nats.Connect("", append(feed.coreOptions(),
+		nats.InProcessServer(ns), nats.Name(o.Name+"-core"), nats.MaxReconnects(-1))...)
 	if err != nil {
 		ns.Shutdown()
 		return nil, fmt.Errorf("events: connect: %w", err)
 	}
 	l := &JetStream{ns: ns, nc: nc}
 	if l.js, err = jetstream.New(nc); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := feed.serve(nc); err != nil {
 		l.Close()
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Command cairn runs and manages a Cairn object store.
 //
-//	cairn serve   [--data DIR] [--listen HOST:PORT] [--config FILE] [--sync always|DURATION]
+//	cairn serve   [--data DIR] [--listen HOST:PORT] [--config FILE] [--sync always|DURATION] [--nats-listen HOST:PORT]
 //	cairn admin   FUNCTION [flags]        (talks to a running server: --url, --key)
 //	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
 //	cairn load    --sid SID [--size N] [--count N] [--clients N]   (load generator)
@@ -80,6 +80,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (se
 	sync := fs.String("sync", "", `"always" (default: fsync every event) or an interval like "1s" (faster; a power loss can lose that interval's writes)`)
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	publicURL := fs.String("public-url", "", "base of the Swift storage URLs auth hands out (default: the request's own host)")
+	natsListen := fs.String("nats-listen", "", "HOST:PORT for NATS change-feed consumers (default: none)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -91,7 +92,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (se
 	if err := cfg.LoadEnv(getenv); err != nil {
 		return cfg, err
 	}
-	for p, v := range map[*string]string{&cfg.Data: *data, &cfg.Listen: *listen, &cfg.Sync: *sync, &cfg.LogLevel: *logLevel, &cfg.PublicURL: *publicURL} {
+	for p, v := range map[*string]string{&cfg.Data: *data, &cfg.Listen: *listen, &cfg.Sync: *sync, &cfg.LogLevel: *logLevel, &cfg.PublicURL: *publicURL,
+		&cfg.NATSListen: *natsListen} {
 		if v != "" {
 			*p = v
 		}
@@ -134,6 +136,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		fmt.Fprintf(stdout, "admin key id %s (key from CAIRN_ADMIN_KEY)\n", srv.AdminKeyID)
 	default:
 		fmt.Fprintf(stdout, "admin key (from %s/admin.json):\n  key id: %s\n  key:    %s\n", cfg.Data, srv.AdminKeyID, srv.AdminKey)
+	}
+	if u := srv.NATSURL(); u != "" {
+		fmt.Fprintf(stdout, "NATS change feed: %s, user %s, password %s (kept in %s/%s); `cairn subject --sid SID` prints a service's filters\n",
+			u, srv.NATSUser, srv.NATSPassword, cfg.Data, server.NATSFile)
 	}
 	fmt.Fprintf(stdout, "try: curl -H 'x-owncdn-key: <key>' %s/servicelist\n", srv.URL())
 	fmt.Fprintf(stdout, "S3: endpoint %s, region us-east-1, path-style; access key id = key id, secret = key\n", srv.URL())

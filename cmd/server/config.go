@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -48,6 +49,11 @@ type Config struct {
 	PublicURL string `json:"public_url"`
 	// Name tells servers in one process apart (NATS server name).
 	Name string `json:"name"`
+	// NATSListen, when set, is the HOST:PORT (port 0 picks one) where the
+	// embedded NATS server takes clients: change-feed consumers, user
+	// "consumer" with the password kept in Data/nats.json. Empty: no
+	// listener.
+	NATSListen string `json:"nats_listen"`
 
 	// Clock replaces time.Now (tests).
 	Clock func() time.Time `json:"-"`
@@ -107,7 +113,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str := map[string]*string{
 		"CAIRN_DATA": &c.Data, "CAIRN_LISTEN": &c.Listen, "CAIRN_ADMIN_KEY_ID": &c.AdminKeyID,
 		"CAIRN_ADMIN_KEY": &c.AdminKey, "CAIRN_SYNC": &c.Sync, "CAIRN_LOG_LEVEL": &c.LogLevel,
-		"CAIRN_PUBLIC_URL": &c.PublicURL,
+		"CAIRN_PUBLIC_URL": &c.PublicURL, "CAIRN_NATS_LISTEN": &c.NATSListen,
 	}
 	for name, p := range str {
 		if v := getenv(name); v != "" {
@@ -132,6 +138,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+	}
+	if c.NATSListen != "" {
+		if _, _, err := events.ParseNATSListen(c.NATSListen); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if (c.AdminKeyID == "") != (c.AdminKey == "") {
 		errs = append(errs, errors.New("set both CAIRN_ADMIN_KEY_ID and CAIRN_ADMIN_KEY, or neither"))

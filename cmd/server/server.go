@@ -40,6 +40,9 @@ type Server struct {
 	AdminKeyGenerated bool
 	// SigningKey signs the hash chain's checkpoints (DATA/checkpoint.key).
 	SigningKey ed25519.PrivateKey
+	// NATSUser and NATSPassword log a change-feed consumer in at NATSURL()
+	// (set with Config.NATSListen; the password is kept in DATA/nats.json).
+	NATSUser, NATSPassword string
 
 	logger   *slog.Logger
 	http     *http.Server
@@ -76,8 +79,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 		return nil, err
 	}
 	interval, _ := cfg.syncInterval()
-	s.Log, err = events.OpenJetStream(ctx, events.NATSOptions{Dir: cfg.Data, SyncAlways: interval == 0,
+	nopts, err := s.natsFeed(events.NATSOptions{Dir: cfg.Data, SyncAlways: interval == 0,
 		SyncInterval: interval, Name: cfg.Name})
+	if err != nil {
+		return nil, err
+	}
+	s.Log, err = events.OpenJetStream(ctx, nopts)
 	if err != nil {
 		return nil, err
 	}
