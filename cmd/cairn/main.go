@@ -40,6 +40,7 @@ commands:
   bench     drive any S3 endpoint(s) with the AWS SDK; print ops/s, MiB/s, latency percentiles, errors
   verify    check the log's hash chain, signed checkpoints and blobs (--data DIR offline, or --url URL)
   pubkey    print the public key the server signs its checkpoints with
+  subject   print the NATS subject filter(s) of a service, an object or an op (--sid S [--path P] [--op OP])
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return verifyCmd(ctx, args[1:], stdout, getenv)
 	case "pubkey":
 		return pubkeyCmd(args[1:], stdout, getenv)
+	case "subject":
+		return subjectCmd(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
