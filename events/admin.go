@@ -76,6 +76,9 @@ func (s *Service) CreateService(ctx context.Context, o Origin, in ServiceInput) 
 	if err := validSettings(in.Settings); err != nil {
 		return nil, err
 	}
+	if err := s.checkReplica(ctx, in.Settings.Replica); err != nil {
+		return nil, err
+	}
 	if in.Name == "" {
 		in.Name = in.ID
 	}
@@ -117,6 +120,9 @@ func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update
 			return nil, Expect{}, err
 		}
 		if err := validSettings(svc.Settings); err != nil {
+			return nil, Expect{}, err
+		}
+		if err := s.checkReplica(ctx, svc.Settings.Replica); err != nil {
 			return nil, Expect{}, err
 		}
 		ev, err := s.newEvent(o, schema.TypeServiceUpdated, svc.Account, id, "",

@@ -83,7 +83,7 @@ func (s *Service) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schem
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
-	svc, err := s.storage(ctx, in.Service)
+	svc, err := s.writable(ctx, in.Service)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func (s *Service) CreateUpload(ctx context.Context, o Origin, in UploadInput) (*
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
-	svc, err := s.storage(ctx, in.Service)
+	svc, err := s.writable(ctx, in.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func (s *Service) PutPart(ctx context.Context, o Origin, service, upload string,
 	if n < 1 || n > MaxParts {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "part number must be an integer between 1 and %d", MaxParts)
 	}
-	svc, err := s.storage(ctx, service)
+	svc, err := s.writable(ctx, service)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ type CompletePart struct {
 // at least MinPartSize) as one put event that also closes the upload. The
 // ETag is S3's: MD5 of the parts' binary MD5s, "-", the number of parts.
 func (s *Service) CompleteUpload(ctx context.Context, o Origin, service, upload string, list []CompletePart, cond Conditions) (*schema.Version, error) {
-	svc, err := s.storage(ctx, service)
+	svc, err := s.writable(ctx, service)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func chooseParts(list []CompletePart, stored []*schema.Part) ([]*schema.Part, er
 
 // AbortUpload closes an upload without writing the object.
 func (s *Service) AbortUpload(ctx context.Context, o Origin, service, upload string) error {
-	svc, err := s.storage(ctx, service)
+	svc, err := s.writable(ctx, service)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,8 @@ type State interface {
 	Account(ctx context.Context, id string) (*schema.Account, error)
 	Key(ctx context.Context, id string) (*schema.Key, error)
 	Token(ctx context.Context, keyID string) (*schema.Token, error)
+	Source(ctx context.Context, name string) (*schema.Source, error)
+	Services(ctx context.Context) ([]*schema.Service, error)
 	TokenByLookup(ctx context.Context, lookup string) (*schema.Token, error)
 	Object(ctx context.Context, service, path string) (*schema.Version, error)
 	Head(ctx context.Context, service, path string) (*schema.Version, error)
@@ -177,6 +179,17 @@ func (s *Service) caughtUp(ctx context.Context) (uint64, error) {
 	return last, s.state.Wait(ctx, last)
 }
 
+// writable returns a storage service clients may write: not a replica,
+// which only its replicator changes (KindForbidden).
+func (s *Service) writable(ctx context.Context, id string) (*schema.Service, error) {
+	svc, err := s.storage(ctx, id)
+	if err == nil && svc.Settings.Replica != nil {
+		return nil, schema.Reasonf(schema.KindForbidden, schema.ReasonReadOnlyReplica,
+			"service %q is a read-only replica of %q on source %q", id, svc.Settings.Replica.SID, svc.Settings.Replica.Source)
+	}
+	return svc, err
+}
+
 // storage returns a storage service or the right error.
 func (s *Service) storage(ctx context.Context, id string) (*schema.Service, error) {
 	svc, err := s.state.Service(ctx, id)
@@ -274,7 +287,7 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
-	svc, err := s.storage(ctx, in.Service)
+	svc, err := s.writable(ctx, in.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +460,7 @@ func (s *Service) DeleteObject(ctx context.Context, o Origin, service, path stri
 	if err := schema.CheckPath(path); err != nil {
 		return nil, err
 	}
-	svc, err := s.storage(ctx, service)
+	svc, err := s.writable(ctx, service)
 	if err != nil {
 		return nil, err
 	}
@@ -493,7 +506,7 @@ func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*sche
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
-	svc, err := s.storage(ctx, in.Service)
+	svc, err := s.writable(ctx, in.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -543,7 +556,7 @@ func (s *Service) UpdateMeta(ctx context.Context, o Origin, in MetaInput) (*sche
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
-	svc, err := s.storage(ctx, in.Service)
+	svc, err := s.writable(ctx, in.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -575,6 +588,9 @@ func (s *Service) ExpireObject(ctx context.Context, service, path, version strin
 	svc, err := s.state.Service(ctx, service)
 	if err != nil {
 		return err
+	}
+	if svc.Settings.Replica != nil { // its primary's reaper decides, and the change follows
+		return nil
 	}
 	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
 		seq, err := s.subjectSeq(ctx, schema.ObjectFilter(service, path))
@@ -616,7 +632,7 @@ func (s *Service) PurgeVersion(ctx context.Context, o Origin, service, path, ver
 	if err := schema.CheckPath(path); err != nil {
 		return nil, err
 	}
-	svc, err := s.storage(ctx, service)
+	svc, err := s.writable(ctx, service)
 	if err != nil {
 		return nil, err
 	}

@@ -169,6 +169,32 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.accountUpdated(ev)
 	case schema.TypeTokenIssued:
 		return f.tokenIssued(ev)
+	case schema.TypeServiceResynced:
+		var p schema.ServiceResynced
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		svc, ok, err := f.service(ev.Service)
+		if err != nil || !ok {
+			return err
+		}
+		if p.SyncID > svc.LastSyncID {
+			svc.LastSyncID = p.SyncID
+		}
+		svc.LastSeq = ev.Seq
+		return f.putService(svc)
+	case schema.TypeSourceCreated:
+		var p schema.SourceCreated
+		if err := ev.Decode(&p); err != nil || p.Name == "" {
+			return nil
+		}
+		return setJSON(f.tx, schema.SourceKey(p.Name), &schema.Source{Name: p.Name, URL: p.URL, Sealed: p.Sealed, Created: ev.Time})
+	case schema.TypeSourceDeleted:
+		var p schema.SourceDeleted
+		if err := ev.Decode(&p); err != nil {
+			return nil
+		}
+		return del(f.tx, schema.SourceKey(p.Name))
 	case schema.TypeUploadCreated:
 		return f.uploadCreated(ev)
 	case schema.TypeUploadPart:
@@ -414,6 +440,7 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 	var keys []string
 	var digests []string
 	for _, pfx := range []string{schema.ObjectPrefix(p.ID), schema.VersionPrefix(p.ID), schema.ChangePrefix(p.ID),
+		"pg:" + p.ID + "\x00",
 		schema.UploadPrefix(p.ID), schema.ServicePartPrefix(p.ID)} {
 		err := f.tx.AscendGreaterOrEqual("", pfx, func(k, v string) bool {
 			if !strings.HasPrefix(k, pfx) {
@@ -559,6 +586,13 @@ func (f *folder) accountDeleted(ev *schema.Event) error {
 		return err
 	}
 	return f.delAccount(p.ID)
+}
+
+// purgeVersion is the id of a purge event's own version.
+func purgeVersion(ev *schema.Event) string {
+	var p schema.ObjectPurged
+	_ = ev.Decode(&p)
+	return p.Version
 }
 
 func (f *folder) accountUpdated(ev *schema.Event) error {
@@ -715,6 +749,17 @@ func (f *folder) purge(ev *schema.Event, version string) error {
 		}
 	}
 	svc.LastSeq = ev.Seq
+	// a purge is a change of its own (replicas follow it), recorded
+	// without a version: the purged version is no longer in the history
+	svc.LastSyncID++
+	mark := schema.Version{Service: ev.Service, Path: ev.Path, Version: purgeVersion(ev), Seq: ev.Seq, SyncID: svc.LastSyncID,
+		Time: ev.Time, Op: schema.OpPurge, Deleted: true, Actor: ev.Actor.KeyID, Purged: version}
+	if err := setJSON(f.tx, schema.PurgeKey(ev.Service, svc.LastSyncID), &mark); err != nil {
+		return err
+	}
+	if _, _, err := f.tx.Set(schema.ChangeKey(ev.Service, svc.LastSyncID), ev.Path, nil); err != nil {
+		return err
+	}
 	if newest != nil { // a non-newest version: the live state is unchanged
 		return f.putService(svc)
 	}

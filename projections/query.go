@@ -100,6 +100,20 @@ func (s *Store) KeyByLookup(ctx context.Context, lookup string) (*schema.Key, er
 	return s.Key(ctx, id)
 }
 
+// Source returns a replication source.
+func (s *Store) Source(_ context.Context, name string) (*schema.Source, error) {
+	var src schema.Source
+	if err := s.get(schema.SourceKey(name), &src, "source"); err != nil {
+		return nil, err
+	}
+	return &src, nil
+}
+
+// Sources returns every replication source, by name.
+func (s *Store) Sources(_ context.Context) ([]*schema.Source, error) {
+	return scanAll[schema.Source](s, "src:")
+}
+
 // Token returns a key's current auth token record.
 func (s *Store) Token(_ context.Context, keyID string) (*schema.Token, error) {
 	var t schema.Token
@@ -283,13 +297,11 @@ func (s *Store) Changes(_ context.Context, service string, after uint64, limit i
 				derr = err
 				return false
 			}
-			var v schema.Version
-			ok, err := getJSON(tx, schema.VersionKey(service, path, id), &v)
-			if err != nil || !ok {
-				derr = err
-				return err == nil
+			v, ok := changeVersion(tx, service, path, id)
+			if !ok { // a version since purged, or replaced as S3's null version
+				return true
 			}
-			out = append(out, &v)
+			out = append(out, v)
 			return limit <= 0 || len(out) < limit
 		})
 	})
@@ -324,11 +336,24 @@ func (s *Store) changeTime(tx *buntdb.Tx, service string, n uint64) (time.Time, 
 	if err != nil {
 		return time.Time{}, false
 	}
-	var v schema.Version
-	if ok, err := getJSON(tx, schema.VersionKey(service, path, n), &v); err != nil || !ok {
+	v, ok := changeVersion(tx, service, path, n)
+	if !ok {
 		return time.Time{}, false
 	}
 	return v.Time, true
+}
+
+// changeVersion returns the version change n of a service made at path:
+// its version record, or the record of a purge.
+func changeVersion(tx *buntdb.Tx, service, path string, n uint64) (*schema.Version, bool) {
+	var v schema.Version
+	if ok, err := getJSON(tx, schema.VersionKey(service, path, n), &v); err == nil && ok {
+		return &v, true
+	}
+	if ok, err := getJSON(tx, schema.PurgeKey(service, n), &v); err == nil && ok {
+		return &v, true
+	}
+	return nil, false
 }
 
 // SyncAt returns the sync id of a service as it was at time t: the largest
@@ -388,13 +413,22 @@ type Expiring struct {
 
 // DueExpiries returns up to limit (<= 0: all) schedule entries with
 // delete_at <= now, soonest first.
-func (s *Store) DueExpiries(_ context.Context, now time.Time, limit int) ([]Expiring, error) {
+func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([]Expiring, error) {
 	var out []Expiring
+	replicas := map[string]bool{}
+	if all, err := s.Services(ctx); err == nil {
+		for _, svc := range all {
+			replicas[svc.ID] = svc.Settings.Replica != nil
+		}
+	}
 	err := s.db.View(func(tx *buntdb.Tx) error {
 		return tx.AscendGreaterOrEqual("", "x:", func(k, v string) bool {
 			at, svc, path, ok := schema.SplitExpiryKey(k)
 			if !ok || at > now.Unix() {
 				return false
+			}
+			if replicas[svc] { // a replica's expiries come from its primary
+				return true
 			}
 			out = append(out, Expiring{DeleteAt: at, Service: svc, Path: path, Version: v})
 			return limit <= 0 || len(out) < limit

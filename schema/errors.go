@@ -87,6 +87,7 @@ const (
 	ReasonNoSuchVersion    = "no_such_version"
 	ReasonNoSuchService    = "no_such_service"
 	ReasonNotEmpty         = "not_empty"
+	ReasonReadOnlyReplica  = "read_only_replica"
 )
 
 func (e *Error) Error() string {

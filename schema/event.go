@@ -9,51 +9,57 @@ import (
 // Event type names. The suffix is the payload version; a new shape gets a
 // new name and both are folded forever.
 const (
-	TypeObjectPut      = "object.put.v1"
-	TypeObjectDelete   = "object.delete.v1"
-	TypeObjectCopy     = "object.copy.v1"
-	TypeObjectMeta     = "object.meta.v1"
-	TypeObjectExpired  = "object.expired.v1"
-	TypeServiceCreated = "service.created.v1"
-	TypeServiceUpdated = "service.updated.v1"
-	TypeServiceDeleted = "service.deleted.v1"
-	TypeQuotaSet       = "quota.set.v1"
-	TypeKeyCreated     = "key.created.v1"
-	TypeKeyRevoked     = "key.revoked.v1"
-	TypeAccountCreated = "account.created.v1"
-	TypeAccountDeleted = "account.deleted.v1"
-	TypeObjectPurged   = "object.purged.v1"
-	TypeUploadCreated  = "upload.created.v1"
-	TypeUploadPart     = "upload.part.v1"
-	TypeUploadAborted  = "upload.aborted.v1"
-	TypeAccountUpdated = "account.updated.v1"
-	TypeTokenIssued    = "token.issued.v1"
-	TypeCheckpoint     = "log.checkpoint.v1"
+	TypeObjectPut       = "object.put.v1"
+	TypeObjectDelete    = "object.delete.v1"
+	TypeObjectCopy      = "object.copy.v1"
+	TypeObjectMeta      = "object.meta.v1"
+	TypeObjectExpired   = "object.expired.v1"
+	TypeServiceCreated  = "service.created.v1"
+	TypeServiceUpdated  = "service.updated.v1"
+	TypeServiceDeleted  = "service.deleted.v1"
+	TypeQuotaSet        = "quota.set.v1"
+	TypeKeyCreated      = "key.created.v1"
+	TypeKeyRevoked      = "key.revoked.v1"
+	TypeAccountCreated  = "account.created.v1"
+	TypeAccountDeleted  = "account.deleted.v1"
+	TypeObjectPurged    = "object.purged.v1"
+	TypeUploadCreated   = "upload.created.v1"
+	TypeUploadPart      = "upload.part.v1"
+	TypeUploadAborted   = "upload.aborted.v1"
+	TypeAccountUpdated  = "account.updated.v1"
+	TypeTokenIssued     = "token.issued.v1"
+	TypeCheckpoint      = "log.checkpoint.v1"
+	TypeSourceCreated   = "source.created.v1"
+	TypeSourceDeleted   = "source.deleted.v1"
+	TypeServiceResynced = "service.resynced.v1"
 )
 
 // EventTypes lists every event type with its payload's zero value, for the
 // JSON Schema and the docs.
 var EventTypes = map[string]any{
-	TypeObjectPut:      ObjectPut{},
-	TypeObjectDelete:   ObjectDelete{},
-	TypeObjectCopy:     ObjectCopy{},
-	TypeObjectMeta:     ObjectMeta{},
-	TypeObjectExpired:  ObjectExpired{},
-	TypeServiceCreated: ServiceCreated{},
-	TypeServiceUpdated: ServiceUpdated{},
-	TypeServiceDeleted: ServiceDeleted{},
-	TypeQuotaSet:       QuotaSet{},
-	TypeKeyCreated:     KeyCreated{},
-	TypeKeyRevoked:     KeyRevoked{},
-	TypeAccountCreated: AccountCreated{},
-	TypeAccountDeleted: AccountDeleted{},
-	TypeObjectPurged:   ObjectPurged{},
-	TypeUploadCreated:  UploadCreated{},
-	TypeUploadPart:     UploadPart{},
-	TypeUploadAborted:  UploadAborted{},
-	TypeAccountUpdated: AccountUpdated{},
-	TypeTokenIssued:    TokenIssued{},
-	TypeCheckpoint:     Checkpoint{},
+	TypeObjectPut:       ObjectPut{},
+	TypeObjectDelete:    ObjectDelete{},
+	TypeObjectCopy:      ObjectCopy{},
+	TypeObjectMeta:      ObjectMeta{},
+	TypeObjectExpired:   ObjectExpired{},
+	TypeServiceCreated:  ServiceCreated{},
+	TypeServiceUpdated:  ServiceUpdated{},
+	TypeServiceDeleted:  ServiceDeleted{},
+	TypeQuotaSet:        QuotaSet{},
+	TypeKeyCreated:      KeyCreated{},
+	TypeKeyRevoked:      KeyRevoked{},
+	TypeAccountCreated:  AccountCreated{},
+	TypeAccountDeleted:  AccountDeleted{},
+	TypeObjectPurged:    ObjectPurged{},
+	TypeUploadCreated:   UploadCreated{},
+	TypeUploadPart:      UploadPart{},
+	TypeUploadAborted:   UploadAborted{},
+	TypeAccountUpdated:  AccountUpdated{},
+	TypeTokenIssued:     TokenIssued{},
+	TypeCheckpoint:      Checkpoint{},
+	TypeSourceCreated:   SourceCreated{},
+	TypeSourceDeleted:   SourceDeleted{},
+	TypeServiceResynced: ServiceResynced{},
 }
 
 // Op names of object events, as syncnext shows them.
@@ -377,4 +383,25 @@ type Checkpoint struct {
 // CheckpointMessage is what a checkpoint signs.
 func CheckpointMessage(seq uint64, chain string) []byte {
 	return []byte("cairn checkpoint v1\n" + strconv.FormatUint(seq, 10) + "\n" + chain)
+}
+
+// SourceCreated defines a replication source: another instance's API URL
+// and a key value there, sealed with the server's secret.
+type SourceCreated struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	Sealed []byte `json:"sealed"`
+}
+
+// SourceDeleted removes a replication source no replica uses.
+type SourceDeleted struct {
+	Name string `json:"name"`
+}
+
+// ServiceResynced records that a replica was brought to its primary's
+// current files after it could not follow the primary's history: its sync
+// id becomes the primary's.
+type ServiceResynced struct {
+	ID     string `json:"id"`
+	SyncID uint64 `json:"sync_id"`
 }

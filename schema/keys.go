@@ -16,6 +16,8 @@ import (
 //	svc:<service>                          Service (with usage and last_sync_id)
 //	key:<key-id>                           Key
 //	keyh:<sha256 of value>                 key id (lookup by x-owncdn-key)
+//	pg:<service>\x00<sync-id>                a purge change (Version with Op purge, Purged set)
+//	src:<name>                             replication Source
 //	tok:<key-id>                           Token: the key's current auth token (Swift)
 //	tokh:<sha256 of token>                 key id (lookup by X-Auth-Token)
 //	o:<service>\x00<path>                  current live Version (listing)
@@ -41,6 +43,14 @@ func KeyKey(id string) string { return "key:" + id }
 
 // KeyLookupKey is the key of a value-hash to key-id entry.
 func KeyLookupKey(lookup string) string { return "keyh:" + lookup }
+
+// PurgeKey is the key of a purge change of a service (its sync id).
+func PurgeKey(service string, syncID uint64) string {
+	return fmt.Sprintf("pg:%s%s%016x", service, sep, syncID)
+}
+
+// SourceKey is the key of a replication source.
+func SourceKey(name string) string { return "src:" + name }
 
 // TokenKey is the key of a key's current auth token.
 func TokenKey(keyID string) string { return "tok:" + keyID }

@@ -39,6 +39,37 @@ type ServiceSettings struct {
 	// Policy is the Swift storage policy the container was made with; it
 	// is kept and shown, every policy stores alike.
 	Policy string `json:"policy,omitempty"`
+	// Replica makes the service a read-only replica following a service
+	// of another instance (nil: a primary, written by clients).
+	Replica *ReplicaOf `json:"replica,omitempty"`
+}
+
+// ReplicaOf names what a replica follows: a replication source of this
+// instance and the service id there.
+type ReplicaOf struct {
+	Source string `json:"source"`
+	SID    string `json:"sid"`
+}
+
+// ReplicaLag is how a replica follows its primary: changes it has not
+// applied yet, how old the oldest of them is, when it last heard from the
+// primary and how that went.
+type ReplicaLag struct {
+	Behind          uint64    `json:"behind"`
+	OldestUnapplied float64   `json:"oldest_unapplied_seconds"`
+	PrimarySyncID   uint64    `json:"primary_sync_id"`
+	LastSync        time.Time `json:"last_sync"`
+	LastResult      string    `json:"last_result"`
+	Resyncs         int       `json:"resyncs"`
+}
+
+// Source is a replication source: another instance's API URL and a key
+// there, sealed like key values (never in the log in clear).
+type Source struct {
+	Name    string    `json:"name"`
+	URL     string    `json:"url"`
+	Sealed  []byte    `json:"sealed"`
+	Created time.Time `json:"created"`
 }
 
 // ACL elements with a meaning of their own.
@@ -169,6 +200,8 @@ type Version struct {
 	// an object has at most one.
 	Null  bool   `json:"null,omitempty"`
 	Actor string `json:"actor,omitempty"`
+	// Purged is, for a purge change (Op "purge"), the version it removed.
+	Purged string `json:"purged,omitempty"`
 	// Segments make the version a static large object: its content is
 	// these pinned segments' bytes in order (Size is their sum; Blob is
 	// empty).

@@ -12,6 +12,7 @@ import "strings"
 //	                                        the completion is an object put
 //	cairn.key.<key-id>.<op>                 key and token events: never exposed to feed consumers
 //	cairn.log.checkpoint                    signed checkpoints of the hash chain
+//	cairn.src.<source-hash>.<op>            replication sources (created, deleted): not for feed consumers
 //
 // The request log is a separate capped stream: cairnreq.<svc-hash>.
 const (
@@ -39,6 +40,9 @@ func ServiceSubject(service, op string) string { return "cairn.svc." + Hash(serv
 
 // AccountSubject is the subject of an account event.
 func AccountSubject(account, op string) string { return "cairn.acct." + Hash(account) + "." + op }
+
+// SourceSubject is the subject of a replication source event.
+func SourceSubject(name, op string) string { return "cairn.src." + Hash(name) + "." + op }
 
 // KeySubject is the subject of a key event.
 func KeySubject(keyID, op string) string { return "cairn.key." + keyID + "." + op }
@@ -79,6 +83,12 @@ func SubjectFor(e *Event) string {
 		return UploadSubject(e.Service, u.Upload, op)
 	case e.Type == TypeCheckpoint:
 		return "cairn.log.checkpoint"
+	case strings.HasPrefix(e.Type, "source."):
+		var src struct {
+			Name string `json:"name"`
+		}
+		_ = e.Decode(&src)
+		return SourceSubject(src.Name, op)
 	case strings.HasPrefix(e.Type, "key."), strings.HasPrefix(e.Type, "token."):
 		var k struct {
 			ID string `json:"id"`

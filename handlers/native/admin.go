@@ -20,47 +20,44 @@ var adminFunctions = map[string]function{
 	"accountupdate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountUpdate},
 	"accountlist":   {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountList},
 	"accountdelete": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountDelete},
-	"sourcecreate":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).notYet},
-	"sourcelist":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).notYet},
-	"sourcedelete":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).notYet},
-}
-
-func (h *Handler) notYet(c *call) error {
-	return schema.Errorf(schema.KindNotImplemented, "%s: replication sources are not available in this version", c.fn)
+	"sourcecreate":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceCreate},
+	"sourcelist":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceList},
+	"sourcedelete":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceDelete},
 }
 
 type adminService struct {
-	ID           string  `json:"id"`
-	Account      string  `json:"account"`
-	Name         string  `json:"name"`
-	Type         string  `json:"type"`
-	KeepVersions string  `json:"keep_versions"`
-	Versioning   string  `json:"versioning,omitempty"`
-	Replica      *string `json:"replica"`
-	Files        int64   `json:"files"`
-	Bytes        int64   `json:"bytes"`
-	LastSyncID   uint64  `json:"last_sync_id"`
-	Created      string  `json:"created"`
+	ID           string       `json:"id"`
+	Account      string       `json:"account"`
+	Name         string       `json:"name"`
+	Type         string       `json:"type"`
+	KeepVersions string       `json:"keep_versions"`
+	Versioning   string       `json:"versioning,omitempty"`
+	Replica      *replicaJSON `json:"replica"`
+	Files        int64        `json:"files"`
+	Bytes        int64        `json:"bytes"`
+	LastSyncID   uint64       `json:"last_sync_id"`
+	Created      string       `json:"created"`
 }
 
-func toAdminService(s *schema.Service) adminService {
+func (h *Handler) toAdminService(s *schema.Service) adminService {
 	kv := s.Settings.KeepVersions
 	if kv == "" {
 		kv = "forever"
 	}
 	return adminService{ID: s.ID, Account: s.Account, Name: s.Name, Type: s.Type, KeepVersions: kv,
-		Versioning: s.Settings.Versioning, Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID, Created: rfc3339(s.Created)}
+		Versioning: s.Settings.Versioning, Replica: h.replicaOf(s), Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID,
+		Created: rfc3339(s.Created)}
 }
 
 type serviceBody struct {
-	ID           string  `json:"id"`
-	Account      string  `json:"account"`
-	Name         *string `json:"name"`
-	Type         string  `json:"type"`
-	KeepVersions *string `json:"keep_versions"`
-	Replica      any     `json:"replica"`
-	QuotaBytes   *int64  `json:"quota_bytes"`
-	QuotaCount   *int64  `json:"quota_count"`
+	ID           string            `json:"id"`
+	Account      string            `json:"account"`
+	Name         *string           `json:"name"`
+	Type         string            `json:"type"`
+	KeepVersions *string           `json:"keep_versions"`
+	Replica      *schema.ReplicaOf `json:"replica"`
+	QuotaBytes   *int64            `json:"quota_bytes"`
+	QuotaCount   *int64            `json:"quota_count"`
 }
 
 func (h *Handler) serviceCreate(c *call) error {
@@ -71,10 +68,8 @@ func (h *Handler) serviceCreate(c *call) error {
 	if !schema.ValidServiceID(b.ID) {
 		return schema.Errorf(schema.KindInvalidArgument, "id must be 3-63 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit")
 	}
-	if b.Replica != nil {
-		return schema.Errorf(schema.KindNotImplemented, "replica services are not available in this version")
-	}
 	in := events.ServiceInput{ID: b.ID, Account: b.Account, Type: b.Type}
+	in.Settings.Replica = b.Replica
 	if b.Name != nil {
 		in.Name = *b.Name
 	}
@@ -90,7 +85,7 @@ func (h *Handler) serviceCreate(c *call) error {
 			return err
 		}
 	}
-	writeJSON(c.w, http.StatusCreated, toAdminService(svc))
+	writeJSON(c.w, http.StatusCreated, h.toAdminService(svc))
 	return nil
 }
 
@@ -101,8 +96,24 @@ func deref(p *int64) int64 {
 	return *p
 }
 
+// serviceUpdateBody is serviceBody with what changes a replica: Promote
+// makes it a primary (it stops following and accepts writes), Follow makes
+// a primary a replica (re-attaching an old primary after a failover).
+type serviceUpdateBody struct {
+	ID           string            `json:"id"`
+	Account      string            `json:"account"`
+	Name         *string           `json:"name"`
+	Type         string            `json:"type"`
+	KeepVersions *string           `json:"keep_versions"`
+	Replica      *schema.ReplicaOf `json:"replica"`
+	QuotaBytes   *int64            `json:"quota_bytes"`
+	QuotaCount   *int64            `json:"quota_count"`
+	Promote      bool              `json:"promote"`
+	Follow       *schema.ReplicaOf `json:"follow"`
+}
+
 func (h *Handler) serviceUpdate(c *call) error {
-	var b serviceBody
+	var b serviceUpdateBody
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
@@ -110,7 +121,10 @@ func (h *Handler) serviceUpdate(c *call) error {
 		return schema.Errorf(schema.KindInvalidArgument, "missing id")
 	}
 	if b.Type != "" || b.Replica != nil || b.Account != "" {
-		return schema.Errorf(schema.KindInvalidArgument, "type, account and replica are set at creation only")
+		return schema.Errorf(schema.KindInvalidArgument, "type, account and replica are set at creation only (promote and follow change a replica)")
+	}
+	if b.Promote && b.Follow != nil {
+		return schema.Errorf(schema.KindInvalidArgument, "promote or follow, not both")
 	}
 	ctx := c.r.Context()
 	svc, err := h.d.Core.UpdateService(ctx, c.origin(), b.ID, func(s *schema.Service) error {
@@ -119,6 +133,18 @@ func (h *Handler) serviceUpdate(c *call) error {
 		}
 		if b.KeepVersions != nil {
 			s.Settings.KeepVersions = *b.KeepVersions
+		}
+		switch {
+		case b.Promote:
+			if s.Settings.Replica == nil {
+				return schema.Errorf(schema.KindConflict, "service %q is not a replica", s.ID)
+			}
+			s.Settings.Replica = nil
+		case b.Follow != nil:
+			if s.Settings.Replica != nil {
+				return schema.Errorf(schema.KindConflict, "service %q already follows a source (promote it first)", s.ID)
+			}
+			s.Settings.Replica = b.Follow
 		}
 		return nil
 	})
@@ -137,7 +163,7 @@ func (h *Handler) serviceUpdate(c *call) error {
 			return err
 		}
 	}
-	writeJSON(c.w, http.StatusOK, toAdminService(svc))
+	writeJSON(c.w, http.StatusOK, h.toAdminService(svc))
 	return nil
 }
 

@@ -14,14 +14,14 @@ import (
 )
 
 type serviceJSON struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Type       string  `json:"type"`
-	Replica    *string `json:"replica"`
-	Access     string  `json:"access"`
-	Files      int64   `json:"files"`
-	Bytes      int64   `json:"bytes"`
-	LastSyncID uint64  `json:"last_sync_id"`
+	ID         string       `json:"id"`
+	Name       string       `json:"name"`
+	Type       string       `json:"type"`
+	Replica    *replicaJSON `json:"replica"`
+	Access     string       `json:"access"`
+	Files      int64        `json:"files"`
+	Bytes      int64        `json:"bytes"`
+	LastSyncID uint64       `json:"last_sync_id"`
 }
 
 func (h *Handler) serviceList(c *call) error {
@@ -32,7 +32,7 @@ func (h *Handler) serviceList(c *call) error {
 	out := []serviceJSON{}
 	for _, s := range all {
 		if level := c.p.Level(s); level != "" {
-			out = append(out, serviceJSON{ID: s.ID, Name: s.Name, Type: s.Type, Access: level,
+			out = append(out, serviceJSON{ID: s.ID, Name: s.Name, Type: s.Type, Replica: h.replicaOf(s), Access: level,
 				Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID})
 		}
 	}
@@ -382,6 +382,11 @@ type updateJSON struct {
 	Meta        map[string]string `json:"meta"`
 	DeleteAt    int64             `json:"delete_at"`
 	CopiedFrom  *schema.ObjectRef `json:"copied_from"`
+	Headers     map[string]string `json:"headers"`
+	Null        bool              `json:"null"`
+	SHA256      string            `json:"sha256"`
+	Purged      string            `json:"purged,omitempty"`
+	Actor       string            `json:"actor"`
 }
 
 func (h *Handler) syncNext(c *call) error {
@@ -416,7 +421,8 @@ func (h *Handler) syncNext(c *call) error {
 	for _, v := range changes {
 		out = append(out, updateJSON{SyncID: v.SyncID, Time: rfc3339(v.Time), Op: v.Op, Path: v.Path,
 			Version: v.Version, Size: v.Size, ETag: v.ETag, ContentType: v.ContentType, Meta: v.Meta,
-			DeleteAt: v.DeleteAt, CopiedFrom: v.CopiedFrom})
+			DeleteAt: v.DeleteAt, CopiedFrom: v.CopiedFrom, Headers: v.Headers, Null: v.Null, SHA256: v.Blob.SHA256,
+			Purged: v.Purged, Actor: v.Actor})
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"updates": out, "last_sync_id": last})
 	return nil

@@ -30,6 +30,8 @@ type Deps struct {
 	Auth     *access.Authenticator
 	Requests RequestLog
 	Log      *slog.Logger
+	// Replicas reports replicas' lag (servicelist, admin functions).
+	Replicas ReplicaStatus
 	// Feed serves the change feed (events); without it events is 501.
 	Feed Feed
 	// Stop, closed when the server begins to shut down, ends the feed's

@@ -812,9 +812,22 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(post, "accountlist", admin, nil, nil, nil, http.StatusOK)
 	call(post, "accountdelete", admin, nil, map[string]any{"id": "acme"}, nil, http.StatusOK)
 	call(post, "accountdelete", admin, nil, map[string]any{"id": schema.DefaultAccount}, nil, http.StatusConflict)
-	for _, fn := range []string{"sourcecreate", "sourcelist", "sourcedelete"} {
-		call(post, fn, admin, nil, map[string]any{"name": "x"}, nil, http.StatusNotImplemented)
+	call(post, "sourcecreate", admin, nil, map[string]any{"name": "eu", "url": "http://127.0.0.1:1", "key": "k"}, nil, http.StatusCreated)
+	call(post, "sourcecreate", admin, nil, map[string]any{"name": "eu", "url": "http://127.0.0.1:1", "key": "k"}, nil, http.StatusConflict)
+	call(post, "sourcecreate", admin, nil, map[string]any{"name": "bad", "url": "ftp://x", "key": "k"}, nil, http.StatusBadRequest)
+	if r := call(post, "sourcelist", admin, nil, nil, nil, http.StatusOK); !strings.Contains(string(r.body), `"name":"eu"`) || strings.Contains(string(r.body), `"key"`) {
+		t.Errorf("sourcelist: %s", r.body)
 	}
+	call(post, "servicecreate", admin, nil, map[string]any{"id": "eu-copy", "replica": map[string]string{"source": "eu", "sid": "photos"}}, nil, http.StatusCreated)
+	call(post, "servicecreate", admin, nil, map[string]any{"id": "eu-bad", "replica": map[string]string{"source": "nope", "sid": "photos"}}, nil, http.StatusBadRequest)
+	call(post, "sourcedelete", admin, nil, map[string]any{"name": "eu"}, nil, http.StatusConflict)
+	call(post, "serviceupdate", admin, nil, map[string]any{"id": "eu-copy", "promote": true}, nil, http.StatusOK)
+	call(post, "serviceupdate", admin, nil, map[string]any{"id": "eu-copy", "promote": true}, nil, http.StatusConflict)
+	call(post, "serviceupdate", admin, nil, map[string]any{"id": "eu-copy", "follow": map[string]string{"source": "eu", "sid": "photos"}}, nil, http.StatusOK)
+	call(post, "serviceupdate", admin, nil, map[string]any{"id": "eu-copy", "promote": true}, nil, http.StatusOK)
+	call(post, "servicedelete", admin, nil, map[string]any{"id": "eu-copy"}, nil, http.StatusOK)
+	call(post, "sourcedelete", admin, nil, map[string]any{"name": "eu"}, nil, http.StatusOK)
+	call(post, "sourcedelete", admin, nil, map[string]any{"name": "eu"}, nil, http.StatusNotFound)
 	call(post, "servicecreate", rw.Value, nil, map[string]any{"id": "mine"}, nil, http.StatusForbidden)
 	call(get, "keylist", admin, nil, nil, nil, http.StatusMethodNotAllowed)
 

@@ -1,0 +1,341 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/cairnhq/cairn/projections"
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Replication, OwnCDN's way: a replica service follows a service of
+// another instance (a source: its API URL and a key there) through its
+// syncnext feed, and appends each change to its own log as the same kind
+// of event with the primary's version id, time and actor, so its sync ids,
+// version lists and point-in-time reads are the primary's. The events
+// package owns the writes; cmd/server runs the loops that pull.
+
+var sourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// CreateSource defines a replication source; the key value is sealed.
+func (s *Service) CreateSource(ctx context.Context, o Origin, name, rawURL, key string) (*schema.Source, error) {
+	if !sourceNameRe.MatchString(name) {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "a source name is 1-64 lower-case letters, digits, '-' or '_'")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "url must be an absolute http(s) URL")
+	}
+	if key == "" {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "key is required: a key value on the source")
+	}
+	subject := schema.SourceSubject(name, "*")
+	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, subject)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if _, err := s.state.Source(ctx, name); err == nil {
+			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "source %q already exists", name)
+		}
+		ev, err := s.newEvent(o, schema.TypeSourceCreated, schema.DefaultAccount, "", "",
+			schema.SourceCreated{Name: name, URL: u.String(), Sealed: s.sealer.Seal(key)})
+		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Source(ctx, name)
+}
+
+// DeleteSource removes a source no replica follows (KindConflict else).
+func (s *Service) DeleteSource(ctx context.Context, o Origin, name string) error {
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		last, err := s.caughtUp(ctx)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if _, err := s.state.Source(ctx, name); err != nil {
+			return nil, Expect{}, err
+		}
+		svcs, err := s.state.Services(ctx)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		for _, svc := range svcs {
+			if r := svc.Settings.Replica; r != nil && r.Source == name {
+				return nil, Expect{}, schema.Errorf(schema.KindConflict, "service %q is a replica through source %q", svc.ID, name)
+			}
+		}
+		ev, err := s.newEvent(o, schema.TypeSourceDeleted, schema.DefaultAccount, "", "", schema.SourceDeleted{Name: name})
+		return ev, Expect{Global: true, LastSeq: last}, err
+	})
+	return err
+}
+
+// SourceKey returns a source's clear key value (for requests to it). It
+// never leaves the process.
+func (s *Service) SourceKey(src *schema.Source) (string, error) {
+	v, err := s.sealer.Open(src.Sealed)
+	if err != nil {
+		return "", schema.Wrap(schema.KindInternal, err, "source key cannot be opened")
+	}
+	return v, nil
+}
+
+// Change is one change of a primary's service as its syncnext reports it.
+type Change struct {
+	SyncID      uint64            `json:"sync_id"`
+	Time        time.Time         `json:"time"`
+	Op          string            `json:"op"`
+	Path        string            `json:"path"`
+	Version     string            `json:"version"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"`
+	ContentType string            `json:"content_type"`
+	Meta        map[string]string `json:"meta"`
+	Headers     map[string]string `json:"headers"`
+	DeleteAt    int64             `json:"delete_at"`
+	CopiedFrom  *schema.ObjectRef `json:"copied_from"`
+	Null        bool              `json:"null"`
+	SHA256      string            `json:"sha256"`
+	Purged      string            `json:"purged"`
+	Actor       string            `json:"actor"`
+}
+
+// Fetch returns the bytes of the change's version from the primary.
+type Fetch func(ctx context.Context) (io.ReadCloser, error)
+
+// ApplyChange appends change c of the primary to replica service id, as
+// the primary wrote it. Changes must come in order: one already applied
+// (sync id at or below the replica's) is skipped, a gap is KindConflict.
+// Content is fetched only when the replica does not hold a blob with the
+// change's digest. The append expects the replica's history as read, so
+// two appliers never apply a change twice.
+func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fetch) error {
+	svc, err := s.storage(ctx, id)
+	if err != nil {
+		return err
+	}
+	if svc.Settings.Replica == nil {
+		return schema.Errorf(schema.KindConflict, "service %q is not a replica", id)
+	}
+	if c.SyncID <= svc.LastSyncID {
+		return nil
+	}
+	if err := schema.CheckPath(c.Path); err != nil {
+		return err
+	}
+	var blob *schema.BlobRef
+	if c.Op == schema.OpPut || c.Op == schema.OpCopy {
+		if blob, err = s.replicaBlob(ctx, c, fetch); err != nil {
+			return err
+		}
+	}
+	filter := schema.ServiceObjectsFilter(id)
+	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, filter)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		cur, err := s.state.Service(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		switch {
+		case c.SyncID <= cur.LastSyncID:
+			return nil, Expect{}, errApplied
+		case c.SyncID != cur.LastSyncID+1:
+			return nil, Expect{}, schema.Errorf(schema.KindConflict, "replica %q is at sync id %d, the next change is %d", id, cur.LastSyncID, c.SyncID)
+		}
+		ev, err := s.replicaEvent(ctx, cur, c, blob)
+		return ev, Expect{Filter: filter, FilterSeq: seq}, err
+	})
+	if err == errApplied {
+		return nil
+	}
+	return err
+}
+
+var errApplied = schema.Errorf(schema.KindConflict, "change already applied")
+
+// replicaBlob stores (or finds) the bytes of a put or copy.
+func (s *Service) replicaBlob(ctx context.Context, c Change, fetch Fetch) (*schema.BlobRef, error) {
+	if c.SHA256 != "" && c.Size > s.opts.InlineMax {
+		if _, err := s.blobs.Stat(ctx, c.SHA256); err == nil {
+			return &schema.BlobRef{SHA256: c.SHA256}, nil // identical bytes are never fetched twice
+		}
+	}
+	rd, err := fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	p, err := s.storeBody(ctx, io.LimitReader(rd, c.Size+1))
+	if err != nil {
+		return nil, err
+	}
+	if p.Size != c.Size || (c.SHA256 != "" && p.Blob.SHA256 != c.SHA256) {
+		return nil, schema.Errorf(schema.KindUnavailable, "the source sent %d bytes (%s) for %s version %s, want %d (%s)",
+			p.Size, p.Blob.SHA256, c.Path, c.Version, c.Size, c.SHA256)
+	}
+	return &p.Blob, nil
+}
+
+// replicaEvent builds the event that records c on the replica: the
+// primary's event type, version id (as the event id), time and actor.
+func (s *Service) replicaEvent(ctx context.Context, svc *schema.Service, c Change, blob *schema.BlobRef) (*schema.Event, error) {
+	var typ string
+	var payload any
+	switch c.Op {
+	case schema.OpPut:
+		typ = schema.TypeObjectPut
+		payload = schema.ObjectPut{Version: c.Version, Size: c.Size, ETag: c.ETag, ContentType: c.ContentType, Meta: c.Meta,
+			DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null}
+	case schema.OpCopy:
+		from := schema.ObjectRef{}
+		if c.CopiedFrom != nil {
+			from = *c.CopiedFrom
+		}
+		typ = schema.TypeObjectCopy
+		payload = schema.ObjectCopy{Version: c.Version, From: from, Size: c.Size, ETag: c.ETag, ContentType: c.ContentType,
+			Meta: c.Meta, DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null}
+	case schema.OpMeta:
+		typ = schema.TypeObjectMeta
+		payload = schema.ObjectMeta{Version: c.Version, ContentType: c.ContentType, Meta: c.Meta, DeleteAt: c.DeleteAt,
+			Headers: c.Headers, Null: c.Null}
+	case schema.OpDelete:
+		typ = schema.TypeObjectDelete
+		payload = schema.ObjectDelete{Version: c.Version, Null: c.Null}
+	case schema.OpExpire:
+		head, err := s.state.Head(ctx, svc.ID, c.Path)
+		if err != nil {
+			return nil, err
+		}
+		typ = schema.TypeObjectExpired
+		payload = schema.ObjectExpired{Version: c.Version, Expired: head.Version}
+	case schema.OpPurge:
+		typ = schema.TypeObjectPurged
+		payload = schema.ObjectPurged{Version: c.Version, Purged: c.Purged}
+	default:
+		return nil, schema.Errorf(schema.KindInvalidArgument, "unknown change op %q", c.Op)
+	}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	src := svc.Settings.Replica
+	return &schema.Event{Type: typ, ID: c.Version, Time: c.Time.UTC(),
+		Actor:   schema.Actor{KeyID: c.Actor, Dialect: "replication", Addr: src.Source + "/" + src.SID},
+		Account: svc.Account, Service: svc.ID, Path: c.Path, Data: data}, nil
+}
+
+// checkReplica checks a replica setting: its source exists.
+func (s *Service) checkReplica(ctx context.Context, r *schema.ReplicaOf) error {
+	if r == nil {
+		return nil
+	}
+	if r.SID == "" {
+		return schema.Errorf(schema.KindInvalidArgument, "replica.sid names the service on the source")
+	}
+	if _, err := s.state.Source(ctx, r.Source); schema.IsKind(err, schema.KindNotFound) {
+		return schema.Errorf(schema.KindInvalidArgument, "replica.source: no source %q (sourcecreate first)", r.Source)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// Resync brings replica id to the primary's current files after its
+// history could not be followed (the primary no longer holds it, or the two
+// diverged): every local file the primary does not hold as the same
+// version is deleted, every primary file the replica does not hold is put
+// with its version id, time and bytes, and a service.resynced event sets
+// the replica's sync id to the primary's (it cannot go back: a replica
+// whose history is longer than its primary's is a conflict).
+func (s *Service) Resync(ctx context.Context, id string, primarySyncID uint64, files []Change, fetch func(Change) Fetch) error {
+	svc, err := s.storage(ctx, id)
+	if err != nil {
+		return err
+	}
+	if svc.Settings.Replica == nil {
+		return schema.Errorf(schema.KindConflict, "service %q is not a replica", id)
+	}
+	want := map[string]Change{}
+	for _, f := range files {
+		want[f.Path] = f
+	}
+	o := Origin{Actor: schema.Actor{KeyID: schema.ActorSystem, Dialect: "replication"}}
+	after := ""
+	for { // local files the primary does not hold as they are
+		page, err := s.state.List(ctx, id, projections.ListOptions{After: after, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, v := range page.Files {
+			if f, ok := want[v.Path]; ok && f.Version == v.Version {
+				delete(want, v.Path)
+				continue
+			}
+			if _, err := s.forceDelete(ctx, o, svc, v.Path); err != nil {
+				return err
+			}
+		}
+		if !page.Truncated {
+			break
+		}
+		after = page.Next
+	}
+	for _, f := range files { // the primary's files the replica lacks
+		if _, ok := want[f.Path]; !ok {
+			continue
+		}
+		blob, err := s.replicaBlob(ctx, f, fetch(f))
+		if err != nil {
+			return err
+		}
+		f.Op = schema.OpPut
+		ev, err := s.replicaEvent(ctx, svc, f, blob)
+		if err != nil {
+			return err
+		}
+		if _, err := s.commit(ctx, func() (*schema.Event, Expect, error) { return ev, Expect{}, nil }); err != nil {
+			return err
+		}
+	}
+	filter := schema.ServiceObjectsFilter(id)
+	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, filter)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		cur, err := s.state.Service(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if cur.LastSyncID > primarySyncID {
+			return nil, Expect{}, schema.Errorf(schema.KindConflict,
+				"replica %q has %d changes, its primary %d: its history cannot be aligned (re-create the replica)", id, cur.LastSyncID, primarySyncID)
+		}
+		ev, err := s.newEvent(o, schema.TypeServiceResynced, cur.Account, id, "",
+			schema.ServiceResynced{ID: id, SyncID: primarySyncID})
+		return ev, Expect{Filter: filter, FilterSeq: seq}, err
+	})
+	return err
+}
+
+// forceDelete deletes a file of a replica during a resync.
+func (s *Service) forceDelete(ctx context.Context, o Origin, svc *schema.Service, path string) (*schema.Event, error) {
+	return s.commit(ctx, func() (*schema.Event, Expect, error) {
+		ev, err := s.newEvent(o, schema.TypeObjectDelete, svc.Account, svc.ID, path, nil)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev.Data, err = json.Marshal(schema.ObjectDelete{Version: ev.ID})
+		return ev, Expect{}, err
+	})
+}
