@@ -45,6 +45,7 @@ type Server struct {
 	NATSUser, NATSPassword string
 
 	logger   *slog.Logger
+	replicas *replicator
 	http     *http.Server
 	ln       net.Listener
 	cancel   context.CancelFunc
@@ -52,6 +53,10 @@ type Server struct {
 	runErr   chan error
 	lock     *os.File
 	closeOne sync.Once
+
+	// stopFeeds ends the change feed's long polls and event streams when
+	// shutdown begins, so that HTTP can drain.
+	stopFeeds context.CancelFunc
 }
 
 // Open starts everything but the HTTP listener: the log, the projections
@@ -131,7 +136,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	}
 
 	auth := access.New(s.State, s.AdminKeyID, s.AdminKey)
-	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
+	feeds, stopFeeds := context.WithCancel(context.Background())
+	s.stopFeeds = stopFeeds
+	s.replicas = newReplicator(s.Core, s.State, logger, time.Duration(cfg.ReplicationWait))
+	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger,
+		Feed: s.Log, Stop: feeds.Done(), Replicas: s.replicas})
 	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
 	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger, PublicURL: cfg.PublicURL})
 	aud := audit.New(s.Log, s.Blobs, auth, events.PublicKeyHex(s.SigningKey), logger)
@@ -145,6 +154,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 		s.Core.RunCheckpoints(runCtx, s.SigningKey, time.Duration(cfg.CheckpointInterval), logger)
 	}()
 	go func() { defer s.wg.Done(); s.collect(runCtx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.replicas.run(runCtx) }()
 	ok = true
 	return s, nil
 }
@@ -313,6 +324,9 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	var errs []error
+	if s.stopFeeds != nil {
+		s.stopFeeds()
+	}
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
