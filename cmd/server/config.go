@@ -42,6 +42,9 @@ type Config struct {
 	// CheckpointInterval is how often a signed checkpoint of the hash
 	// chain is written (when anything was appended since the last one).
 	CheckpointInterval Duration `json:"checkpoint_interval"`
+	// ReplicationWait is how long a replica's syncnext long poll waits on
+	// its primary when nothing is new (a change ends it at once).
+	ReplicationWait Duration `json:"replication_wait"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
 	// PublicURL is the base of the Swift storage URLs auth hands out
@@ -89,6 +92,7 @@ func Default() Config {
 		GCInterval:         Duration(time.Hour),
 		GCGrace:            Duration(time.Hour),
 		CheckpointInterval: Duration(time.Minute),
+		ReplicationWait:    Duration(20 * time.Second),
 		LogLevel:           "info",
 		Name:               "cairn",
 	}
@@ -158,6 +162,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InlineMax < 0 || c.InlineMax > 1<<20 {
 		errs = append(errs, errors.New("inline_max must be between 0 and 1 MiB"))
+	}
+	if w := time.Duration(c.ReplicationWait); w < time.Second || w > time.Minute {
+		errs = append(errs, errors.New("replication_wait must be between 1s and 1m"))
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, errors.New("checkpoint_interval must be positive"))
