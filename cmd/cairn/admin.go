@@ -36,6 +36,11 @@ functions:
   accountupdate  --id ID [--name NAME] [--quota-bytes N]   (0 removes a quota)
   accountlist
   accountdelete  --id ID
+  sourcecreate   --name NAME --source-url URL --source-key KEY   (a replication source: another instance and a key there)
+  sourcelist
+  sourcedelete   --name NAME
+  servicecreate  ... --replica SOURCE/SID     (a read-only replica of service SID on SOURCE)
+  serviceupdate  --id ID --promote | --follow SOURCE/SID   (failover; re-attach)
 `
 
 func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
@@ -55,6 +60,11 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	isAdmin := fs.Bool("admin", false, "make an account admin key")
 	quotaBytes := fs.Int64("quota-bytes", -1, "byte quota (0 removes it)")
 	quotaCount := fs.Int64("quota-count", -1, "file-count quota (0 removes it)")
+	srcURL := fs.String("source-url", "", "the other instance's API URL (sourcecreate)")
+	srcKey := fs.String("source-key", "", "a key value on the other instance (sourcecreate)")
+	replica := fs.String("replica", "", "SOURCE/SID: create the service as a replica (servicecreate)")
+	promote := fs.Bool("promote", false, "make a replica a primary (serviceupdate)")
+	follow := fs.String("follow", "", "SOURCE/SID: make the service a replica (serviceupdate)")
 	var reads, writes multiFlag
 	fs.Var(&reads, "read", "service id the key may read (repeatable; * for all)")
 	fs.Var(&writes, "write", "service id the key may write (repeatable; * for all)")
@@ -79,7 +89,7 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	}
 	method := http.MethodPost
 	switch fn {
-	case "servicelist", "keylist", "accountlist":
+	case "servicelist", "keylist", "accountlist", "sourcelist":
 		if fn == "servicelist" {
 			method = http.MethodGet
 			body = nil
@@ -104,6 +114,19 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		if *quotaCount >= 0 {
 			body["quota_count"] = *quotaCount
 		}
+		for flagName, v := range map[string]string{"replica": *replica, "follow": *follow} {
+			if v == "" {
+				continue
+			}
+			src, sid, ok := strings.Cut(v, "/")
+			if !ok || src == "" || sid == "" {
+				return fmt.Errorf("--%s takes SOURCE/SID", flagName)
+			}
+			body[flagName] = map[string]string{"source": src, "sid": sid}
+		}
+		if *promote {
+			body["promote"] = true
+		}
 	case "servicedelete", "keyrevoke", "accountdelete":
 		if err := need("id", *id); err != nil {
 			return err
@@ -121,6 +144,18 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		if *account != "" {
 			body["account"] = *account
 		}
+	case "sourcecreate":
+		for flagName, v := range map[string]string{"name": *name, "source-url": *srcURL, "source-key": *srcKey} {
+			if err := need(flagName, v); err != nil {
+				return err
+			}
+		}
+		body["name"], body["url"], body["key"] = *name, *srcURL, *srcKey
+	case "sourcedelete":
+		if err := need("name", *name); err != nil {
+			return err
+		}
+		body["name"] = *name
 	case "accountcreate":
 		if err := need("id", *id); err != nil {
 			return err
