@@ -5,6 +5,9 @@
 //	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
 //	cairn load    --sid SID [--size N] [--count N] [--clients N]   (load generator)
 //	cairn bench   --endpoint URL | --target name=N,endpoint=URL,... [--op put|get|list|delete|mixed] ...  (S3 load generator, any S3 server)
+//	cairn tail    [--sid S] [--type T] [--path P] [--from SEQ|TIME]   (follow the change feed, JSON lines)
+//	cairn history --sid S --path P [--json]   (an object's history)
+//	cairn audit   [--sid S] [--actor KEYID] [--since T] [--until T] [--type T] [--json]   (who did what)
 package main
 
 import (
@@ -41,6 +44,9 @@ commands:
   verify    check the log's hash chain, signed checkpoints and blobs (--data DIR offline, or --url URL)
   pubkey    print the public key the server signs its checkpoints with
   subject   print the NATS subject filter(s) of a service, an object or an op (--sid S [--path P] [--op OP])
+  tail      follow the change feed (GET /events): one JSON line per event (--sid S [--type T] [--path P] [--from SEQ|TIME])
+  history   an object's full history as a table: content, metadata, copies, deletes, expiry, purges (--sid S --path P [--json])
+  audit     who did what in a service: every event in a time window, by actor (--sid S [--actor KEYID] [--since T] [--until T])
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -65,6 +71,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return pubkeyCmd(args[1:], stdout, getenv)
 	case "subject":
 		return subjectCmd(args[1:], stdout)
+	case "tail":
+		return tailCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "history":
+		return historyCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
