@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/blobstore"
+	"github.com/cairnhq/cairn/schema"
 )
 
 // ReapOnce appends an expiry event for every scheduled expiry that is due,
@@ -56,4 +57,67 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (int,
 	return blobstore.CollectOrphans(ctx, s.blobs, func(d string) (bool, error) {
 		return s.state.BlobReferenced(ctx, d)
 	}, grace, s.opts.Clock())
+}
+
+// RetainOnce applies every storage service's keep_versions: versions
+// superseded longer ago than it are purged by events (actor "retention"),
+// each recording the service's new horizon, the oldest moment
+// point-in-time reads still reach; their blobs go with the next garbage
+// collection once nothing references them. Replicas follow their primary's
+// purges instead. It returns how many versions it purged.
+func (s *Service) RetainOnce(ctx context.Context) (int, error) {
+	svcs, err := s.state.Services(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	o := Origin{Actor: schema.Actor{KeyID: ActorRetention}}
+	for _, svc := range svcs {
+		kv := svc.Settings.KeepVersions
+		if svc.Type != schema.ServiceStorage || svc.Settings.Replica != nil || kv == "" || kv == "forever" {
+			continue
+		}
+		keep, err := time.ParseDuration(kv)
+		if err != nil || keep <= 0 {
+			continue
+		}
+		horizon := s.opts.Clock().Add(-keep).UTC()
+		for {
+			old, err := s.state.Superseded(ctx, svc.ID, horizon, 256)
+			if err != nil {
+				return n, err
+			}
+			for _, v := range old {
+				if _, err := s.purge(ctx, o, svc.ID, v.Path, v.Version, &horizon); err != nil && !schema.IsKind(err, schema.KindNotFound) {
+					return n, err
+				}
+				n++
+			}
+			if len(old) < 256 {
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+// ActorRetention is the actor of retention's purges.
+const ActorRetention = "retention"
+
+// RunRetention calls RetainOnce every interval until ctx ends.
+func (s *Service) RunRetention(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.RetainOnce(ctx); err != nil && ctx.Err() == nil {
+				log.Error("retention", "err", err)
+			} else if n > 0 {
+				log.Info("retention purged old versions", "versions", n)
+			}
+		}
+	}
 }

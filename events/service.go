@@ -32,6 +32,7 @@ type State interface {
 	Head(ctx context.Context, service, path string) (*schema.Version, error)
 	Version(ctx context.Context, service, path, id string) (*schema.Version, error)
 	DueExpiries(ctx context.Context, now time.Time, limit int) ([]projections.Expiring, error)
+	Superseded(ctx context.Context, service string, before time.Time, limit int) ([]*schema.Version, error)
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
 	Upload(ctx context.Context, service, id string) (*schema.Upload, error)
 	Parts(ctx context.Context, service, upload string) ([]*schema.Part, error)
@@ -629,6 +630,11 @@ var errMoot = errors.New("events: nothing to do")
 // returns the purged version; KindNotFound with ReasonNoSuchVersion when
 // the object has no such version.
 func (s *Service) PurgeVersion(ctx context.Context, o Origin, service, path, version string) (*schema.Version, error) {
+	return s.purge(ctx, o, service, path, version, nil)
+}
+
+// purge appends the purge of one version; horizon is set by retention.
+func (s *Service) purge(ctx context.Context, o Origin, service, path, version string, horizon *time.Time) (*schema.Version, error) {
 	if err := schema.CheckPath(path); err != nil {
 		return nil, err
 	}
@@ -652,7 +658,7 @@ func (s *Service) PurgeVersion(ctx context.Context, o Origin, service, path, ver
 		if err != nil {
 			return nil, Expect{}, err
 		}
-		ev.Data, err = json.Marshal(schema.ObjectPurged{Version: ev.ID, Purged: version})
+		ev.Data, err = json.Marshal(schema.ObjectPurged{Version: ev.ID, Purged: version, Horizon: horizon})
 		return ev, Expect{Filter: schema.ObjectFilter(service, path), FilterSeq: seq}, err
 	})
 	if err != nil {

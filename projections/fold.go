@@ -148,7 +148,17 @@ func (f *folder) fold(ev *schema.Event) error {
 		if err := ev.Decode(&p); err != nil {
 			return nil
 		}
-		return f.purge(ev, p.Purged)
+		if err := f.purge(ev, p.Purged); err != nil || p.Horizon == nil {
+			return err
+		}
+		svc, ok, err := f.service(ev.Service)
+		if err != nil || !ok {
+			return err
+		}
+		if p.Horizon.After(svc.Horizon) {
+			svc.Horizon = p.Horizon.UTC()
+		}
+		return f.putService(svc)
 	case schema.TypeServiceCreated:
 		return f.serviceCreated(ev)
 	case schema.TypeServiceUpdated:

@@ -100,6 +100,93 @@ func (s *Store) KeyByLookup(ctx context.Context, lookup string) (*schema.Key, er
 	return s.Key(ctx, id)
 }
 
+// Superseded returns up to limit versions of a service that a newer
+// version of their path replaced before the moment before: what retention
+// may purge, as no moment from before on needs them. Each path's newest
+// version is never among them.
+func (s *Store) Superseded(_ context.Context, service string, before time.Time, limit int) ([]*schema.Version, error) {
+	var out []*schema.Version
+	pfx := schema.VersionPrefix(service)
+	var path string
+	var newer time.Time // the time of the next newer version of path
+	var derr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", pfx, func(k, raw string) bool {
+			p, _, ok := schema.SplitVersionKey(service, k)
+			if !ok {
+				return strings.HasPrefix(k, pfx)
+			}
+			var v schema.Version
+			if derr = decodeJSON(raw, &v); derr != nil {
+				return false
+			}
+			if p != path { // the path's newest version: kept
+				path, newer = p, v.Time
+				return true
+			}
+			if newer.Before(before) {
+				out = append(out, &v)
+			}
+			newer = v.Time
+			return len(out) < limit
+		})
+	})
+	if derr != nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Moment is a resolved point in a service's history: the state after
+// change SyncID (0: before any), at Time.
+type Moment struct {
+	SyncID uint64
+	Time   time.Time
+}
+
+// MomentOf resolves an as-of value, an RFC 3339 time or "sync:N", for a
+// service. A moment the history no longer reaches (versions purged by
+// retention before it) is KindHistoryTruncated, naming the oldest moment
+// that is still exact; one after the service's newest change is
+// KindInvalidArgument for sync:N (a later time is simply now).
+func (s *Store) MomentOf(ctx context.Context, svc *schema.Service, raw string) (Moment, error) {
+	var m Moment
+	if n, found := strings.CutPrefix(raw, "sync:"); found {
+		id, err := strconv.ParseUint(n, 10, 64)
+		if err != nil {
+			return m, schema.Errorf(schema.KindInvalidArgument, "asof: sync:N needs a number")
+		}
+		if id > svc.LastSyncID {
+			return m, schema.Errorf(schema.KindInvalidArgument, "asof: sync:%d is after the service's last sync id %d", id, svc.LastSyncID)
+		}
+		m.SyncID = id
+	} else {
+		t, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil {
+			return m, schema.Errorf(schema.KindInvalidArgument, "asof must be an RFC 3339 time or sync:N")
+		}
+		if m.SyncID, err = s.SyncAt(ctx, svc.ID, t); err != nil {
+			return m, err
+		}
+		m.Time = t
+	}
+	if m.SyncID > 0 {
+		ct, err := s.ChangeTime(ctx, svc.ID, m.SyncID)
+		if err != nil {
+			return m, err
+		}
+		if m.Time.IsZero() {
+			m.Time = ct
+		}
+	}
+	if !svc.Horizon.IsZero() && (m.Time.Before(svc.Horizon) || m.SyncID == 0) && svc.LastSyncID > 0 {
+		return m, schema.Errorf(schema.KindHistoryTruncated,
+			"the history before %s is no longer kept (keep_versions %s): the oldest reachable moment is %s",
+			svc.Horizon.UTC().Format(time.RFC3339Nano), svc.Settings.KeepVersions, svc.Horizon.UTC().Format(time.RFC3339Nano))
+	}
+	return m, nil
+}
+
 // Source returns a replication source.
 func (s *Store) Source(_ context.Context, name string) (*schema.Source, error) {
 	var src schema.Source

@@ -269,6 +269,9 @@ type ObjectExpired struct {
 type ObjectPurged struct {
 	Version string `json:"version"`
 	Purged  string `json:"purged"`
+	// Horizon, set when retention purged the version, is the moment
+	// before which the service's history is no longer exact.
+	Horizon *time.Time `json:"horizon,omitempty"`
 }
 
 // ServiceCreated creates a service in an account.

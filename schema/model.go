@@ -105,6 +105,10 @@ type Service struct {
 	LastSyncID uint64          `json:"last_sync_id"`
 	// LastSeq is the stream sequence of the service's newest event.
 	LastSeq uint64 `json:"last_seq"`
+	// Horizon is the oldest moment point-in-time reads still reach
+	// exactly: versions superseded before it were purged by retention
+	// (zero: the whole history is kept).
+	Horizon time.Time `json:"horizon,omitzero"`
 }
 
 // Suspended reports whether versioning is suspended (S3): new versions

@@ -41,6 +41,7 @@ commands:
   rebuild   rebuild the projections of a stopped server from its log
   load      upload many objects to a running server; print ops/s and latency percentiles
   bench     drive any S3 endpoint(s) with the AWS SDK; print ops/s, MiB/s, latency percentiles, errors
+  restore   bring a service (or a prefix) back to a moment, or fork the moment into a new service
   verify    check the log's hash chain, signed checkpoints and blobs (--data DIR offline, or --url URL)
   pubkey    print the public key the server signs its checkpoints with
   subject   print the NATS subject filter(s) of a service, an object or an op (--sid S [--path P] [--op OP])
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return loadCmd(ctx, args[1:], stdout, getenv)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, getenv)
+	case "restore":
+		return restoreCmd(ctx, args[1:], stdout, getenv)
 	case "verify":
 		return verifyCmd(ctx, args[1:], stdout, getenv)
 	case "pubkey":

@@ -42,6 +42,9 @@ type Config struct {
 	// CheckpointInterval is how often a signed checkpoint of the hash
 	// chain is written (when anything was appended since the last one).
 	CheckpointInterval Duration `json:"checkpoint_interval"`
+	// RetainInterval is how often old versions past a service's
+	// keep_versions are purged.
+	RetainInterval Duration `json:"retain_interval"`
 	// ReplicationWait is how long a replica's syncnext long poll waits on
 	// its primary when nothing is new (a change ends it at once).
 	ReplicationWait Duration `json:"replication_wait"`
@@ -93,6 +96,7 @@ func Default() Config {
 		GCGrace:            Duration(time.Hour),
 		CheckpointInterval: Duration(time.Minute),
 		ReplicationWait:    Duration(20 * time.Second),
+		RetainInterval:     Duration(time.Minute),
 		LogLevel:           "info",
 		Name:               "cairn",
 	}
@@ -165,6 +169,9 @@ func (c *Config) Validate() error {
 	}
 	if w := time.Duration(c.ReplicationWait); w < time.Second || w > time.Minute {
 		errs = append(errs, errors.New("replication_wait must be between 1s and 1m"))
+	}
+	if c.RetainInterval <= 0 {
+		errs = append(errs, errors.New("retain_interval must be positive"))
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, errors.New("checkpoint_interval must be positive"))

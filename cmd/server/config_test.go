@@ -16,7 +16,7 @@ func TestDefault(t *testing.T) {
 	}
 	want := Config{Data: "cairn-data", Listen: "127.0.0.1:8700", Sync: "always", InlineMax: 64 << 10,
 		MaxObjectSize: 5 << 30, ReapInterval: Duration(time.Second), GCInterval: Duration(time.Hour),
-		GCGrace: Duration(time.Hour), CheckpointInterval: Duration(time.Minute), ReplicationWait: Duration(20 * time.Second), LogLevel: "info", Name: "cairn"}
+		GCGrace: Duration(time.Hour), CheckpointInterval: Duration(time.Minute), ReplicationWait: Duration(20 * time.Second), RetainInterval: Duration(time.Minute), LogLevel: "info", Name: "cairn"}
 	c.Clock = nil
 	if got, _ := json.Marshal(c); string(got) != string(mustJSON(t, want)) {
 		t.Errorf("Default() = %s\nwant        %s", got, mustJSON(t, want))

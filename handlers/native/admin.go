@@ -20,6 +20,7 @@ var adminFunctions = map[string]function{
 	"accountupdate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountUpdate},
 	"accountlist":   {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountList},
 	"accountdelete": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).accountDelete},
+	"restore":       {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).restore},
 	"sourcecreate":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceCreate},
 	"sourcelist":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceList},
 	"sourcedelete":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceDelete},

@@ -71,42 +71,8 @@ func (h *Handler) asof(c *call) (syncID uint64, at time.Time, ok bool, err error
 	if raw == "" {
 		return 0, time.Time{}, false, nil
 	}
-	ctx := c.r.Context()
-	if n, found := strings.CutPrefix(raw, "sync:"); found {
-		syncID, err = strconv.ParseUint(n, 10, 64)
-		if err != nil {
-			return 0, at, false, schema.Errorf(schema.KindInvalidArgument, "asof: sync:N needs a number")
-		}
-		if syncID > c.svc.LastSyncID {
-			return 0, at, false, schema.Errorf(schema.KindInvalidArgument, "asof: sync:%d is after the service's last sync id %d", syncID, c.svc.LastSyncID)
-		}
-	} else {
-		t, perr := time.Parse(time.RFC3339Nano, raw)
-		if perr != nil {
-			return 0, at, false, schema.Errorf(schema.KindInvalidArgument, "asof must be an RFC 3339 time or sync:N")
-		}
-		if syncID, err = h.d.State.SyncAt(ctx, c.svc.ID, t); err != nil {
-			return 0, at, false, err
-		}
-		at = t
-	}
-	if syncID > 0 {
-		first, err := h.d.State.FirstSyncID(ctx, c.svc.ID)
-		if err != nil {
-			return 0, at, false, err
-		}
-		if first > 1 && syncID < first {
-			return 0, at, false, schema.Errorf(schema.KindHistoryTruncated, "asof is older than the retained history (oldest sync id %d)", first)
-		}
-		ct, err := h.d.State.ChangeTime(ctx, c.svc.ID, syncID)
-		if err != nil {
-			return 0, at, false, err
-		}
-		if at.IsZero() {
-			at = ct
-		}
-	}
-	return syncID, at, true, nil
+	m, err := h.d.State.MomentOf(c.r.Context(), c.svc, raw)
+	return m.SyncID, m.Time, err == nil, err
 }
 
 func (h *Handler) fileList(c *call) error {

@@ -812,6 +812,8 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(post, "accountlist", admin, nil, nil, nil, http.StatusOK)
 	call(post, "accountdelete", admin, nil, map[string]any{"id": "acme"}, nil, http.StatusOK)
 	call(post, "accountdelete", admin, nil, map[string]any{"id": schema.DefaultAccount}, nil, http.StatusConflict)
+	call(post, "restore", admin, nil, map[string]any{"sid": "nope", "to": "sync:0"}, nil, http.StatusNotFound)
+	call(post, "restore", admin, nil, map[string]any{"sid": "photos"}, nil, http.StatusBadRequest)
 	call(post, "sourcecreate", admin, nil, map[string]any{"name": "eu", "url": "http://127.0.0.1:1", "key": "k"}, nil, http.StatusCreated)
 	call(post, "sourcecreate", admin, nil, map[string]any{"name": "eu", "url": "http://127.0.0.1:1", "key": "k"}, nil, http.StatusConflict)
 	call(post, "sourcecreate", admin, nil, map[string]any{"name": "bad", "url": "ftp://x", "key": "k"}, nil, http.StatusBadRequest)
@@ -874,6 +876,10 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(get, "versionlist", ro.Value, Q("sid", sid, "path", "a/b.txt"), nil, nil, http.StatusOK)
 	call(head, "versionlist", ro.Value, Q("sid", sid, "path", "a/b.txt"), nil, nil, http.StatusOK)
 	call(get, "versionlist", ro.Value, Q("sid", sid, "path", "missing"), nil, nil, http.StatusNotFound)
+	if r := call(post, "restore", admin, nil, map[string]any{"sid": sid, "to": "sync:1", "dry_run": true}, nil, http.StatusOK); !strings.Contains(string(r.body), `"dry_run":true`) {
+		t.Errorf("restore dry run: %s", r.body)
+	}
+	call(post, "restore", admin, nil, map[string]any{"sid": sid, "to": "yesterday"}, nil, http.StatusBadRequest)
 	call(get, "syncnext", ro.Value, Q("sid", sid, "after", "0", "limit", "10", "wait", "0"), nil, nil, http.StatusOK)
 	call(head, "syncnext", ro.Value, Q("sid", sid), nil, nil, http.StatusOK)
 	call(get, "syncnext", ro.Value, Q("sid", sid, "wait", "61"), nil, nil, http.StatusBadRequest)
