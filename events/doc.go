@@ -17,5 +17,11 @@
 // id and the event's time with the server's secret, so the log stays free
 // of secrets and a token survives restarts and rebuilds.
 //
+// JetStream.Read is the change feed for consumers without NATS (GET
+// /events): the events after a sequence on some subjects, long-polling for
+// the first, each call through an ephemeral consumer it deletes; without
+// filters only the public families (objects, services, accounts, uploads),
+// never key and token events, replication sources or checkpoints.
+//
 // No other package appends events.
 package events
