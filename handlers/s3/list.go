@@ -80,9 +80,40 @@ func list(c *req, lp listParams, after string) (*projections.ListResult, error) 
 	if lp.max == 0 {
 		return &projections.ListResult{}, nil
 	}
-	return c.h.d.State.List(c.ctx(), c.bucket, projections.ListOptions{
-		Prefix: lp.prefix, Delimiter: lp.delimiter, After: after, Limit: lp.max, Now: c.h.d.Core.Now(),
-	})
+	o := projections.ListOptions{Prefix: lp.prefix, Delimiter: lp.delimiter, After: after, Limit: lp.max, Now: c.h.d.Core.Now()}
+	m, err := asOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		if m.SyncID == 0 { // before the bucket's first change
+			return &projections.ListResult{}, nil
+		}
+		o.AsOf, o.AsOfTime = m.SyncID, m.Time
+	}
+	return c.h.d.State.List(c.ctx(), c.bucket, o)
+}
+
+// AsOfHeader is Cairn's point-in-time extension of S3: on GetObject,
+// HeadObject and ListObjects(V2), this header (or the query parameter of
+// the same name) reads the bucket as it was at a moment: an RFC 3339 time
+// or sync:N (the native API's asof).
+const AsOfHeader = "x-cairn-asof"
+
+// asOf reads the point-in-time extension (nil when absent).
+func asOf(c *req) (*projections.Moment, error) {
+	raw := c.r.Header.Get(AsOfHeader)
+	if raw == "" {
+		raw = c.q.Get(AsOfHeader)
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	m, err := c.h.d.State.MomentOf(c.ctx(), c.svc, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 func (res *listBucketResult) fill(c *req, lp listParams, page *projections.ListResult, withOwner bool) {

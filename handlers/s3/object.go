@@ -182,6 +182,27 @@ func version(c *req, bucket, key, id string) (*schema.Version, error) {
 	return v, nil
 }
 
+// versionAsOf finds the version GetObject and HeadObject serve: as
+// version does, or with the point-in-time extension (AsOfHeader) the
+// version live at that moment.
+func versionAsOf(c *req) (*schema.Version, error) {
+	m, err := asOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return version(c, c.bucket, c.key, c.q.Get("versionId"))
+	}
+	if c.q.Get("versionId") != "" {
+		return nil, s3Errorf("InvalidArgument", http.StatusBadRequest, "versionId and %s exclude each other", AsOfHeader)
+	}
+	v, err := c.h.d.State.VersionAt(c.ctx(), c.bucket, c.key, m.SyncID)
+	if m.SyncID == 0 || err != nil || !v.Live(m.Time) {
+		return nil, s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key did not exist at that moment.")
+	}
+	return v, nil
+}
+
 // responseOverrides are the GET query parameters that replace a response
 // header.
 var responseOverrides = map[string]string{
@@ -227,7 +248,7 @@ func getObject(c *req) error {
 		}
 		part = n
 	}
-	v, err := version(c, c.bucket, c.key, c.q.Get("versionId"))
+	v, err := versionAsOf(c)
 	if err != nil {
 		return err
 	}

@@ -20,11 +20,11 @@ type op struct {
 
 // extra reports whether the query holds a parameter that is not part of
 // a plain request: not a presigned signature's, not the SDKs' x-id, not a
-// versionId or response-* override.
+// versionId or response-* override, not the point-in-time extension.
 func (c *req) extra() bool {
 	for k := range c.q {
 		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, "x-amz-") && lk != "x-id" && k != "versionId" && !strings.HasPrefix(k, "response-") {
+		if !strings.HasPrefix(lk, "x-amz-") && lk != "x-id" && lk != AsOfHeader && k != "versionId" && !strings.HasPrefix(k, "response-") {
 			return true
 		}
 	}

@@ -260,10 +260,19 @@ func getContainer(c *req) error {
 	if err != nil {
 		return err
 	}
-	page, err := c.h.d.State.List(c.ctx(), svc.ID, projections.ListOptions{Prefix: lp.prefix, Delimiter: lp.delim,
-		After: lp.marker, Limit: max(lp.limit, 1), Now: c.now()})
+	o := projections.ListOptions{Prefix: lp.prefix, Delimiter: lp.delim, After: lp.marker, Limit: max(lp.limit, 1), Now: c.now()}
+	m, err := c.asOf(svc)
 	if err != nil {
 		return err
+	}
+	page := &projections.ListResult{}
+	if m != nil {
+		o.AsOf, o.AsOfTime = m.SyncID, m.Time
+	}
+	if m == nil || m.SyncID > 0 {
+		if page, err = c.h.d.State.List(c.ctx(), svc.ID, o); err != nil {
+			return err
+		}
 	}
 	names, entries := []string{}, []objectEntry{}
 	doc := containerXML{Name: svc.ID}

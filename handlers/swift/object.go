@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -201,11 +202,44 @@ func (c *req) readable() (*schema.Service, *schema.Version, error) {
 	if !c.canRead(svc) {
 		return nil, nil, c.denied()
 	}
+	m, err := c.asOf(svc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m != nil { // the object as it was at that moment
+		v, err := c.h.d.State.VersionAt(c.ctx(), svc.ID, c.object, m.SyncID)
+		if m.SyncID == 0 || schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(m.Time)) {
+			return nil, nil, errNotFound
+		}
+		return svc, v, err
+	}
 	v, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
 	if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(c.now())) {
 		return nil, nil, errNotFound
 	}
 	return svc, v, err
+}
+
+// AsOfHeader is Cairn's point-in-time extension of Swift: on object
+// GET/HEAD and container listings, this header (or the query parameter
+// asof) reads the container as it was at a moment: an RFC 3339 time or
+// sync:N (the native API's asof).
+const AsOfHeader = "X-Cairn-Asof"
+
+// asOf reads the point-in-time extension for svc (nil when absent).
+func (c *req) asOf(svc *schema.Service) (*projections.Moment, error) {
+	raw := c.r.Header.Get(AsOfHeader)
+	if raw == "" {
+		raw = c.q.Get("asof")
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	m, err := c.h.d.State.MomentOf(c.ctx(), svc, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // objectHeaders sets what describes a version: the standard headers, its
