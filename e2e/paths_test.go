@@ -153,7 +153,7 @@ func TestPaths_StoredExactly(t *testing.T) {
 	e.Restart(t) // closed and reopened: every file the server keeps exists now
 	natWant(t, "after restart", natGet(t, e, k.Value, sid, "ünïcödé/日本語/😀.txt"), http.StatusOK)
 	allowed := map[string]bool{"LOCK": true, "jetstream": true, "blobs": true, "projections.db": true,
-		"secret.key": true, "admin.json": true}
+		"secret.key": true, "admin.json": true, "checkpoint.key": true}
 	entries, err := os.ReadDir(e.Dir)
 	if err != nil {
 		t.Fatal(err)
