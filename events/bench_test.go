@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,4 +90,72 @@ func BenchmarkPutObject(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
+}
+
+// BenchmarkRestore measures restoring CAIRN_BENCH_FILES files (default
+// 100,000 small ones, sync always): the fork of a moment holding them all
+// into a new service (one copy event per file, no bytes copied), and an
+// in-place restore of the moment after every file was overwritten. Report:
+// seconds and files/s of each.
+//
+//	go test ./events -run '^$' -bench Restore -benchtime 1x
+func BenchmarkRestore(b *testing.B) {
+	files := 100_000
+	if v, err := strconv.Atoi(os.Getenv("CAIRN_BENCH_FILES")); err == nil && v > 0 {
+		files = v
+	}
+	ctx := context.Background()
+	c := newCoreSync(b)
+	if _, err := c.svc.CreateService(ctx, c.o, events.ServiceInput{ID: "big"}); err != nil {
+		b.Fatal(err)
+	}
+	putAll := func(round int) {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					if _, err := c.put(ctx, "big", fmt.Sprintf("f/%06d", i), []byte(fmt.Sprintf("%d/%d", round, i)), events.Conditions{}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		for i := 0; i < files; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	start := time.Now()
+	putAll(1)
+	b.Logf("wrote %d files in %v", files, time.Since(start).Round(time.Millisecond))
+	svc, _ := c.state.Service(ctx, "big")
+	at, err := c.state.MomentOf(ctx, svc, fmt.Sprintf("sync:%d", svc.LastSyncID))
+	if err != nil {
+		b.Fatal(err)
+	}
+	putAll(2)
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		t0 := time.Now()
+		acts, err := c.svc.Restore(ctx, c.o, events.RestoreInput{Service: "big", At: at, Into: fmt.Sprintf("fork%d", n)})
+		if err != nil || len(acts) != files {
+			b.Fatalf("fork: %d actions, %v", len(acts), err)
+		}
+		fork := time.Since(t0)
+		t0 = time.Now()
+		acts, err = c.svc.Restore(ctx, c.o, events.RestoreInput{Service: "big", At: at})
+		if err != nil || len(acts) != files {
+			b.Fatalf("restore: %d actions, %v", len(acts), err)
+		}
+		inPlace := time.Since(t0)
+		b.ReportMetric(fork.Seconds(), "fork-s")
+		b.ReportMetric(float64(files)/fork.Seconds(), "fork-files/s")
+		b.ReportMetric(inPlace.Seconds(), "restore-s")
+		b.ReportMetric(float64(files)/inPlace.Seconds(), "restore-files/s")
+	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
+
+// restoreWorkers is how many paths a restore applies at once.
+const restoreWorkers = 16
 
 // RestoreInput brings a service (or a prefix of it) back to a moment.
 type RestoreInput struct {
@@ -88,22 +92,51 @@ func (s *Service) Restore(ctx context.Context, o Origin, in RestoreInput) ([]Res
 	if in.DryRun {
 		return acts, nil
 	}
+	// each path is independent: apply them concurrently, so the log's
+	// appender pipelines their fsyncs instead of waiting for each in turn
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan *RestoreAction)
+	for w := 0; w < restoreWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range work {
+				var err error
+				switch a.Action {
+				case "put":
+					_, err = s.CopyObject(ctx, o, CopyInput{From: schema.ObjectRef{Service: in.Service, Path: a.Path, Version: a.Version},
+						Service: target, Path: a.Path, DeleteAt: then[a.Path].DeleteAt})
+				case "delete":
+					_, err = s.DeleteObject(ctx, o, target, a.Path, Conditions{})
+				}
+				switch {
+				case schema.IsKind(err, schema.KindNotFound):
+					a.Skipped = "the version is no longer readable (expired or purged since)"
+				case err != nil:
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
 	for i := range acts {
-		a := &acts[i]
-		var err error
-		switch a.Action {
-		case "put":
-			_, err = s.CopyObject(ctx, o, CopyInput{From: schema.ObjectRef{Service: in.Service, Path: a.Path, Version: a.Version},
-				Service: target, Path: a.Path, DeleteAt: then[a.Path].DeleteAt})
-		case "delete":
-			_, err = s.DeleteObject(ctx, o, target, a.Path, Conditions{})
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			break
 		}
-		switch {
-		case schema.IsKind(err, schema.KindNotFound):
-			a.Skipped = "the version is no longer readable (expired or purged since)"
-		case err != nil:
-			return acts, err
-		}
+		work <- &acts[i]
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return acts, firstErr
 	}
 	return acts, nil
 }
