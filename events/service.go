@@ -53,6 +53,13 @@ type Options struct {
 	// ContentCache bounds the memory kept for the bytes of recently read
 	// inline objects (0: DefaultContentCache; negative: no cache).
 	ContentCache int64
+	// ReadOnly makes the core refuse every change (readonly.go): a
+	// KindForbidden error wrapping ErrReadOnly, before any body is read,
+	// blob written or event appended. Swift tokens are then kept in memory.
+	ReadOnly bool
+	// ReadOnlyReason completes the refusal's message ("a point-in-time
+	// copy at sequence 42, 2026-05-01T10:00:00Z"); optional.
+	ReadOnlyReason string
 }
 
 // DefaultContentCache is the default bound of the inline content cache.
@@ -76,6 +83,7 @@ type Service struct {
 	opts   Options
 	ids    *schema.IDs
 	cache  *contentCache
+	tokens *memTokens // Swift tokens of a read-only core (nil otherwise)
 
 	mu       sync.Mutex
 	lastTime time.Time
@@ -98,6 +106,9 @@ func NewService(log Log, blobs blobstore.Store, state State, sealer *Sealer, o O
 	}
 	if o.ContentCache > 0 {
 		s.cache = newContentCache(o.ContentCache)
+	}
+	if o.ReadOnly {
+		s.tokens = newMemTokens()
 	}
 	return s
 }
@@ -146,6 +157,9 @@ func (s *Service) newEvent(o Origin, typ, account, service, path string, payload
 // until the projections have caught up with the log and lets build decide
 // again on the new state. It returns after the event is applied locally.
 func (s *Service) commit(ctx context.Context, build func() (*schema.Event, Expect, error)) (*schema.Event, error) {
+	if err := s.refuseReadOnly(); err != nil {
+		return nil, err
+	}
 	for attempt := 0; attempt < 50; attempt++ {
 		ev, exp, err := build()
 		if err != nil {
@@ -181,8 +195,12 @@ func (s *Service) caughtUp(ctx context.Context) (uint64, error) {
 }
 
 // writable returns a storage service clients may write: not a replica,
-// which only its replicator changes (KindForbidden).
+// which only its replicator changes, and not on a read-only core
+// (KindForbidden).
 func (s *Service) writable(ctx context.Context, id string) (*schema.Service, error) {
+	if err := s.refuseReadOnly(); err != nil {
+		return nil, err
+	}
 	svc, err := s.storage(ctx, id)
 	if err == nil && svc.Settings.Replica != nil {
 		return nil, schema.Reasonf(schema.KindForbidden, schema.ReasonReadOnlyReplica,
@@ -430,6 +448,9 @@ func (s *Service) applied(ctx context.Context, ev *schema.Event) (*schema.Versio
 // storeBody reads a body: inline when small, else into the blobstore.
 func (s *Service) storeBody(ctx context.Context, body io.Reader) (schema.ObjectPut, error) {
 	var p schema.ObjectPut
+	if err := s.refuseReadOnly(); err != nil {
+		return p, err
+	}
 	if body == nil {
 		body = bytes.NewReader(nil)
 	}

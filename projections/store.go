@@ -31,6 +31,8 @@ type Store struct {
 	svcMu    sync.RWMutex
 	svcCache map[string]schema.Service
 	svcGen   uint64
+
+	readOnly bool // Options.ReadOnly: Apply refuses
 }
 
 // Options tunes the buntdb file.
@@ -39,6 +41,10 @@ type Options struct {
 	// file use it); by default it is fsynced once a second. Projections are
 	// rebuilt from the log, so losing their tail only costs a short replay.
 	NoSync bool
+	// ReadOnly serves the projections as they are (a read-only server):
+	// Apply refuses every batch, so the checkpoint never moves, and the
+	// file is never synced or compacted in the background.
+	ReadOnly bool
 }
 
 // Open opens (or creates) the projections at path; ":memory:" keeps them in
@@ -54,15 +60,16 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, err
 	}
 	cfg.SyncPolicy = buntdb.EverySecond
-	if o.NoSync {
+	if o.NoSync || o.ReadOnly {
 		cfg.SyncPolicy = buntdb.Never
 	}
 	cfg.AutoShrinkMinSize = 64 << 20
+	cfg.AutoShrinkDisabled = o.ReadOnly
 	if err := db.SetConfig(cfg); err != nil {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, notify: make(chan struct{}), svcCache: map[string]schema.Service{}}
+	s := &Store{db: db, notify: make(chan struct{}), svcCache: map[string]schema.Service{}, readOnly: o.ReadOnly}
 	err = db.View(func(tx *buntdb.Tx) error {
 		v, err := tx.Get(schema.KeyApplied)
 		if err == buntdb.ErrNotFound {
@@ -128,6 +135,9 @@ func (s *Store) Fail(err error) {
 func (s *Store) Apply(batch []*schema.Event) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	if s.readOnly {
+		return fmt.Errorf("projections: opened read-only, they stay at sequence %d", s.Applied())
 	}
 	applied := s.Applied()
 	var last uint64
