@@ -60,6 +60,10 @@ type Config struct {
 	// "consumer" with the password kept in Data/nats.json. Empty: no
 	// listener.
 	NATSListen string `json:"nats_listen"`
+	// ReadOnly serves the data directory for inspection (readonly.go):
+	// reads work in every dialect, every change is refused, the
+	// projections stay where they are and no background writer runs.
+	ReadOnly bool `json:"read_only"`
 
 	// Clock replaces time.Now (tests).
 	Clock func() time.Time `json:"-"`
@@ -128,6 +132,13 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 			*p = v
 		}
 	}
+	if v := getenv("CAIRN_READ_ONLY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("CAIRN_READ_ONLY: %w", err)
+		}
+		c.ReadOnly = b
+	}
 	if v := getenv("CAIRN_INLINE_MAX"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -150,6 +161,9 @@ func (c *Config) Validate() error {
 	if c.NATSListen != "" {
 		if _, _, err := events.ParseNATSListen(c.NATSListen); err != nil {
 			errs = append(errs, err)
+		}
+		if c.ReadOnly {
+			errs = append(errs, errors.New("nats_listen is not available in read-only mode (NATS consumers would read past the moment served)"))
 		}
 	}
 	if (c.AdminKeyID == "") != (c.AdminKey == "") {

@@ -20,8 +20,10 @@ type RebuildStats struct {
 }
 
 // Rebuild folds the whole log of the (stopped) server in dataDir into fresh
-// projections and replaces projections.db with them. progress, if set, is
-// called about once a second with applied and total events.
+// projections and replaces projections.db with them; in a point-in-time
+// copy (PointInTimeFile) it folds up to the copy's moment, never past it.
+// progress, if set, is called about once a second with applied and total
+// events.
 func Rebuild(ctx context.Context, dataDir string, progress func(applied, total uint64)) (RebuildStats, error) {
 	var st RebuildStats
 	if fi, err := os.Stat(filepath.Join(dataDir, "jetstream")); err != nil || !fi.IsDir() {
@@ -32,6 +34,10 @@ func Rebuild(ctx context.Context, dataDir string, progress func(applied, total u
 		return st, err
 	}
 	defer lock.Close()
+	pit, err := ReadPointInTime(dataDir)
+	if err != nil {
+		return st, err
+	}
 	jl, err := events.OpenJetStream(ctx, events.NATSOptions{Dir: dataDir, SyncAlways: true, Name: "cairn-rebuild"})
 	if err != nil {
 		return st, err
@@ -46,7 +52,7 @@ func Rebuild(ctx context.Context, dataDir string, progress func(applied, total u
 	}
 	defer os.Remove(tmp)
 	start := time.Now()
-	st, err = FoldAll(ctx, jl, store, progress)
+	st, err = foldTo(ctx, jl, store, pit, progress)
 	if err != nil {
 		store.Close()
 		return st, err

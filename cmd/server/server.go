@@ -43,6 +43,9 @@ type Server struct {
 	// NATSUser and NATSPassword log a change-feed consumer in at NATSURL()
 	// (set with Config.NATSListen; the password is kept in DATA/nats.json).
 	NATSUser, NATSPassword string
+	// ReadOnlyAt is where a read-only server (Config.ReadOnly) stands; nil
+	// otherwise.
+	ReadOnlyAt *Moment
 
 	logger   *slog.Logger
 	replicas *replicator
@@ -66,6 +69,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	pit, err := checkPointInTime(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -79,7 +86,6 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 			s.shutdown(context.Background())
 		}
 	}()
-	var err error
 	if s.lock, err = lockDir(cfg.Data); err != nil {
 		return nil, err
 	}
@@ -96,7 +102,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if s.Blobs, err = blobstore.OpenFS(filepath.Join(cfg.Data, "blobs")); err != nil {
 		return nil, err
 	}
-	if s.State, err = openProjections(filepath.Join(cfg.Data, "projections.db"), logger); err != nil {
+	if err := s.openState(ctx, pit); err != nil {
 		return nil, err
 	}
 	secret, err := events.LoadOrCreateSecret(filepath.Join(cfg.Data, "secret.key"))
@@ -111,40 +117,50 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 		return nil, err
 	}
 	s.Core = events.NewService(s.Log, s.Blobs, s.State, sealer, events.Options{
-		InlineMax: cfg.InlineMax, MaxObjectSize: cfg.MaxObjectSize, Clock: cfg.Clock})
+		InlineMax: cfg.InlineMax, MaxObjectSize: cfg.MaxObjectSize, Clock: cfg.Clock,
+		ReadOnly: cfg.ReadOnly, ReadOnlyReason: s.readOnlyReason()})
 	if err := s.adminKey(); err != nil {
 		return nil, err
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.runProjections(runCtx)
-	}()
-	if err := s.catchUp(ctx); err != nil {
-		return nil, err
-	}
-	if last, err := s.Log.LastSeq(ctx); err == nil && last > 0 {
-		if ev, err := s.Log.Get(ctx, last); err == nil {
-			s.Core.SeedTime(ev.Time)
+	if !cfg.ReadOnly { // a read-only server serves the projections as they are
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runProjections(runCtx)
+		}()
+		if err := s.catchUp(ctx); err != nil {
+			return nil, err
 		}
-	}
-	if err := s.Core.EnsureAccount(ctx, schema.DefaultAccount, "Default account"); err != nil {
-		return nil, fmt.Errorf("default account: %w", err)
+		if last, err := s.Log.LastSeq(ctx); err == nil && last > 0 {
+			if ev, err := s.Log.Get(ctx, last); err == nil {
+				s.Core.SeedTime(ev.Time)
+			}
+		}
+		if err := s.Core.EnsureAccount(ctx, schema.DefaultAccount, "Default account"); err != nil {
+			return nil, fmt.Errorf("default account: %w", err)
+		}
 	}
 
 	auth := access.New(s.State, s.AdminKeyID, s.AdminKey)
 	feeds, stopFeeds := context.WithCancel(context.Background())
 	s.stopFeeds = stopFeeds
 	s.replicas = newReplicator(s.Core, s.State, logger, time.Duration(cfg.ReplicationWait))
-	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger,
-		Feed: s.Log, Stop: feeds.Done(), Replicas: s.replicas})
-	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger})
-	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: s.Log, Log: logger, PublicURL: cfg.PublicURL})
+	reqs := s.requests()
+	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger,
+		Feed: s.feed(), Stop: feeds.Done(), Replicas: s.replicas})
+	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger})
+	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger, PublicURL: cfg.PublicURL})
 	aud := audit.New(s.Log, s.Blobs, auth, events.PublicKeyHex(s.SigningKey), logger)
 	s.Handler = handlers.New(logger, nat, s3h, sw, aud) // S3 first: it claims only signed requests, so a bucket named "v1" or "info" stays S3's
+
+	if cfg.ReadOnly {
+		// no background writer: reaper, checkpoints, collector, retention, replication
+		ok = true
+		return s, nil
+	}
 
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.Core.RunReaper(runCtx, time.Duration(cfg.ReapInterval), logger) }()
@@ -337,7 +353,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if s.Log != nil && s.State != nil && s.cancel != nil {
+	if s.Log != nil && s.State != nil && s.cancel != nil && !s.Config.ReadOnly {
 		if last, err := s.Log.LastSeq(ctx); err == nil {
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			errs = append(errs, s.State.Wait(wctx, last))
