@@ -1,8 +1,9 @@
 // Command cairn runs and manages a Cairn object store.
 //
-//	cairn serve   [--data DIR] [--listen HOST:PORT] [--config FILE] [--sync always|DURATION] [--nats-listen HOST:PORT]
+//	cairn serve   [--data DIR] [--listen HOST:PORT] [--config FILE] [--sync always|DURATION] [--nats-listen HOST:PORT] [--read-only]
 //	cairn admin   FUNCTION [flags]        (talks to a running server: --url, --key)
 //	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
+//	cairn rebuild --until TIME|SEQ --out DIR [--data SRC]   (offline: a new data directory as it was then)
 //	cairn load    --sid SID [--size N] [--count N] [--clients N]   (load generator)
 //	cairn bench   --endpoint URL | --target name=N,endpoint=URL,... [--op put|get|list|delete|mixed] ...  (S3 load generator, any S3 server)
 //	cairn tail    [--sid S] [--type T] [--path P] [--from SEQ|TIME]   (follow the change feed, JSON lines)
@@ -38,7 +39,8 @@ const usage = `usage: cairn COMMAND [flags]
 commands:
   serve     run the server (embedded defaults: data in ./cairn-data, http://127.0.0.1:8700)
   admin     manage services, keys and accounts on a running server
-  rebuild   rebuild the projections of a stopped server from its log
+  rebuild   rebuild the projections of a stopped server from its log; --until TIME|SEQ --out DIR: a new
+            data directory holding the server as it was then (serve it with serve --read-only)
   load      upload many objects to a running server; print ops/s and latency percentiles
   bench     drive any S3 endpoint(s) with the AWS SDK; print ops/s, MiB/s, latency percentiles, errors
   restore   bring a service (or a prefix) back to a moment, or fork the moment into a new service
@@ -99,6 +101,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (se
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	publicURL := fs.String("public-url", "", "base of the Swift storage URLs auth hands out (default: the request's own host)")
 	natsListen := fs.String("nats-listen", "", "HOST:PORT for NATS change-feed consumers (default: none)")
+	readOnly := fs.Bool("read-only", false, "serve the data directory for inspection: reads only, every change refused")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -115,6 +118,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (se
 		if v != "" {
 			*p = v
 		}
+	}
+	if *readOnly {
+		cfg.ReadOnly = true
 	}
 	return cfg, cfg.Validate()
 }
@@ -147,6 +153,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	fmt.Fprintf(stdout, "cairn is listening on %s (data in %s, sync %s)\n", srv.URL(), cfg.Data, cfg.Sync)
+	printReadOnly(stdout, srv, cfg.Data)
 	switch {
 	case srv.AdminKeyGenerated:
 		fmt.Fprintf(stdout, "admin key (generated, kept in %s/admin.json):\n  key id: %s\n  key:    %s\n", cfg.Data, srv.AdminKeyID, srv.AdminKey)
@@ -178,9 +185,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 
 func rebuild(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
+	until := fs.String("until", "", "an RFC 3339 time or an event sequence: build --out as the server was then")
+	out := fs.String("out", "", "with --until: the new data directory (absent or empty)")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return err
+	}
+	if *until != "" || *out != "" {
+		return rebuildUntil(ctx, cfg.Data, *until, *out, stdout)
 	}
 	st, err := server.Rebuild(ctx, cfg.Data, func(applied, total uint64) {
 		fmt.Fprintf(stdout, "applied %d of %d events\n", applied, total)
