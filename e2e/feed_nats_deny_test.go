@@ -30,6 +30,30 @@ func TestFeedNATS_Denied(t *testing.T) {
 	k := e.NewKey(t, map[string]string{sid: "read"})
 	e.Admin(t, "keyrevoke", map[string]any{"id": k.ID}, http.StatusOK)
 	nc, js, denied := nfConn(t, e)
+	// Cairn's own traffic never reaches the feed account's inboxes: after
+	// uploads (their acks go to Cairn's inbox), the first message on
+	// _INBOX.> is the answer to our own request (first: the connection has
+	// nothing else in flight yet)
+	sub, err := nc.SubscribeSync("_INBOX.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		e.Upload(t, e.AdminKey, sid, "b", []byte("b"), nil)
+	}
+	inbox := nc.NewInbox()
+	if err := nc.PublishRequest("$JS.API.INFO", inbox, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.NextMsg(10 * time.Second); err != nil {
+		t.Errorf("no answer on _INBOX.>: %v", err)
+	} else if m.Subject != inbox {
+		t.Errorf("first message on _INBOX.> is on %s (%s), want the answer on %s", m.Subject, m.Data, inbox)
+	}
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+
 	ctx := context.Background()
 	last, err := e.Srv.Log.LastSeq(ctx)
 	if err != nil {
@@ -160,24 +184,6 @@ func TestFeedNATS_Denied(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("read %v, want %v", got, want)
-	}
-
-	// Cairn's own traffic never reaches the feed account's inboxes: after
-	// uploads (their acks go to Cairn's inbox), the first message on
-	// _INBOX.> is the answer to our own request
-	sub, err := nc.SubscribeSync("_INBOX.>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		e.Upload(t, e.AdminKey, sid, "b", []byte("b"), nil)
-	}
-	inbox := nc.NewInbox()
-	if err := nc.PublishRequest("$JS.API.INFO", inbox, nil); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := sub.NextMsg(10 * time.Second); err != nil || m.Subject != inbox {
-		t.Errorf("first message on _INBOX.>: %v %v, want the answer on %s", m, err, inbox)
 	}
 }
 
