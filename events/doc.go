@@ -23,5 +23,11 @@
 // filters only the public families (objects, services, accounts, uploads),
 // never key and token events, replication sources or checkpoints.
 //
+// With NATSOptions.Listen the embedded server also takes NATS clients
+// (natsauth.go): change-feed consumers log in as FeedUser, in an account of
+// their own that holds no streams, and read the log only through pull
+// consumers of their own filtered on cairn.obj, svc, acct and upl; they
+// can never write to it or read key, token, source or checkpoint events.
+//
 // No other package appends events.
 package events
