@@ -128,3 +128,60 @@ func TestReplica_FollowsPrimary(t *testing.T) {
 		t.Fatalf("replica status %+v", lag)
 	}
 }
+
+// repResyncs returns the replica's resync count from servicelist.
+func repResyncs(t *testing.T, e *Env, sid string) int {
+	t.Helper()
+	var list struct {
+		Services []struct {
+			ID      string `json:"id"`
+			Replica *struct {
+				Resyncs int `json:"resyncs"`
+			} `json:"replica"`
+		} `json:"services"`
+	}
+	e.Do(t, Req{Fn: "servicelist", Key: e.AdminKey}).JSON(t, &list)
+	for _, s := range list.Services {
+		if s.ID == sid && s.Replica != nil {
+			return s.Replica.Resyncs
+		}
+	}
+	return -1
+}
+
+// A replica whose history diverged from its primary's (both took writes
+// after a failover) starts over at the primary's current files, once, and
+// follows it again.
+func TestReplica_ResyncAfterDivergence(t *testing.T) {
+	rp := repStart(t)
+	p, r, sid := rp.primary, rp.replica, rp.sid
+	p.Upload(t, p.AdminKey, sid, "a", []byte("a1"), nil)
+	p.Upload(t, p.AdminKey, sid, "b", bytes.Repeat([]byte("b"), 100000), nil)
+	rp.wait(t)
+	r.Admin(t, "serviceupdate", map[string]any{"id": sid, "promote": true}, http.StatusOK)
+	r.Upload(t, r.AdminKey, sid, "only-on-replica", []byte("c"), nil)
+	r.Upload(t, r.AdminKey, sid, "a", []byte("a-replica"), nil)
+	p.Upload(t, p.AdminKey, sid, "d", []byte("d1"), nil)
+	r.Admin(t, "serviceupdate", map[string]any{"id": sid, "follow": map[string]string{"source": "primary", "sid": sid}}, http.StatusOK)
+	rp.wait(t)
+	p.Upload(t, p.AdminKey, sid, "e", []byte("after"), nil) // followed change by change again
+	rp.wait(t)
+	want := map[string]string{"a": "a1", "d": "d1", "e": "after", "only-on-replica": ""}
+	for path, body := range want {
+		got := r.Do(t, Req{Fn: "getfile", Key: r.AdminKey, Query: Q("sid", sid, "path", path)})
+		if (body == "" && got.Status != http.StatusNotFound) || (body != "" && string(got.Body) != body) {
+			t.Fatalf("replica %s after the resync: %d %q, want %q", path, got.Status, got.Body, body)
+		}
+	}
+	if got := r.Do(t, Req{Fn: "getfile", Key: r.AdminKey, Query: Q("sid", sid, "path", "b")}); len(got.Body) != 100000 {
+		t.Fatalf("replica b after the resync: %d, %d bytes", got.Status, len(got.Body))
+	}
+	if n := repResyncs(t, r, sid); n != 1 {
+		t.Fatalf("resyncs = %d, want exactly 1", n)
+	}
+	pl, pv := repState(t, p, sid, "e")
+	rl, rv := repState(t, r, sid, "e")
+	if pl != rl || !reflect.DeepEqual(pv, rv) {
+		t.Fatalf("after the resync: primary %d %v, replica %d %v", pl, pv, rl, rv)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -136,8 +135,14 @@ func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fe
 			return err
 		}
 	}
+	return s.applyChange(ctx, id, c, blob, c.Version)
+}
+
+// applyChange appends change c to replica id as event eventID, its bytes
+// (for a put or a copy) already stored as blob.
+func (s *Service) applyChange(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID string) error {
 	filter := schema.ServiceObjectsFilter(id)
-	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		seq, err := s.subjectSeq(ctx, filter)
 		if err != nil {
 			return nil, Expect{}, err
@@ -153,6 +158,9 @@ func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fe
 			return nil, Expect{}, schema.Errorf(schema.KindConflict, "replica %q is at sync id %d, the next change is %d", id, cur.LastSyncID, c.SyncID)
 		}
 		ev, err := s.replicaEvent(ctx, cur, c, blob)
+		if ev != nil {
+			ev.ID = eventID
+		}
 		return ev, Expect{Filter: filter, FilterSeq: seq}, err
 	})
 	if err == errApplied {
@@ -250,13 +258,13 @@ func (s *Service) checkReplica(ctx context.Context, r *schema.ReplicaOf) error {
 	return nil
 }
 
-// Resync brings replica id to the primary's current files after its
-// history could not be followed (the primary no longer holds it, or the two
-// diverged): every local file the primary does not hold as the same
-// version is deleted, every primary file the replica does not hold is put
-// with its version id, time and bytes, and a service.resynced event sets
-// the replica's sync id to the primary's (it cannot go back: a replica
-// whose history is longer than its primary's is a conflict).
+// Resync starts replica id over at its primary's current files after its
+// history could not be followed (the primary no longer holds it, or the
+// two diverged): a service.resynced event makes the projections forget the
+// replica's own objects and history (the log keeps them) and sets its sync
+// id so that the primary's files, put back with their version ids, times
+// and bytes, end exactly at the primary's sync id. From there it follows
+// the primary change by change again.
 func (s *Service) Resync(ctx context.Context, id string, primarySyncID uint64, files []Change, fetch func(Change) Fetch) error {
 	svc, err := s.storage(ctx, id)
 	if err != nil {
@@ -265,77 +273,37 @@ func (s *Service) Resync(ctx context.Context, id string, primarySyncID uint64, f
 	if svc.Settings.Replica == nil {
 		return schema.Errorf(schema.KindConflict, "service %q is not a replica", id)
 	}
-	want := map[string]Change{}
-	for _, f := range files {
-		want[f.Path] = f
+	n := uint64(len(files))
+	if n > primarySyncID {
+		return schema.Errorf(schema.KindConflict, "the primary lists %d files but only %d changes", n, primarySyncID)
 	}
-	o := Origin{Actor: schema.Actor{KeyID: schema.ActorSystem, Dialect: "replication"}}
-	after := ""
-	for { // local files the primary does not hold as they are
-		page, err := s.state.List(ctx, id, projections.ListOptions{After: after, Limit: 1000})
-		if err != nil {
-			return err
-		}
-		for _, v := range page.Files {
-			if f, ok := want[v.Path]; ok && f.Version == v.Version {
-				delete(want, v.Path)
-				continue
-			}
-			if _, err := s.forceDelete(ctx, o, svc, v.Path); err != nil {
-				return err
-			}
-		}
-		if !page.Truncated {
-			break
-		}
-		after = page.Next
-	}
-	for _, f := range files { // the primary's files the replica lacks
-		if _, ok := want[f.Path]; !ok {
-			continue
-		}
-		blob, err := s.replicaBlob(ctx, f, fetch(f))
-		if err != nil {
-			return err
-		}
-		f.Op = schema.OpPut
-		ev, err := s.replicaEvent(ctx, svc, f, blob)
-		if err != nil {
-			return err
-		}
-		if _, err := s.commit(ctx, func() (*schema.Event, Expect, error) { return ev, Expect{}, nil }); err != nil {
+	// every blob first: the resync's events then follow each other
+	blobs := make([]*schema.BlobRef, len(files))
+	for i, f := range files {
+		if blobs[i], err = s.replicaBlob(ctx, f, fetch(f)); err != nil {
 			return err
 		}
 	}
+	o := Origin{Actor: schema.Actor{KeyID: schema.ActorSystem, Dialect: "replication"}}
 	filter := schema.ServiceObjectsFilter(id)
-	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+	if _, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
 		seq, err := s.subjectSeq(ctx, filter)
 		if err != nil {
 			return nil, Expect{}, err
 		}
-		cur, err := s.state.Service(ctx, id)
-		if err != nil {
-			return nil, Expect{}, err
-		}
-		if cur.LastSyncID > primarySyncID {
-			return nil, Expect{}, schema.Errorf(schema.KindConflict,
-				"replica %q has %d changes, its primary %d: its history cannot be aligned (re-create the replica)", id, cur.LastSyncID, primarySyncID)
-		}
-		ev, err := s.newEvent(o, schema.TypeServiceResynced, cur.Account, id, "",
-			schema.ServiceResynced{ID: id, SyncID: primarySyncID})
+		ev, err := s.newEvent(o, schema.TypeServiceResynced, svc.Account, id, "",
+			schema.ServiceResynced{ID: id, SyncID: primarySyncID - n, ResyncedAt: primarySyncID})
 		return ev, Expect{Filter: filter, FilterSeq: seq}, err
-	})
-	return err
-}
-
-// forceDelete deletes a file of a replica during a resync.
-func (s *Service) forceDelete(ctx context.Context, o Origin, svc *schema.Service, path string) (*schema.Event, error) {
-	return s.commit(ctx, func() (*schema.Event, Expect, error) {
-		ev, err := s.newEvent(o, schema.TypeObjectDelete, svc.Account, svc.ID, path, nil)
-		if err != nil {
-			return nil, Expect{}, err
+	}); err != nil {
+		return err
+	}
+	for i, f := range files {
+		f.Op, f.SyncID = schema.OpPut, primarySyncID-n+uint64(i)+1
+		// a fresh event id: the version's own id may be in the log's
+		// duplicate window already (the replica held it before)
+		if err := s.applyChange(ctx, id, f, blobs[i], s.ids.New(s.now())); err != nil {
+			return err
 		}
-		ev.Data, err = json.Marshal(schema.ObjectDelete{Version: ev.ID})
-		return ev, Expect{}, err
-	})
+	}
+	return nil
 }

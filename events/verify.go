@@ -254,7 +254,7 @@ func (b *blobRefs) fold(ev *schema.Event) {
 		if ev.Decode(&p) == nil {
 			delete(b.versions, vkey(p.Purged))
 		}
-	case schema.TypeServiceDeleted:
+	case schema.TypeServiceDeleted, schema.TypeServiceResynced: // a resync starts a replica over
 		for k := range b.versions {
 			if len(k) > len(ev.Service) && k[:len(ev.Service)+1] == ev.Service+"\x00" {
 				delete(b.versions, k)

@@ -447,47 +447,7 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 	if err != nil || !ok {
 		return err
 	}
-	var keys []string
-	var digests []string
-	for _, pfx := range []string{schema.ObjectPrefix(p.ID), schema.VersionPrefix(p.ID), schema.ChangePrefix(p.ID),
-		"pg:" + p.ID + "\x00",
-		schema.UploadPrefix(p.ID), schema.ServicePartPrefix(p.ID)} {
-		err := f.tx.AscendGreaterOrEqual("", pfx, func(k, v string) bool {
-			if !strings.HasPrefix(k, pfx) {
-				return false
-			}
-			keys = append(keys, k)
-			switch {
-			case strings.HasPrefix(k, "v:"):
-				var ver schema.Version
-				if decodeJSON(v, &ver) == nil {
-					digests = append(digests, ver.Digests()...)
-				}
-			case strings.HasPrefix(k, "p:"):
-				var part schema.Part
-				if decodeJSON(v, &part) == nil {
-					digests = append(digests, part.SHA256)
-				}
-			}
-			return true
-		})
-		if err != nil {
-			return err
-		}
-	}
-	err = f.tx.AscendGreaterOrEqual("", "x:", func(k, _ string) bool {
-		if !strings.HasPrefix(k, "x:") {
-			return false
-		}
-		if _, s, _, ok := schema.SplitExpiryKey(k); ok && s == p.ID {
-			keys = append(keys, k)
-		}
-		return true
-	})
-	if err != nil {
-		return err
-	}
-	if err := f.forget(keys, digests); err != nil {
+	if err := f.clearObjects(p.ID); err != nil {
 		return err
 	}
 	if err := f.usage(svc, -svc.Files, -svc.Bytes); err != nil {
@@ -596,6 +556,52 @@ func (f *folder) accountDeleted(ev *schema.Event) error {
 		return err
 	}
 	return f.delAccount(p.ID)
+}
+
+// clearObjects forgets every object, version, change, purge, upload, part
+// and expiry of a service, and the blob references they held.
+func (f *folder) clearObjects(id string) error {
+	var keys []string
+	var digests []string
+	for _, pfx := range []string{schema.ObjectPrefix(id), schema.VersionPrefix(id), schema.ChangePrefix(id),
+		"pg:" + id + "\x00",
+		schema.UploadPrefix(id), schema.ServicePartPrefix(id)} {
+		err := f.tx.AscendGreaterOrEqual("", pfx, func(k, v string) bool {
+			if !strings.HasPrefix(k, pfx) {
+				return false
+			}
+			keys = append(keys, k)
+			switch {
+			case strings.HasPrefix(k, "v:"):
+				var ver schema.Version
+				if decodeJSON(v, &ver) == nil {
+					digests = append(digests, ver.Digests()...)
+				}
+			case strings.HasPrefix(k, "p:"):
+				var part schema.Part
+				if decodeJSON(v, &part) == nil {
+					digests = append(digests, part.SHA256)
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	err := f.tx.AscendGreaterOrEqual("", "x:", func(k, _ string) bool {
+		if !strings.HasPrefix(k, "x:") {
+			return false
+		}
+		if _, s, _, ok := schema.SplitExpiryKey(k); ok && s == id {
+			keys = append(keys, k)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return f.forget(keys, digests)
 }
 
 // purgeVersion is the id of a purge event's own version.

@@ -401,10 +401,13 @@ type SourceDeleted struct {
 	Name string `json:"name"`
 }
 
-// ServiceResynced records that a replica was brought to its primary's
-// current files after it could not follow the primary's history: its sync
-// id becomes the primary's.
+// ServiceResynced starts a replica over after it could not follow its
+// primary's history: the replica's objects and history are forgotten by
+// the projections (the log keeps them), its sync id becomes SyncID, and
+// the primary's current files follow as puts, ending at the primary's
+// sync id ResyncedAt.
 type ServiceResynced struct {
-	ID     string `json:"id"`
-	SyncID uint64 `json:"sync_id"`
+	ID         string `json:"id"`
+	SyncID     uint64 `json:"sync_id"`
+	ResyncedAt uint64 `json:"resynced_at"`
 }

@@ -145,7 +145,7 @@ func sampleEvents() map[string]any {
 		schema.TypeSourceCreated: schema.SourceCreated{Name: "eu-primary", URL: "https://cairn.example.com",
 			Sealed: bytes.Repeat([]byte{0xa5}, 12+40+16)},
 		schema.TypeSourceDeleted:   schema.SourceDeleted{Name: "eu-primary"},
-		schema.TypeServiceResynced: schema.ServiceResynced{ID: "photos", SyncID: 42},
+		schema.TypeServiceResynced: schema.ServiceResynced{ID: "photos", SyncID: 40, ResyncedAt: 42},
 		schema.TypeCheckpoint: schema.Checkpoint{Seq: 41, Chain: sha, Key: sha,
 			Sig: sha + sha},
 		schema.TypeObjectPurged: schema.ObjectPurged{Version: "01JD0000000000000000000008", Purged: "01JD0000000000000000000001"},

@@ -105,6 +105,10 @@ type Service struct {
 	LastSyncID uint64          `json:"last_sync_id"`
 	// LastSeq is the stream sequence of the service's newest event.
 	LastSeq uint64 `json:"last_seq"`
+	// ResyncedAt is the primary's sync id a replica was last
+	// resynchronised to (its history before it is its own, not the
+	// primary's).
+	ResyncedAt uint64 `json:"resynced_at,omitempty"`
 	// Horizon is the oldest moment point-in-time reads still reach
 	// exactly: versions superseded before it were purged by retention
 	// (zero: the whole history is kept).

@@ -281,8 +281,8 @@ func (r *replicator) step(ctx context.Context, sid string, checked *bool) error 
 // diverged compares the replica's newest change with the primary's change
 // of the same sync id; it returns why they differ ("" when they agree).
 func (r *replicator) diverged(ctx context.Context, svc *schema.Service, src *schema.Source, key string) (string, error) {
-	if svc.LastSyncID == 0 {
-		return "", nil
+	if svc.LastSyncID == 0 || svc.LastSyncID == svc.ResyncedAt {
+		return "", nil // nothing yet, or just resynchronised to the primary's current files
 	}
 	mine, err := r.state.Changes(ctx, svc.ID, svc.LastSyncID-1, 1)
 	if err != nil || len(mine) == 0 {
