@@ -275,6 +275,12 @@ func rutRefused(t *testing.T, ro *Env, w *rutWorld) {
 		t.Errorf("Swift auth on the read-only server gave another token than the live server's")
 	}
 	swWant(t, "Swift listing with the token", swDo(t, ro, http.MethodGet, swPath(w.acct, w.bucket), tok, nil, nil), http.StatusOK)
+	for v := 1; v <= 3; v++ { // every auth version, through a real client
+		conn := swConn(t, ro, w.k.ID, w.k.Value, v)
+		if names, err := conn.ObjectNamesAll(ctx, w.bucket, nil); err != nil || len(names) == 0 {
+			t.Errorf("Swift auth v%d on a read-only server, then a listing: %v (%v)", v, names, err)
+		}
+	}
 	for _, r := range []struct {
 		method, path string
 		hdr          map[string]string
