@@ -326,6 +326,7 @@ func rutSnapshot(t *testing.T, e *Env, w *rutWorld) map[string]string {
 		native("filelist / "+sid, Req{Fn: "filelist", Key: e.AdminKey, Query: Q("sid", sid, "delimiter", "/")})
 		native("syncnext "+sid, Req{Fn: "syncnext", Key: e.AdminKey, Query: Q("sid", sid, "after", "0", "limit", "1000")})
 		native("events "+sid, Req{Fn: "events", Key: e.AdminKey, Query: Q("sid", sid, "limit", "1000")})
+		native("filelist asof "+sid, Req{Fn: "filelist", Key: e.AdminKey, Query: Q("sid", sid, "asof", "sync:2")})
 		for _, p := range w.paths[sid] {
 			native("getfile "+sid+" "+p, Req{Fn: "getfile", Key: e.AdminKey, Query: Q("sid", sid, "path", p)})
 			r := native("versionlist "+sid+" "+p, Req{Fn: "versionlist", Key: e.AdminKey, Query: Q("sid", sid, "path", p)})
