@@ -34,6 +34,7 @@ func TestEventsSchema_EveryEventOfEveryDialect(t *testing.T) {
 	esS3(t, p)
 	esSwift(t, p)
 	esAdmin(t, p)
+	esCache(t, p)
 
 	// an expiry, by the reaper, on the test clock
 	e := p.Upload(t, p.AdminKey, p.WithService(t), "expires", []byte("soon gone"), map[string]string{"x-owncdn-delete-after": "60"})
@@ -253,6 +254,19 @@ func esAdmin(t *testing.T, e *Env) {
 	e.Admin(t, "accountdelete", map[string]any{"id": acct}, http.StatusOK)
 	gone := e.WithService(t)
 	e.Admin(t, "servicedelete", map[string]any{"id": gone}, http.StatusOK)
+}
+
+// esCache: a cache service in front of a storage service, filled once and
+// flushed (service.created with cache settings, cache.flushed.v1).
+func esCache(t *testing.T, e *Env) {
+	src := e.WithService(t)
+	e.Upload(t, e.AdminKey, src, "c/1", []byte("cached"), nil)
+	edge := uniqueName(t, "c")
+	e.Admin(t, "servicecreate", map[string]any{"id": edge, "type": "cache", "source": map[string]string{"service": src},
+		"source_path": "c", "expire_unused": "24h", "max_bytes": 1 << 20}, http.StatusCreated)
+	e.Admin(t, "serviceupdate", map[string]any{"id": edge, "refresh": "10m"}, http.StatusOK)
+	natWant(t, "getfile on the cache", e.Do(t, Req{Fn: "getfile", Key: e.AdminKey, Query: Q("sid", edge, "path", "1")}), http.StatusOK)
+	natWant(t, "flush", e.Do(t, Req{Method: http.MethodPost, Fn: "flush", Key: e.AdminKey, Query: Q("sid", edge)}), http.StatusOK)
 }
 
 // esReplica starts a second server with a replica of a service of p,

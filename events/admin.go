@@ -69,11 +69,17 @@ func (s *Service) CreateService(ctx context.Context, o Origin, in ServiceInput) 
 	case "", schema.ServiceStorage:
 		in.Type = schema.ServiceStorage
 	case schema.ServiceCache:
-		return nil, schema.Errorf(schema.KindNotImplemented, "cache services are not available in this version")
+		if c := in.Settings.Cache; c != nil { // the defaults go into the event: later defaults never change it
+			d := c.WithDefaults()
+			in.Settings.Cache = &d
+		}
 	default:
 		return nil, schema.Errorf(schema.KindInvalidArgument, `type must be "storage" or "cache"`)
 	}
 	if err := validSettings(in.Settings); err != nil {
+		return nil, err
+	}
+	if err := s.checkCache(ctx, in.ID, in.Account, in.Type, in.Settings); err != nil {
 		return nil, err
 	}
 	if err := s.checkReplica(ctx, in.Settings.Replica); err != nil {
@@ -120,6 +126,13 @@ func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update
 			return nil, Expect{}, err
 		}
 		if err := validSettings(svc.Settings); err != nil {
+			return nil, Expect{}, err
+		}
+		if c := svc.Settings.Cache; c != nil {
+			d := c.WithDefaults()
+			svc.Settings.Cache = &d
+		}
+		if err := s.checkCache(ctx, id, svc.Account, svc.Type, svc.Settings); err != nil {
 			return nil, Expect{}, err
 		}
 		if err := s.checkReplica(ctx, svc.Settings.Replica); err != nil {

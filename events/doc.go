@@ -29,5 +29,12 @@
 // consumers of their own filtered on cairn.obj, svc, acct and upl; they
 // can never write to it or read key, token, source or checkpoint events.
 //
+// Caches serves cache services (caches.go): their copies live in
+// blobstore/cache stores of their own, outside the log, the projections
+// and the main blobstore; a cache's settings are in service.created and
+// service.updated, and each flush is a cache.flushed.v1 event. A cache's
+// source is an HTTP origin or a storage service of its account, read
+// through the projections and Open like a getfile (cachesource.go).
+//
 // No other package appends events.
 package events

@@ -193,6 +193,13 @@ func (f *folder) fold(ev *schema.Event) error {
 		}
 		svc.LastSeq = ev.Seq
 		return f.putService(svc)
+	case schema.TypeCacheFlushed: // cached copies are not projected; the service saw an event
+		svc, ok, err := f.service(ev.Service)
+		if err != nil || !ok {
+			return err
+		}
+		svc.LastSeq = ev.Seq
+		return f.putService(svc)
 	case schema.TypeSourceCreated:
 		var p schema.SourceCreated
 		if err := ev.Decode(&p); err != nil || p.Name == "" {

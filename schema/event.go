@@ -60,6 +60,7 @@ var EventTypes = map[string]any{
 	TypeSourceCreated:   SourceCreated{},
 	TypeSourceDeleted:   SourceDeleted{},
 	TypeServiceResynced: ServiceResynced{},
+	TypeCacheFlushed:    CacheFlushed{},
 }
 
 // Op names of object events, as syncnext shows them.

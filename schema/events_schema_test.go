@@ -131,7 +131,10 @@ func sampleEvents() map[string]any {
 			Settings: schema.ServiceSettings{KeepVersions: "720h", Versioning: "Enabled", Meta: map[string]string{"x": "y"},
 				ReadACL: []string{".r:*", ".rlistings", "other"}, WriteACL: []string{"other:CKABCDEFGHIJKLMNOPQR"}, Policy: "cold",
 				Replica: &schema.ReplicaOf{Source: "eu-primary", SID: "photos"}}},
-		schema.TypeServiceUpdated: schema.ServiceUpdated{ID: "photos", Name: "Pictures", Settings: schema.ServiceSettings{KeepVersions: "forever"}},
+		schema.TypeServiceUpdated: schema.ServiceUpdated{ID: "photos", Name: "Pictures", Settings: schema.ServiceSettings{KeepVersions: "forever",
+			Cache: &schema.CacheSettings{Source: schema.CacheSource{URL: "https://origin.example.com/static"}, SourcePath: "v2",
+				Refresh: "10m", ExpireUnused: "24h", MaxBytes: 1 << 30, NegativeTTL: "30s"}}},
+		schema.TypeCacheFlushed:   schema.CacheFlushed{ID: "photos", Flushed: 42},
 		schema.TypeServiceDeleted: schema.ServiceDeleted{ID: "photos"},
 		schema.TypeQuotaSet:       schema.QuotaSet{Bytes: 1 << 30, Count: 1000},
 		schema.TypeKeyCreated: schema.KeyCreated{ID: "CKABCDEFGHIJKLMNOPQR", Name: "ci", Admin: true,
@@ -170,7 +173,7 @@ func envelope(t *testing.T, typ string, payload any) []byte {
 	switch {
 	case strings.HasPrefix(typ, "object."), strings.HasPrefix(typ, "upload."):
 		ev.Service, ev.Path = "photos", "a/b.txt"
-	case strings.HasPrefix(typ, "service."), typ == schema.TypeQuotaSet:
+	case strings.HasPrefix(typ, "service."), strings.HasPrefix(typ, "cache."), typ == schema.TypeQuotaSet:
 		ev.Service = "photos"
 	}
 	b, err := json.Marshal(ev)

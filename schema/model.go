@@ -42,6 +42,8 @@ type ServiceSettings struct {
 	// Replica makes the service a read-only replica following a service
 	// of another instance (nil: a primary, written by clients).
 	Replica *ReplicaOf `json:"replica,omitempty"`
+	// Cache holds a cache service's settings (type "cache" only).
+	Cache *CacheSettings `json:"cache,omitempty"`
 }
 
 // ReplicaOf names what a replica follows: a replication source of this

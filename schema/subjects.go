@@ -6,7 +6,8 @@ import "strings"
 // Hash(name), so any path is safe and consumers can still filter:
 //
 //	cairn.obj.<svc-hash>.<path-hash>.<op>   object events (put, delete, copy, meta, expire)
-//	cairn.svc.<svc-hash>.<op>               service events (created, updated, deleted, quota)
+//	cairn.svc.<svc-hash>.<op>               service events (created, updated, deleted, quota,
+//	                                        resynced; a cache's flushed)
 //	cairn.acct.<account-hash>.<op>          account events (created, deleted, quota)
 //	cairn.upl.<svc-hash>.<upload-id>.<op>   multipart upload events (created, part, aborted);
 //	                                        the completion is an object put
@@ -67,7 +68,7 @@ func SubjectFor(e *Event) string {
 	switch {
 	case strings.HasPrefix(e.Type, "object."):
 		return ObjectSubject(e.Service, e.Path, OpOf(e.Type))
-	case strings.HasPrefix(e.Type, "service."):
+	case strings.HasPrefix(e.Type, "service."), strings.HasPrefix(e.Type, "cache."):
 		return ServiceSubject(e.Service, op)
 	case e.Type == TypeQuotaSet && e.Service != "":
 		return ServiceSubject(e.Service, "quota")

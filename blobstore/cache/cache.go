@@ -69,6 +69,8 @@ type Stats struct {
 	Evicted, Expired int64
 	// BytesServed from copies to hits; BytesFetched from the source.
 	BytesServed, BytesFetched int64
+	// Waiting is how many requests wait for a fetch from the source now.
+	Waiting int64
 }
 
 // Cache fills a Store from a Source: a miss fetches the file once however
@@ -86,7 +88,7 @@ type Cache struct {
 	flights  map[string]*flight
 	negative map[string]negative
 
-	hits, misses, negHits, fetches, revalidated, expired, served, fetched atomic.Int64
+	hits, misses, negHits, fetches, revalidated, expired, served, fetched, waiting atomic.Int64
 }
 
 // negative is a remembered not-found or failure of the source.
@@ -175,6 +177,8 @@ type flight struct {
 // join makes the request wait for the path's fetch, starting it when none
 // is in flight.
 func (c *Cache) join(ctx context.Context, path string) (*Result, error) {
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	c.mu.Lock()
 	f, inFlight := c.flights[path]
 	if inFlight {
@@ -190,6 +194,7 @@ func (c *Cache) join(ctx context.Context, path string) (*Result, error) {
 	select {
 	case <-f.done:
 	case <-ctx.Done():
+		c.misses.Add(1) // it found no copy, and gave up waiting for one
 		go func() { // the file is shared: give up this request's share once it exists
 			<-f.done
 			if f.sh != nil {
@@ -475,7 +480,7 @@ func (c *Cache) Stats() Stats {
 	files, bytes := c.store.Usage()
 	return Stats{Files: files, Bytes: bytes, Hits: c.hits.Load(), Misses: c.misses.Load(), NegativeHits: c.negHits.Load(),
 		Fetches: c.fetches.Load(), Revalidated: c.revalidated.Load(), Evicted: c.store.Evicted(), Expired: c.expired.Load(),
-		BytesServed: c.served.Load(), BytesFetched: c.fetched.Load()}
+		BytesServed: c.served.Load(), BytesFetched: c.fetched.Load(), Waiting: c.waiting.Load()}
 }
 
 // Close keeps the copies for the next start (Store.Close).

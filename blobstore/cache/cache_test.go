@@ -390,13 +390,8 @@ func TestCache_Herd(t *testing.T) {
 			results <- string(b)
 		}()
 	}
-	<-f.src.arrived // the one fetch is in flight
-	waitFor(t, func() bool {
-		f.c.mu.Lock()
-		defer f.c.mu.Unlock()
-		fl := f.c.flights["hot"]
-		return fl != nil && fl.waiters == n-1
-	})
+	<-f.src.arrived                                             // the one fetch is in flight
+	waitFor(t, func() bool { return f.c.Stats().Waiting == n }) // all joined the one fetch
 	cancel()
 	close(f.src.gate)
 	wg.Wait()
@@ -417,6 +412,9 @@ func TestCache_Herd(t *testing.T) {
 		t.Fatalf("%d served, %d gave up", ok, gaveUp)
 	}
 	f.want(t, "hot", "popular bytes", StatusHit)
+	if st := f.c.Stats(); st.Waiting != 0 || st.Misses != n || st.Fetches != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 // A fill in flight when the cache is flushed serves its requests but does

@@ -119,9 +119,9 @@ func (r *replicator) reconcile(ctx context.Context) {
 // follow keeps one replica following its primary until ctx ends.
 func (r *replicator) follow(ctx context.Context, sid string) {
 	backoff := 200 * time.Millisecond
-	checked := false // whether the replica's history was checked against the primary's
+	var at followState
 	for ctx.Err() == nil {
-		err := r.step(ctx, sid, &checked)
+		err := r.step(ctx, sid, &at)
 		now := time.Now()
 		r.update(sid, func(st *schema.ReplicaLag) {
 			if err == nil {
@@ -229,14 +229,25 @@ func (r *replicator) fetch(src *schema.Source, key, sid string, c events.Change)
 	}
 }
 
+// followState is what a follower knows of its replica between steps.
+type followState struct {
+	checked bool   // its history was checked against the primary's
+	syncID  uint64 // its sync id after the follower's last step
+}
+
 // step applies one page of the primary's changes.
-func (r *replicator) step(ctx context.Context, sid string, checked *bool) error {
+func (r *replicator) step(ctx context.Context, sid string, at *followState) error {
 	svc, src, key, err := r.source(ctx, sid)
 	if err != nil {
 		return err
 	}
 	rsid := svc.Settings.Replica.SID
-	if !*checked {
+	if at.checked && svc.LastSyncID != at.syncID {
+		// something else changed the replica meanwhile (it was promoted,
+		// written and re-attached between two steps): check again
+		at.checked = false
+	}
+	if !at.checked {
 		// a replica that already holds changes (restarted, or an old
 		// primary re-attached) must hold the primary's: compare the
 		// newest one with the primary's change of that sync id
@@ -245,8 +256,13 @@ func (r *replicator) step(ctx context.Context, sid string, checked *bool) error 
 		} else if diverged != "" {
 			return r.resync(ctx, svc, src, key, diverged)
 		}
-		*checked = true
+		at.checked = true
 	}
+	defer func() {
+		if cur, err := r.state.Service(ctx, sid); err == nil {
+			at.syncID = cur.LastSyncID
+		}
+	}()
 	page, err := r.syncnext(ctx, src, key, rsid, svc.LastSyncID, 500, r.wait)
 	var es *errStatus
 	if errors.As(err, &es) && es.code == "history_truncated" {
@@ -254,6 +270,10 @@ func (r *replicator) step(ctx context.Context, sid string, checked *bool) error 
 	}
 	if err != nil {
 		return err
+	}
+	if page.LastSyncID < svc.LastSyncID {
+		return r.resync(ctx, svc, src, key, fmt.Sprintf("the replica has %d changes, the primary %d: the histories diverged",
+			svc.LastSyncID, page.LastSyncID))
 	}
 	r.update(sid, func(st *schema.ReplicaLag) {
 		st.PrimarySyncID = page.LastSyncID

@@ -33,6 +33,7 @@ type Server struct {
 	State      *projections.Store
 	Blobs      *blobstore.FS
 	Core       *events.Service
+	Caches     *events.Caches // the cache services, their copies in DATA/caches
 	Handler    http.Handler
 	AdminKeyID string
 	AdminKey   string
@@ -149,8 +150,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	s.stopFeeds = stopFeeds
 	s.replicas = newReplicator(s.Core, s.State, logger, time.Duration(cfg.ReplicationWait))
 	reqs := s.requests()
+	if err := s.openCaches(ctx); err != nil {
+		return nil, err
+	}
 	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger,
-		Feed: s.feed(), Stop: feeds.Done(), Replicas: s.replicas})
+		Feed: s.feed(), Stop: feeds.Done(), Replicas: s.replicas, Caches: s.Caches})
 	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger})
 	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger, PublicURL: cfg.PublicURL})
 	aud := audit.New(s.Log, s.Blobs, auth, events.PublicKeyHex(s.SigningKey), logger)
@@ -364,6 +368,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.cancel()
 	}
 	s.wg.Wait()
+	if s.Caches != nil { // after HTTP: no request is reading a copy
+		errs = append(errs, s.Caches.Close())
+	}
 	if s.State != nil {
 		errs = append(errs, s.State.Close())
 	}

@@ -34,6 +34,7 @@ type adminService struct {
 	KeepVersions string       `json:"keep_versions"`
 	Versioning   string       `json:"versioning,omitempty"`
 	Replica      *replicaJSON `json:"replica"`
+	Cache        *cacheJSON   `json:"cache"`
 	Files        int64        `json:"files"`
 	Bytes        int64        `json:"bytes"`
 	LastSyncID   uint64       `json:"last_sync_id"`
@@ -45,9 +46,13 @@ func (h *Handler) toAdminService(s *schema.Service) adminService {
 	if kv == "" {
 		kv = "forever"
 	}
-	return adminService{ID: s.ID, Account: s.Account, Name: s.Name, Type: s.Type, KeepVersions: kv,
+	out := adminService{ID: s.ID, Account: s.Account, Name: s.Name, Type: s.Type, KeepVersions: kv,
 		Versioning: s.Settings.Versioning, Replica: h.replicaOf(s), Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID,
 		Created: rfc3339(s.Created)}
+	if out.Cache = h.cacheState(s, true); out.Cache != nil {
+		out.Files, out.Bytes = out.Cache.Files, out.Cache.Bytes
+	}
+	return out
 }
 
 type serviceBody struct {
@@ -59,6 +64,13 @@ type serviceBody struct {
 	Replica      *schema.ReplicaOf `json:"replica"`
 	QuotaBytes   *int64            `json:"quota_bytes"`
 	QuotaCount   *int64            `json:"quota_count"`
+	// A cache's settings (schema.CacheSettings), flat as the spec has them.
+	Source       *schema.CacheSource `json:"source"`
+	SourcePath   *string             `json:"source_path"`
+	Refresh      *string             `json:"refresh"`
+	ExpireUnused *string             `json:"expire_unused"`
+	MaxBytes     *int64              `json:"max_bytes"`
+	NegativeTTL  *string             `json:"negative_ttl"`
 }
 
 func (h *Handler) serviceCreate(c *call) error {
@@ -77,6 +89,10 @@ func (h *Handler) serviceCreate(c *call) error {
 	if b.KeepVersions != nil {
 		in.Settings.KeepVersions = *b.KeepVersions
 	}
+	setCache(&in.Settings, b.Source, b.SourcePath, b.Refresh, b.ExpireUnused, b.MaxBytes, b.NegativeTTL)
+	if b.Type == schema.ServiceCache && (b.QuotaBytes != nil || b.QuotaCount != nil) {
+		return errCacheQuota
+	}
 	svc, err := h.d.Core.CreateService(c.r.Context(), c.origin(), in)
 	if err != nil {
 		return err
@@ -89,6 +105,8 @@ func (h *Handler) serviceCreate(c *call) error {
 	writeJSON(c.w, http.StatusCreated, h.toAdminService(svc))
 	return nil
 }
+
+var errCacheQuota = schema.Errorf(schema.KindInvalidArgument, "a cache is bounded by max_bytes, not quotas")
 
 func deref(p *int64) int64 {
 	if p == nil {
@@ -111,6 +129,13 @@ type serviceUpdateBody struct {
 	QuotaCount   *int64            `json:"quota_count"`
 	Promote      bool              `json:"promote"`
 	Follow       *schema.ReplicaOf `json:"follow"`
+	// A cache's settings to change.
+	Source       *schema.CacheSource `json:"source"`
+	SourcePath   *string             `json:"source_path"`
+	Refresh      *string             `json:"refresh"`
+	ExpireUnused *string             `json:"expire_unused"`
+	MaxBytes     *int64              `json:"max_bytes"`
+	NegativeTTL  *string             `json:"negative_ttl"`
 }
 
 func (h *Handler) serviceUpdate(c *call) error {
@@ -134,6 +159,10 @@ func (h *Handler) serviceUpdate(c *call) error {
 		}
 		if b.KeepVersions != nil {
 			s.Settings.KeepVersions = *b.KeepVersions
+		}
+		setCache(&s.Settings, b.Source, b.SourcePath, b.Refresh, b.ExpireUnused, b.MaxBytes, b.NegativeTTL)
+		if s.Type == schema.ServiceCache && (b.QuotaBytes != nil || b.QuotaCount != nil) {
+			return errCacheQuota
 		}
 		switch {
 		case b.Promote:
@@ -182,6 +211,11 @@ func (h *Handler) serviceDelete(c *call) error {
 	}
 	if err := h.d.Core.DeleteService(c.r.Context(), c.origin(), b.ID); err != nil {
 		return err
+	}
+	if h.d.Caches != nil { // a cache's copies go with it (a no-op for other services)
+		if err := h.d.Caches.Remove(b.ID); err != nil {
+			h.d.Log.Error("servicedelete: removing the cache's copies", "service", b.ID, "err", err)
+		}
 	}
 	writeJSON(c.w, http.StatusOK, struct{}{})
 	return nil

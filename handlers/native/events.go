@@ -145,7 +145,7 @@ func (h *Handler) feedQuery(c *call) (*feedQuery, error) {
 // of objects, services, quotas, uploads and accounts. Key and token
 // events, replication sources and the log's checkpoints never are.
 func feedType(typ string) bool {
-	for _, family := range []string{"object.", "service.", "quota.", "upload.", "account."} {
+	for _, family := range []string{"object.", "service.", "quota.", "upload.", "account.", "cache."} {
 		if strings.HasPrefix(typ, family) {
 			return true
 		}
@@ -169,7 +169,7 @@ func feedFilters(sid, path, typ string) []string {
 		return []string{schema.ObjectFilter(sid, path)}
 	case op != "":
 		return []string{strings.TrimSuffix(schema.ServiceObjectsFilter(sid), ">") + "*." + op}
-	case strings.HasPrefix(typ, "service.") || typ == schema.TypeQuotaSet:
+	case strings.HasPrefix(typ, "service.") || strings.HasPrefix(typ, "cache.") || typ == schema.TypeQuotaSet:
 		return []string{schema.ServiceSubject(sid, "*")}
 	case strings.HasPrefix(typ, "upload."):
 		return []string{schema.UploadFilter(sid, "*")}

@@ -2,6 +2,7 @@ package native
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ type serviceJSON struct {
 	Name       string       `json:"name"`
 	Type       string       `json:"type"`
 	Replica    *replicaJSON `json:"replica"`
+	Cache      *cacheJSON   `json:"cache"`
 	Access     string       `json:"access"`
 	Files      int64        `json:"files"`
 	Bytes      int64        `json:"bytes"`
@@ -32,8 +34,12 @@ func (h *Handler) serviceList(c *call) error {
 	out := []serviceJSON{}
 	for _, s := range all {
 		if level := c.p.Level(s); level != "" {
-			out = append(out, serviceJSON{ID: s.ID, Name: s.Name, Type: s.Type, Replica: h.replicaOf(s), Access: level,
-				Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID})
+			j := serviceJSON{ID: s.ID, Name: s.Name, Type: s.Type, Replica: h.replicaOf(s), Access: level,
+				Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID}
+			if j.Cache = h.cacheState(s, c.p.Admin); j.Cache != nil { // a cache's files are its copies
+				j.Files, j.Bytes = j.Cache.Files, j.Cache.Bytes
+			}
+			out = append(out, j)
 		}
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"services": out})
@@ -76,6 +82,9 @@ func (h *Handler) asof(c *call) (syncID uint64, at time.Time, ok bool, err error
 }
 
 func (h *Handler) fileList(c *call) error {
+	if c.svc.Type == schema.ServiceCache {
+		return h.cacheFileList(c)
+	}
 	if err := h.storageOnly(c); err != nil {
 		return err
 	}
@@ -156,6 +165,9 @@ func (h *Handler) resolve(c *call, p string) (*schema.Version, error) {
 }
 
 func (h *Handler) getFile(c *call) error {
+	if c.svc.Type == schema.ServiceCache {
+		return h.cacheGetFile(c)
+	}
 	if err := h.storageOnly(c); err != nil {
 		return err
 	}
@@ -182,7 +194,17 @@ func (h *Handler) getFile(c *call) error {
 	if v.DeleteAt > 0 {
 		hd.Set("x-owncdn-delete-at", strconv.FormatInt(v.DeleteAt, 10))
 	}
-	switch httpx.Precondition(c.r, v.ETag, v.Time) {
+	return serveBody(c, v.ETag, v.Time, v.Size, v.ContentType, func() (io.ReadSeekCloser, error) {
+		return h.d.Core.Open(c.r.Context(), v)
+	})
+}
+
+// serveBody answers a GET or HEAD of a file whose headers are set: the
+// conditions first (a failed precondition is 409, as the dialect says;
+// 304), then the range, then the bytes open gives.
+func serveBody(c *call, etag string, mod time.Time, size int64, contentType string, open func() (io.ReadSeekCloser, error)) error {
+	hd := c.w.Header()
+	switch httpx.Precondition(c.r, etag, mod) {
 	case http.StatusNotModified:
 		c.w.WriteHeader(http.StatusNotModified)
 		return nil
@@ -194,20 +216,20 @@ func (h *Handler) getFile(c *call) error {
 	for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 		c.r.Header.Del(name)
 	}
-	switch valid, satisfiable := httpx.ParseRange(c.r.Header.Get("Range"), v.Size); {
+	switch valid, satisfiable := httpx.ParseRange(c.r.Header.Get("Range"), size); {
 	case !valid:
 		c.r.Header.Del("Range") // RFC 9110: a Range header that cannot be parsed is ignored
 	case !satisfiable:
-		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
-		return schema.Errorf(schema.KindRangeNotSatisfiable, "the range is not satisfiable for %d bytes", v.Size)
+		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		return schema.Errorf(schema.KindRangeNotSatisfiable, "the range is not satisfiable for %d bytes", size)
 	}
-	rd, err := h.d.Core.Open(c.r.Context(), v)
+	rd, err := open()
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	hd.Set("Content-Type", v.ContentType)
-	http.ServeContent(c.w, c.r, "", v.Time, rd)
+	hd.Set("Content-Type", contentType)
+	http.ServeContent(c.w, c.r, "", mod, rd)
 	return nil
 }
 
@@ -251,6 +273,9 @@ func deleteAt(hd http.Header, now time.Time) (int64, error) {
 }
 
 func (h *Handler) uploadFile(c *call) error {
+	if c.svc.Type == schema.ServiceCache {
+		return h.cacheUploadFile(c)
+	}
 	if err := h.storageOnly(c); err != nil {
 		return err
 	}
@@ -280,6 +305,9 @@ func (h *Handler) uploadFile(c *call) error {
 }
 
 func (h *Handler) deleteFile(c *call) error {
+	if c.svc.Type == schema.ServiceCache {
+		return h.cacheDeleteFile(c)
+	}
 	if err := h.storageOnly(c); err != nil {
 		return err
 	}
@@ -293,10 +321,6 @@ func (h *Handler) deleteFile(c *call) error {
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"path": v.Path, "version": v.Version, "sync_id": v.SyncID})
 	return nil
-}
-
-func (h *Handler) flush(c *call) error {
-	return schema.Errorf(schema.KindMethodNotAllowed, "flush works on cache services; %q is a storage service", c.svc.ID)
 }
 
 type versionJSON struct {

@@ -32,6 +32,9 @@ type Deps struct {
 	Log      *slog.Logger
 	// Replicas reports replicas' lag (servicelist, admin functions).
 	Replicas ReplicaStatus
+	// Caches serves cache services; without it their file functions
+	// answer 503.
+	Caches *events.Caches
 	// Feed serves the change feed (events); without it events is 501.
 	Feed Feed
 	// Stop, closed when the server begins to shut down, ends the feed's

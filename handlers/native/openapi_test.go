@@ -561,10 +561,13 @@ func startHandler(t *testing.T) *testServer {
 	if err := core.EnsureAccount(ctx, schema.DefaultAccount, "Default account"); err != nil {
 		t.Fatal(err)
 	}
-	h := New(Deps{Core: core, State: state, Auth: access.New(state, testAdminID, testAdminValue), Requests: log, Feed: log})
+	caches := events.NewCaches(core, events.CachesOptions{Dir: filepath.Join(dir, "caches")})
+	h := New(Deps{Core: core, State: state, Auth: access.New(state, testAdminID, testAdminValue), Requests: log, Feed: log,
+		Caches: caches})
 	srv := httptest.NewServer(httpx.Middleware(slog.New(slog.DiscardHandler), h))
 	t.Cleanup(func() {
 		srv.Close()
+		_ = caches.Close()
 		stop()
 		wg.Wait()
 		_ = state.Close()
@@ -781,7 +784,7 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(post, "servicecreate", admin, nil, map[string]any{"id": "photos", "name": "Photos"}, nil, http.StatusCreated)
 	call(post, "servicecreate", admin, nil, map[string]any{"id": "photos"}, nil, http.StatusConflict)
 	call(post, "servicecreate", admin, nil, map[string]any{"id": "Bad_Id"}, nil, http.StatusBadRequest)
-	call(post, "servicecreate", admin, nil, map[string]any{"id": "cachesvc", "type": "cache"}, nil, http.StatusNotImplemented)
+	call(post, "servicecreate", admin, nil, map[string]any{"id": "cachesvc", "type": "cache"}, nil, http.StatusBadRequest)
 	call(post, "servicecreate", admin, nil, map[string]any{"id": "other", "account": "nobody"}, nil, http.StatusNotFound)
 	call(post, "servicecreate", admin, nil, map[string]any{"id": "photos", "bogus": 1}, nil, http.StatusBadRequest)
 	call(post, "serviceupdate", admin, nil, map[string]any{"id": "photos", "keep_versions": "720h", "quota_bytes": 1 << 20}, nil, http.StatusOK)
@@ -893,6 +896,7 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(post, "flush", rw.Value, Q("sid", sid), nil, nil, http.StatusMethodNotAllowed)
 	call(post, "flush", ro.Value, Q("sid", sid), nil, nil, http.StatusForbidden)
 	call(get, "flush", rw.Value, Q("sid", sid), nil, nil, http.StatusMethodNotAllowed)
+	cacheCalls(t, call, admin, rw.Value)
 	call(get, "reqlist", ro.Value, Q("sid", sid, "limit", "5"), nil, nil, http.StatusOK)
 	call(head, "reqlist", ro.Value, Q("sid", sid), nil, nil, http.StatusOK)
 	call(get, "reqlist", ro.Value, Q("sid", sid, "limit", "0"), nil, nil, http.StatusBadRequest)
