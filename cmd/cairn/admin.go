@@ -41,6 +41,9 @@ functions:
   sourcedelete   --name NAME
   servicecreate  ... --replica SOURCE/SID     (a read-only replica of service SID on SOURCE)
   serviceupdate  --id ID --promote | --follow SOURCE/SID   (failover; re-attach)
+  servicecreate  --id ID --type cache --source-service SID | --source-origin URL
+                 [--source-path P] [--refresh DURATION|never] [--expire-unused DURATION|never]
+                 [--max-bytes N] [--negative-ttl DURATION]   (a cache service; serviceupdate changes them)
 `
 
 func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
@@ -65,6 +68,8 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	replica := fs.String("replica", "", "SOURCE/SID: create the service as a replica (servicecreate)")
 	promote := fs.Bool("promote", false, "make a replica a primary (serviceupdate)")
 	follow := fs.String("follow", "", "SOURCE/SID: make the service a replica (serviceupdate)")
+	typ := fs.String("type", "", `service type: "storage" (default) or "cache" (servicecreate)`)
+	cache := cacheFlags(fs)
 	var reads, writes multiFlag
 	fs.Var(&reads, "read", "service id the key may read (repeatable; * for all)")
 	fs.Var(&writes, "write", "service id the key may write (repeatable; * for all)")
@@ -126,6 +131,12 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		}
 		if *promote {
 			body["promote"] = true
+		}
+		if *typ != "" && fn == "servicecreate" {
+			body["type"] = *typ
+		}
+		if err := cache.into(body); err != nil {
+			return err
 		}
 	case "servicedelete", "keyrevoke", "accountdelete":
 		if err := need("id", *id); err != nil {

@@ -56,6 +56,7 @@ type eventData struct {
 		Parts []json.RawMessage `json:"parts"`
 	} `json:"multipart"`
 	Segments []json.RawMessage `json:"segments"`
+	Flushed  *int64            `json:"flushed"`
 }
 
 // row is one event as history and audit print it (and --json writes it).
@@ -141,6 +142,8 @@ func rowOf(ev *feedEvent, content *row) row {
 		if d.Name != "" {
 			details = append(details, "name "+strconv.Quote(d.Name))
 		}
+	case "cache.flushed.v1":
+		details = append(details, fmt.Sprintf("flushed %d cached files", derefInt(d.Flushed)))
 	}
 	if d.ContentType != "" && ev.Type != "upload.created.v1" {
 		details = append(details, d.ContentType)
