@@ -435,15 +435,21 @@ func TestCache_NotForStorageFunctions(t *testing.T) {
 		Body: natJSON(map[string]any{"id": sid, "quota_bytes": 100})}), http.StatusBadRequest, "invalid_argument")
 	cacheNotInS3(t, e, sid)
 	cacheNotInSwift(t, e, sid)
+	cacheWant(t, e, sid, "x", "x", "hit") // still there
 }
 
 // cacheNotInS3: the cache is no bucket to S3: not listed, 405 on objects.
 func cacheNotInS3(t *testing.T, e *Env, sid string) {
 	t.Helper()
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodHead} {
-		r := s3Do(t, e, e.AdminKeyID, e.AdminKey, method, "/"+sid+"/x", nil, nil, "")
-		if r.Status != http.StatusMethodNotAllowed {
-			t.Errorf("S3 %s of a cache's object: %d %s", method, r.Status, r.Body)
+	for _, target := range []string{"/" + sid + "/x", "/" + sid} {
+		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodHead, http.MethodDelete} {
+			if target == "/"+sid && method == http.MethodPut {
+				continue // CreateBucket: the name is taken
+			}
+			r := s3Do(t, e, e.AdminKeyID, e.AdminKey, method, target, nil, nil, "")
+			if r.Status != http.StatusMethodNotAllowed {
+				t.Errorf("S3 %s %s of a cache: %d %s", method, target, r.Status, r.Body)
+			}
 		}
 	}
 	if r := s3Do(t, e, e.AdminKeyID, e.AdminKey, http.MethodGet, "/", nil, nil, ""); r.Status != http.StatusOK || strings.Contains(string(r.Body), sid) {
@@ -456,8 +462,10 @@ func cacheNotInSwift(t *testing.T, e *Env, sid string) {
 	t.Helper()
 	tok := swToken(t, e, swKey(t, e, schema.DefaultAccount, true, nil))
 	for _, p := range []string{swPath(schema.DefaultAccount, sid), swPath(schema.DefaultAccount, sid, "x")} {
-		if r := swDo(t, e, http.MethodGet, p, tok, nil, nil); r.Status != http.StatusMethodNotAllowed {
-			t.Errorf("Swift GET %s: %d", p, r.Status)
+		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			if r := swDo(t, e, method, p, tok, nil, nil); r.Status != http.StatusMethodNotAllowed {
+				t.Errorf("Swift %s %s: %d", method, p, r.Status)
+			}
 		}
 	}
 	if r := swDo(t, e, http.MethodGet, swPath(schema.DefaultAccount)+"?format=json", tok, nil, nil); strings.Contains(string(r.Body), sid) {
