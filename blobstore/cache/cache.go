@@ -194,8 +194,10 @@ func (c *Cache) join(ctx context.Context, path string) (*Result, error) {
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		c.misses.Add(1) // it found no copy, and gave up waiting for one
-		go func() { // the file is shared: give up this request's share once it exists
+		// It found no copy and gave up waiting for one. The file is
+		// shared: give up this request's share once it exists.
+		c.misses.Add(1)
+		go func() {
 			<-f.done
 			if f.sh != nil {
 				f.sh.release()
