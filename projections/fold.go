@@ -188,10 +188,15 @@ func (f *folder) fold(ev *schema.Event) error {
 		if err != nil || !ok {
 			return err
 		}
-		if p.SyncID > svc.LastSyncID {
-			svc.LastSyncID = p.SyncID
+		// the replica starts over: its own history goes, and the primary's
+		// current files follow as puts up to the primary's sync id
+		if err := f.clearObjects(ev.Service); err != nil {
+			return err
 		}
-		svc.LastSeq = ev.Seq
+		if err := f.usage(svc, -svc.Files, -svc.Bytes); err != nil {
+			return err
+		}
+		svc.LastSyncID, svc.ResyncedAt, svc.LastSeq = p.SyncID, p.ResyncedAt, ev.Seq
 		return f.putService(svc)
 	case schema.TypeCacheFlushed: // cached copies are not projected; the service saw an event
 		svc, ok, err := f.service(ev.Service)
