@@ -90,16 +90,8 @@ var errNothingToSign = errors.New("nothing to sign")
 
 // RunCheckpoints writes a checkpoint every interval until ctx ends.
 func (s *Service) RunCheckpoints(ctx context.Context, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Checkpoint(ctx, key); err != nil && ctx.Err() == nil {
-				log.Error("checkpoint", "err", err)
-			}
-		}
-	}
+	every(ctx, interval, log, "checkpoint", "", func(ctx context.Context) (int, error) {
+		_, err := s.Checkpoint(ctx, key)
+		return 0, err
+	})
 }

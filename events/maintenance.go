@@ -35,6 +35,12 @@ func (s *Service) ReapOnce(ctx context.Context) (int, error) {
 
 // RunReaper calls ReapOnce every interval until ctx ends.
 func (s *Service) RunReaper(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	every(ctx, interval, log, "reaper", "expired", s.ReapOnce)
+}
+
+// every runs job each interval until ctx ends, logging its failures and,
+// when it did something, how much (as counted).
+func every(ctx context.Context, interval time.Duration, log *slog.Logger, name, counted string, job func(context.Context) (int, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -42,10 +48,10 @@ func (s *Service) RunReaper(ctx context.Context, interval time.Duration, log *sl
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := s.ReapOnce(ctx); err != nil && ctx.Err() == nil {
-				log.Error("reaper", "err", err)
-			} else if n > 0 {
-				log.Info("reaper", "expired", n)
+			if n, err := job(ctx); err != nil && ctx.Err() == nil {
+				log.Error(name, "err", err)
+			} else if n > 0 && counted != "" {
+				log.Info(name, counted, n)
 			}
 		}
 	}
@@ -106,18 +112,5 @@ const ActorRetention = "retention"
 
 // RunRetention calls RetainOnce every interval until ctx ends.
 func (s *Service) RunRetention(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.RetainOnce(ctx); err != nil && ctx.Err() == nil {
-				log.Error("retention", "err", err)
-			} else if n > 0 {
-				log.Info("retention purged old versions", "versions", n)
-			}
-		}
-	}
+	every(ctx, interval, log, "retention", "purged", s.RetainOnce)
 }
