@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -279,4 +280,32 @@ func Ranges(header string, size int64) (ranges []ByteRange, valid bool) {
 		ranges = append(ranges, ByteRange{start, end - start + 1})
 	}
 	return ranges, true
+}
+
+// ReaderAtCloser is an object's bytes being served.
+type ReaderAtCloser interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// ServeBytes answers status with length bytes from start of what open
+// opens (the caller has set every header, Content-Length included); a HEAD
+// request gets the status alone. A failure to open is returned before
+// anything is written; one while writing (the client went) is only logged.
+func ServeBytes(w http.ResponseWriter, r *http.Request, status int, start, length int64,
+	open func() (ReaderAtCloser, error), log *slog.Logger) error {
+	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
+		return nil
+	}
+	rd, err := open()
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	w.WriteHeader(status)
+	if _, err := io.Copy(w, io.NewSectionReader(rd, start, length)); err != nil {
+		log.Debug("body write", "request_id", InfoOf(r.Context()).ID, "err", err)
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package s3
 import (
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -291,20 +290,9 @@ func getObject(c *req) error {
 		}
 	}
 	hd.Set("Content-Length", strconv.FormatInt(length, 10))
-	if c.r.Method == http.MethodHead {
-		c.w.WriteHeader(status)
-		return nil
-	}
-	rd, err := c.h.d.Core.Open(c.ctx(), v)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
-	c.w.WriteHeader(status)
-	if _, err := io.Copy(c.w, io.NewSectionReader(rd, start, length)); err != nil {
-		c.h.d.Log.Debug("s3 body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
-	}
-	return nil
+	return httpx.ServeBytes(c.w, c.r, status, start, length, func() (httpx.ReaderAtCloser, error) {
+		return c.h.d.Core.Open(c.ctx(), v)
+	}, c.h.d.Log)
 }
 
 // source is a parsed x-amz-copy-source.

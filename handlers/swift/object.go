@@ -318,20 +318,9 @@ func getObject(c *req) error {
 		hd.Set("Content-Range", ranges[0].ContentRange(v.Size))
 	}
 	hd.Set("Content-Length", strconv.FormatInt(length, 10))
-	if c.r.Method == http.MethodHead {
-		c.w.WriteHeader(status)
-		return nil
-	}
-	rd, err := c.h.d.Core.Open(c.ctx(), v)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
-	c.w.WriteHeader(status)
-	if _, err := io.Copy(c.w, io.NewSectionReader(rd, start, length)); err != nil {
-		c.h.d.Log.Debug("swift body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
-	}
-	return nil
+	return httpx.ServeBytes(c.w, c.r, status, start, length, func() (httpx.ReaderAtCloser, error) {
+		return c.h.d.Core.Open(c.ctx(), v)
+	}, c.h.d.Log)
 }
 
 // attachment is the Content-Disposition of ?filename=: the name quoted
