@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -100,10 +101,43 @@ type Change struct {
 	Headers     map[string]string `json:"headers"`
 	DeleteAt    int64             `json:"delete_at"`
 	CopiedFrom  *schema.ObjectRef `json:"copied_from"`
-	Null        bool              `json:"null"`
-	SHA256      string            `json:"sha256"`
-	Purged      string            `json:"purged"`
-	Actor       string            `json:"actor"`
+	PartSizes   []int64           `json:"part_sizes"`
+	Segments    []SegmentRef      `json:"segments"`
+
+	local  []schema.Segment // Segments as the replica holds them
+	Null   bool             `json:"null"`
+	SHA256 string           `json:"sha256"`
+	Purged string           `json:"purged"`
+	Actor  string           `json:"actor"`
+}
+
+// SegmentRef is one segment of a primary's static large object.
+type SegmentRef struct {
+	Service     string `json:"service"`
+	Path        string `json:"path"`
+	Version     string `json:"version"`
+	Size        int64  `json:"size"`
+	ETag        string `json:"etag"`
+	ContentType string `json:"content_type"`
+	SHA256      string `json:"sha256"`
+}
+
+// localSegments finds a large object's segments among what the replica
+// holds (the segment versions it replicated, or blobs with their digests);
+// ok is false when one is missing: the object is then stored whole.
+func (s *Service) localSegments(ctx context.Context, refs []SegmentRef) (segs []schema.Segment, ok bool) {
+	for _, r := range refs {
+		sg := schema.Segment{Service: r.Service, Path: r.Path, Version: r.Version, Size: r.Size, ETag: r.ETag, ContentType: r.ContentType}
+		if v, err := s.state.Version(ctx, r.Service, r.Path, r.Version); err == nil && !v.Deleted && len(v.Segments) == 0 && v.Size == r.Size {
+			sg.Blob = v.Blob
+		} else if _, err := s.blobs.Stat(ctx, r.SHA256); r.SHA256 != "" && err == nil {
+			sg.Blob = schema.BlobRef{SHA256: r.SHA256}
+		} else {
+			return nil, false
+		}
+		segs = append(segs, sg)
+	}
+	return segs, len(segs) > 0
 }
 
 // Fetch returns the bytes of the change's version from the primary.
@@ -131,7 +165,10 @@ func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fe
 	}
 	var blob *schema.BlobRef
 	if c.Op == schema.OpPut || c.Op == schema.OpCopy {
-		if blob, err = s.replicaBlob(ctx, c, fetch); err != nil {
+		if segs, ok := s.localSegments(ctx, c.Segments); ok {
+			c.local = segs // a large object of segments the replica holds
+			blob = &schema.BlobRef{}
+		} else if blob, err = s.replicaBlob(ctx, c, fetch); err != nil {
 			return err
 		}
 	}
@@ -142,7 +179,19 @@ func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fe
 // (for a put or a copy) already stored as blob.
 func (s *Service) applyChange(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID string) error {
 	filter := schema.ServiceObjectsFilter(id)
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+	for {
+		skipped, err := s.applyOnce(ctx, id, c, blob, eventID, filter)
+		if !skipped {
+			return err
+		}
+	}
+}
+
+// applyOnce appends change c, or (reporting skipped) the skip to just
+// before it when the primary holds no changes between.
+func (s *Service) applyOnce(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID, filter string) (skipped bool, err error) {
+	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+		skipped = false
 		seq, err := s.subjectSeq(ctx, filter)
 		if err != nil {
 			return nil, Expect{}, err
@@ -155,7 +204,14 @@ func (s *Service) applyChange(ctx context.Context, id string, c Change, blob *sc
 		case c.SyncID <= cur.LastSyncID:
 			return nil, Expect{}, errApplied
 		case c.SyncID != cur.LastSyncID+1:
-			return nil, Expect{}, schema.Errorf(schema.KindConflict, "replica %q is at sync id %d, the next change is %d", id, cur.LastSyncID, c.SyncID)
+			// syncnext lists every change the primary still holds, in
+			// order: the ids before this one have none left (their
+			// versions were purged since), so the replica skips them too
+			ev, err := s.newEvent(Origin{Actor: schema.Actor{KeyID: schema.ActorSystem, Dialect: "replication"}},
+				schema.TypeServiceResynced, cur.Account, id, "",
+				schema.ServiceResynced{ID: id, SyncID: c.SyncID - 1, ResyncedAt: cur.ResyncedAt, Skip: true})
+			skipped = true
+			return ev, Expect{Filter: filter, FilterSeq: seq}, err
 		}
 		ev, err := s.replicaEvent(ctx, cur, c, blob)
 		if ev != nil {
@@ -164,9 +220,9 @@ func (s *Service) applyChange(ctx context.Context, id string, c Change, blob *sc
 		return ev, Expect{Filter: filter, FilterSeq: seq}, err
 	})
 	if err == errApplied {
-		return nil
+		return false, nil
 	}
-	return err
+	return skipped && err == nil, err
 }
 
 var errApplied = schema.Errorf(schema.KindConflict, "change already applied")
@@ -178,9 +234,12 @@ func (s *Service) replicaBlob(ctx context.Context, c Change, fetch Fetch) (*sche
 			return &schema.BlobRef{SHA256: c.SHA256}, nil // identical bytes are never fetched twice
 		}
 	}
-	rd, err := fetch(ctx)
-	if err != nil {
-		return nil, err
+	var rd io.ReadCloser = io.NopCloser(bytes.NewReader(nil))
+	if c.Size > 0 { // nothing to fetch for an empty object (a DLO manifest, say)
+		var err error
+		if rd, err = fetch(ctx); err != nil {
+			return nil, err
+		}
 	}
 	defer rd.Close()
 	p, err := s.storeBody(ctx, io.LimitReader(rd, c.Size+1))
@@ -203,7 +262,7 @@ func (s *Service) replicaEvent(ctx context.Context, svc *schema.Service, c Chang
 	case schema.OpPut:
 		typ = schema.TypeObjectPut
 		payload = schema.ObjectPut{Version: c.Version, Size: c.Size, ETag: c.ETag, ContentType: c.ContentType, Meta: c.Meta,
-			DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null}
+			DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null, PartSizes: c.PartSizes, Segments: c.local}
 	case schema.OpCopy:
 		from := schema.ObjectRef{}
 		if c.CopiedFrom != nil {
@@ -211,7 +270,7 @@ func (s *Service) replicaEvent(ctx context.Context, svc *schema.Service, c Chang
 		}
 		typ = schema.TypeObjectCopy
 		payload = schema.ObjectCopy{Version: c.Version, From: from, Size: c.Size, ETag: c.ETag, ContentType: c.ContentType,
-			Meta: c.Meta, DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null}
+			Meta: c.Meta, DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null, Segments: c.local}
 	case schema.OpMeta:
 		typ = schema.TypeObjectMeta
 		payload = schema.ObjectMeta{Version: c.Version, ContentType: c.ContentType, Meta: c.Meta, DeleteAt: c.DeleteAt,

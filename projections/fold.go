@@ -93,6 +93,9 @@ func (f *folder) fold(ev *schema.Event) error {
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: blob, Null: p.Null,
 			Segments: p.Segments,
 		}
+		if p.Multipart == nil && len(p.PartSizes) > 0 { // a replicated completed upload
+			v.Parts, v.PartSizes = len(p.PartSizes), p.PartSizes
+		}
 		if p.Multipart != nil {
 			// a completion applies only to an upload still open: a lost
 			// race with an abort or another completion is a no-op
@@ -111,10 +114,14 @@ func (f *folder) fold(ev *schema.Event) error {
 			return nil
 		}
 		from := p.From
+		blob := schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}
+		if len(p.Blob.Inline) > 0 { // a replicated copy carries its bytes itself
+			blob.InSeq = ev.Seq
+		}
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpCopy, Size: p.Size, ETag: p.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers,
-			Blob: schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}, CopiedFrom: &from, Null: p.Null,
+			Blob: blob, CopiedFrom: &from, Null: p.Null,
 			Segments: p.Segments,
 		})
 	case schema.TypeObjectMeta:
@@ -187,6 +194,21 @@ func (f *folder) fold(ev *schema.Event) error {
 		svc, ok, err := f.service(ev.Service)
 		if err != nil || !ok {
 			return err
+		}
+		if p.Skip { // ids the primary holds no change for any more
+			// the primary's change index still has their entries (with no
+			// version behind them); so does the replica's, so its history
+			// starts where the primary's does
+			for id := svc.LastSyncID + 1; id <= p.SyncID; id++ {
+				if _, _, err := f.tx.Set(schema.ChangeKey(ev.Service, id), "", nil); err != nil {
+					return err
+				}
+			}
+			if p.SyncID > svc.LastSyncID {
+				svc.LastSyncID = p.SyncID
+			}
+			svc.LastSeq = ev.Seq
+			return f.putService(svc)
 		}
 		// the replica starts over: its own history goes, and the primary's
 		// current files follow as puts up to the primary's sync id
@@ -616,6 +638,21 @@ func (f *folder) clearObjects(id string) error {
 	return f.forget(keys, digests)
 }
 
+// markPurge records a purge as a change of its own (replicas follow it),
+// without a version: the purged version is no longer in the history.
+func (f *folder) markPurge(svc *schema.Service, ev *schema.Event, version string) error {
+	svc.LastSyncID++
+	mark := schema.Version{Service: ev.Service, Path: ev.Path, Version: purgeVersion(ev), Seq: ev.Seq, SyncID: svc.LastSyncID,
+		Time: ev.Time, Op: schema.OpPurge, Deleted: true, Actor: ev.Actor.KeyID, Purged: version}
+	if err := setJSON(f.tx, schema.PurgeKey(ev.Service, svc.LastSyncID), &mark); err != nil {
+		return err
+	}
+	if _, _, err := f.tx.Set(schema.ChangeKey(ev.Service, svc.LastSyncID), ev.Path, nil); err != nil {
+		return err
+	}
+	return f.putService(svc)
+}
+
 // purgeVersion is the id of a purge event's own version.
 func purgeVersion(ev *schema.Event) string {
 	var p schema.ObjectPurged
@@ -758,8 +795,15 @@ func (f *folder) purge(ev *schema.Event, version string) error {
 		}
 		return at < 0 || (at == 0 && len(vs) < 2)
 	})
-	if err != nil || at < 0 {
+	if err != nil {
 		return err
+	}
+	if at < 0 {
+		// a version this projection never held (a replica that followed
+		// its primary after the version was purged there): the purge is
+		// still a change, numbered as on the primary
+		svc.LastSeq = ev.Seq
+		return f.markPurge(svc, ev, version)
 	}
 	gone, goneKey := vs[at], keys[at]
 	var newest, next *schema.Version
@@ -777,15 +821,7 @@ func (f *folder) purge(ev *schema.Event, version string) error {
 		}
 	}
 	svc.LastSeq = ev.Seq
-	// a purge is a change of its own (replicas follow it), recorded
-	// without a version: the purged version is no longer in the history
-	svc.LastSyncID++
-	mark := schema.Version{Service: ev.Service, Path: ev.Path, Version: purgeVersion(ev), Seq: ev.Seq, SyncID: svc.LastSyncID,
-		Time: ev.Time, Op: schema.OpPurge, Deleted: true, Actor: ev.Actor.KeyID, Purged: version}
-	if err := setJSON(f.tx, schema.PurgeKey(ev.Service, svc.LastSyncID), &mark); err != nil {
-		return err
-	}
-	if _, _, err := f.tx.Set(schema.ChangeKey(ev.Service, svc.LastSyncID), ev.Path, nil); err != nil {
+	if err := f.markPurge(svc, ev, version); err != nil {
 		return err
 	}
 	if newest != nil { // a non-newest version: the live state is unchanged

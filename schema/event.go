@@ -196,6 +196,9 @@ type ObjectPut struct {
 	// Size their sum. Segment blobs never travel inline (InSeq points at
 	// the event that carries an inline segment).
 	Segments []Segment `json:"segments,omitempty"`
+	// PartSizes keep a replicated completed multipart upload's part
+	// sizes (a primary's put records them through Multipart).
+	PartSizes []int64 `json:"part_sizes,omitempty"`
 }
 
 // MultipartDone records which upload a put completed, and its parts.
@@ -411,4 +414,8 @@ type ServiceResynced struct {
 	ID         string `json:"id"`
 	SyncID     uint64 `json:"sync_id"`
 	ResyncedAt uint64 `json:"resynced_at"`
+	// Skip only moves the replica's sync id to SyncID, keeping its
+	// objects: the primary holds no change for the ids skipped (their
+	// versions were purged since), and neither does the replica.
+	Skip bool `json:"skip,omitempty"`
 }

@@ -372,11 +372,34 @@ type updateJSON struct {
 	Meta        map[string]string `json:"meta"`
 	DeleteAt    int64             `json:"delete_at"`
 	CopiedFrom  *schema.ObjectRef `json:"copied_from"`
+	PartSizes   []int64           `json:"part_sizes,omitempty"`
+	Segments    []segmentJSON     `json:"segments,omitempty"`
 	Headers     map[string]string `json:"headers"`
 	Null        bool              `json:"null"`
 	SHA256      string            `json:"sha256"`
 	Purged      string            `json:"purged,omitempty"`
 	Actor       string            `json:"actor"`
+}
+
+// segmentJSON is one segment of a static large object in syncnext, so a
+// replica holding the segment keeps the object large too.
+type segmentJSON struct {
+	Service     string `json:"service"`
+	Path        string `json:"path"`
+	Version     string `json:"version"`
+	Size        int64  `json:"size"`
+	ETag        string `json:"etag"`
+	ContentType string `json:"content_type"`
+	SHA256      string `json:"sha256"`
+}
+
+func segmentsJSON(v *schema.Version) []segmentJSON {
+	var out []segmentJSON
+	for _, sg := range v.Segments {
+		out = append(out, segmentJSON{Service: sg.Service, Path: sg.Path, Version: sg.Version, Size: sg.Size,
+			ETag: sg.ETag, ContentType: sg.ContentType, SHA256: sg.Blob.SHA256})
+	}
+	return out
 }
 
 func (h *Handler) syncNext(c *call) error {
@@ -411,7 +434,7 @@ func (h *Handler) syncNext(c *call) error {
 	for _, v := range changes {
 		out = append(out, updateJSON{SyncID: v.SyncID, Time: rfc3339(v.Time), Op: v.Op, Path: v.Path,
 			Version: v.Version, Size: v.Size, ETag: v.ETag, ContentType: v.ContentType, Meta: v.Meta,
-			DeleteAt: v.DeleteAt, CopiedFrom: v.CopiedFrom, Headers: v.Headers, Null: v.Null, SHA256: v.Blob.SHA256,
+			DeleteAt: v.DeleteAt, CopiedFrom: v.CopiedFrom, PartSizes: v.PartSizes, Segments: segmentsJSON(v), Headers: v.Headers, Null: v.Null, SHA256: v.Blob.SHA256,
 			Purged: v.Purged, Actor: v.Actor})
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"updates": out, "last_sync_id": last})
@@ -438,6 +461,8 @@ func (h *Handler) changes(ctx context.Context, sid string, after uint64, limit i
 		case <-deadline.C:
 			return nil, svc.LastSyncID, nil
 		case <-ctx.Done():
+			return nil, svc.LastSyncID, nil
+		case <-h.d.Stop: // the server is shutting down: answer now so HTTP drains
 			return nil, svc.LastSyncID, nil
 		}
 	}
