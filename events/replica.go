@@ -178,7 +178,13 @@ func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fe
 // applyChange appends change c to replica id as event eventID, its bytes
 // (for a put or a copy) already stored as blob.
 func (s *Service) applyChange(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID string) error {
-	filter := schema.ServiceObjectsFilter(id)
+	// The expectation is on the change's own object, not the whole
+	// service: a filter over every path of a service costs the log a walk
+	// of all its subjects, which made catching up quadratic. One follower
+	// applies a service's changes in order, each after the previous one is
+	// applied, and the sync id check plus the event id (the version id,
+	// deduplicated by the log) keep a retried change from landing twice.
+	filter := schema.ObjectFilter(id, c.Path)
 	for {
 		skipped, err := s.applyOnce(ctx, id, c, blob, eventID, filter)
 		if !skipped {
