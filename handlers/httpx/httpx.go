@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairnhq/cairn/events"
 )
 
 type ctxKey int
@@ -308,4 +310,27 @@ func ServeBytes(w http.ResponseWriter, r *http.Request, status int, start, lengt
 		log.Debug("body write", "request_id", InfoOf(r.Context()).ID, "err", err)
 	}
 	return nil
+}
+
+// RequestLog keeps each service's recent requests (the native reqlist).
+type RequestLog interface {
+	RecordRequest(service string, r events.Request)
+}
+
+// RecordRequest adds a finished request on service to log (nil: none),
+// in every dialect's terms: the operation, the object path and the key.
+func RecordRequest(log RequestLog, service string, r *http.Request, rec *Recorder, operation, path, keyID string) {
+	if log == nil {
+		return
+	}
+	info := InfoOf(r.Context())
+	status := rec.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	log.RecordRequest(service, events.Request{
+		Time: info.Start.UTC(), Method: r.Method, Function: operation, Path: path,
+		Status: status, Bytes: rec.Bytes, DurationMS: float64(time.Since(info.Start).Microseconds()) / 1000,
+		ClientIP: ClientIP(r), KeyID: keyID, UserAgent: r.UserAgent(), Dialect: info.Dialect,
+	})
 }

@@ -19,7 +19,7 @@ import (
 
 // RequestLog keeps each service's recent requests (reqlist).
 type RequestLog interface {
-	RecordRequest(service string, r events.Request)
+	httpx.RequestLog
 	Requests(ctx context.Context, service string, limit int) ([]events.Request, error)
 }
 
@@ -136,14 +136,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, r, h.d.Log, err)
 	}
 	if c.svc != nil && h.d.Requests != nil {
-		if rec.Status == 0 {
-			rec.Status = http.StatusOK
-		}
-		h.d.Requests.RecordRequest(c.svc.ID, events.Request{
-			Time: info.Start.UTC(), Method: r.Method, Function: name, Path: r.URL.Query().Get("path"),
-			Status: rec.Status, Bytes: rec.Bytes, DurationMS: float64(time.Since(info.Start).Microseconds()) / 1000,
-			ClientIP: httpx.ClientIP(r), KeyID: c.p.KeyID, UserAgent: r.UserAgent(), Dialect: "native",
-		})
+		httpx.RecordRequest(h.d.Requests, c.svc.ID, r, rec, name, r.URL.Query().Get("path"), c.p.KeyID)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/handlers/access"
@@ -16,17 +15,12 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
-// RequestLog keeps each service's recent requests (the native reqlist).
-type RequestLog interface {
-	RecordRequest(service string, r events.Request)
-}
-
 // Deps are what the S3 dialect calls.
 type Deps struct {
 	Core     *events.Service
 	State    *projections.Store
 	Auth     *access.Authenticator
-	Requests RequestLog
+	Requests httpx.RequestLog
 	Log      *slog.Logger
 }
 
@@ -90,15 +84,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, r, h.d.Log, err)
 	}
 	if c.svc != nil && h.d.Requests != nil {
-		status := rec.Status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		h.d.Requests.RecordRequest(c.svc.ID, events.Request{
-			Time: info.Start.UTC(), Method: r.Method, Function: op, Path: c.key,
-			Status: status, Bytes: rec.Bytes, DurationMS: float64(time.Since(info.Start).Microseconds()) / 1000,
-			ClientIP: httpx.ClientIP(r), KeyID: c.p.KeyID, UserAgent: r.UserAgent(), Dialect: "s3",
-		})
+		httpx.RecordRequest(h.d.Requests, c.svc.ID, r, rec, op, c.key, c.p.KeyID)
 	}
 }
 

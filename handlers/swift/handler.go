@@ -15,17 +15,12 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
-// RequestLog keeps each service's recent requests (the native reqlist).
-type RequestLog interface {
-	RecordRequest(service string, r events.Request)
-}
-
 // Deps are what the Swift dialect calls.
 type Deps struct {
 	Core     *events.Service
 	State    *projections.Store
 	Auth     *access.Authenticator
-	Requests RequestLog
+	Requests httpx.RequestLog
 	Log      *slog.Logger
 	// PublicURL is the base of the storage URLs handed out by auth
 	// ("https://cdn.example.com"); empty: the request's own scheme and host.
@@ -95,19 +90,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, r, h.d.Log, err)
 	}
 	if c.svc != nil && h.d.Requests != nil {
-		status := rec.Status
-		if status == 0 {
-			status = http.StatusOK
-		}
 		keyID := ""
 		if c.p != nil {
 			keyID = c.p.KeyID
 		}
-		h.d.Requests.RecordRequest(c.svc.ID, events.Request{
-			Time: info.Start.UTC(), Method: r.Method, Function: op, Path: c.object,
-			Status: status, Bytes: rec.Bytes, DurationMS: float64(time.Since(info.Start).Microseconds()) / 1000,
-			ClientIP: httpx.ClientIP(r), KeyID: keyID, UserAgent: r.UserAgent(), Dialect: "swift",
-		})
+		httpx.RecordRequest(h.d.Requests, c.svc.ID, r, rec, op, c.object, keyID)
 	}
 }
 
