@@ -58,7 +58,7 @@ func validACLElement(e string) error {
 }
 
 // CreateService creates a service; KindAlreadyExists when the id is taken.
-func (s *Service) CreateService(ctx context.Context, o Origin, in ServiceInput) (*schema.Service, error) {
+func (s *Core) CreateService(ctx context.Context, o Origin, in ServiceInput) (*schema.Service, error) {
 	if !schema.ValidContainerName(in.ID) {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "invalid service id")
 	}
@@ -112,7 +112,7 @@ func (s *Service) CreateService(ctx context.Context, o Origin, in ServiceInput) 
 }
 
 // UpdateService replaces a service's name and settings.
-func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update func(*schema.Service) error) (*schema.Service, error) {
+func (s *Core) UpdateService(ctx context.Context, o Origin, id string, update func(*schema.Service) error) (*schema.Service, error) {
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		seq, err := s.subjectSeq(ctx, schema.ServiceSubject(id, "*"))
 		if err != nil {
@@ -151,7 +151,7 @@ func (s *Service) UpdateService(ctx context.Context, o Origin, id string, update
 // DeleteService removes a service that holds no files (KindConflict
 // otherwise). The check is atomic: the delete expects the whole log to be
 // exactly as seen, so a racing upload makes it re-check.
-func (s *Service) DeleteService(ctx context.Context, o Origin, id string) error {
+func (s *Core) DeleteService(ctx context.Context, o Origin, id string) error {
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		last, err := s.caughtUp(ctx)
 		if err != nil {
@@ -180,7 +180,7 @@ type KeyInput struct {
 
 // CreateKey creates a key and returns it with its value, which is never
 // shown again (the log holds it sealed).
-func (s *Service) CreateKey(ctx context.Context, o Origin, in KeyInput) (*schema.Key, string, error) {
+func (s *Core) CreateKey(ctx context.Context, o Origin, in KeyInput) (*schema.Key, string, error) {
 	if in.Account == "" {
 		in.Account = schema.DefaultAccount
 	}
@@ -216,7 +216,7 @@ func (s *Service) CreateKey(ctx context.Context, o Origin, in KeyInput) (*schema
 }
 
 // RevokeKey revokes a key; KindNotFound for an unknown or revoked key.
-func (s *Service) RevokeKey(ctx context.Context, o Origin, id string) error {
+func (s *Core) RevokeKey(ctx context.Context, o Origin, id string) error {
 	k, err := s.state.Key(ctx, id)
 	if err != nil {
 		return err
@@ -233,7 +233,7 @@ func (s *Service) RevokeKey(ctx context.Context, o Origin, id string) error {
 
 // KeySecret returns a key's clear value (for SigV4 verification). It never
 // leaves the process.
-func (s *Service) KeySecret(k *schema.Key) (string, error) {
+func (s *Core) KeySecret(k *schema.Key) (string, error) {
 	v, err := s.sealer.Open(k.Sealed)
 	if err != nil {
 		return "", schema.Wrap(schema.KindInternal, err, "key cannot be opened")
@@ -242,7 +242,7 @@ func (s *Service) KeySecret(k *schema.Key) (string, error) {
 }
 
 // CreateAccount creates an account; KindAlreadyExists when taken.
-func (s *Service) CreateAccount(ctx context.Context, o Origin, id, name string) (*schema.Account, error) {
+func (s *Core) CreateAccount(ctx context.Context, o Origin, id, name string) (*schema.Account, error) {
 	if !schema.ValidAccountID(id) {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "invalid account id")
 	}
@@ -270,7 +270,7 @@ func (s *Service) CreateAccount(ctx context.Context, o Origin, id, name string) 
 
 // EnsureAccount creates an account unless it exists (used for the default
 // account at start-up).
-func (s *Service) EnsureAccount(ctx context.Context, id, name string) error {
+func (s *Core) EnsureAccount(ctx context.Context, id, name string) error {
 	_, err := s.CreateAccount(ctx, Origin{Actor: schema.Actor{KeyID: schema.ActorSystem}}, id, name)
 	if schema.IsKind(err, schema.KindAlreadyExists) {
 		return nil
@@ -279,7 +279,7 @@ func (s *Service) EnsureAccount(ctx context.Context, id, name string) error {
 }
 
 // DeleteAccount removes an account that owns no services and no keys.
-func (s *Service) DeleteAccount(ctx context.Context, o Origin, id string) error {
+func (s *Core) DeleteAccount(ctx context.Context, o Origin, id string) error {
 	if id == schema.DefaultAccount {
 		return schema.Errorf(schema.KindConflict, "the default account cannot be deleted")
 	}
@@ -302,7 +302,7 @@ func (s *Service) DeleteAccount(ctx context.Context, o Origin, id string) error 
 }
 
 // SetServiceQuota sets a service's quota (0 = none).
-func (s *Service) SetServiceQuota(ctx context.Context, o Origin, id string, bytes, count int64) (*schema.Service, error) {
+func (s *Core) SetServiceQuota(ctx context.Context, o Origin, id string, bytes, count int64) (*schema.Service, error) {
 	if bytes < 0 || count < 0 {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "quotas are not negative")
 	}
@@ -325,7 +325,7 @@ func (s *Service) SetServiceQuota(ctx context.Context, o Origin, id string, byte
 }
 
 // SetAccountQuota sets an account's byte quota (0 = none).
-func (s *Service) SetAccountQuota(ctx context.Context, o Origin, id string, bytes int64) (*schema.Account, error) {
+func (s *Core) SetAccountQuota(ctx context.Context, o Origin, id string, bytes int64) (*schema.Account, error) {
 	if bytes < 0 {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "quotas are not negative")
 	}

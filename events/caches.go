@@ -41,7 +41,7 @@ type CachesOptions struct {
 // cache on first use, follows its settings as the projections show them,
 // and drops its copies when the service goes. Safe for concurrent use.
 type Caches struct {
-	core *Service
+	core *Core
 	opts CachesOptions
 
 	mu     sync.Mutex
@@ -59,7 +59,7 @@ type openCache struct {
 }
 
 // NewCaches returns the cache services of core's instance.
-func NewCaches(core *Service, o CachesOptions) *Caches {
+func NewCaches(core *Core, o CachesOptions) *Caches {
 	if o.Clock == nil {
 		o.Clock = core.Now
 	}

@@ -335,7 +335,7 @@ func TestCaches_ReadOnly(t *testing.T) {
 	if _, err := e.put(ctx, "photos", "a", []byte("bytes"), events.Conditions{}); err != nil {
 		t.Fatal(err)
 	}
-	ro := events.NewService(e.log, e.blobs, e.state, nil, events.Options{ReadOnly: true})
+	ro := events.NewCore(e.log, e.blobs, e.state, nil, events.Options{ReadOnly: true})
 	caches := events.NewCaches(ro, events.CachesOptions{}) // a temporary directory
 	defer caches.Close()
 	svc := e.svcOf(t, "edge")

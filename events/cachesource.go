@@ -12,7 +12,7 @@ import (
 // (its copies live in a directory of that name), and a source that is
 // either an HTTP origin or a storage service of its own account other
 // than itself. A storage service has none.
-func (s *Service) checkCache(ctx context.Context, id, account, typ string, st schema.ServiceSettings) error {
+func (s *Core) checkCache(ctx context.Context, id, account, typ string, st schema.ServiceSettings) error {
 	if typ != schema.ServiceCache {
 		if st.Cache != nil {
 			return schema.Errorf(schema.KindInvalidArgument, "source, source_path, refresh, expire_unused, max_bytes and negative_ttl are settings of cache services")
@@ -57,7 +57,7 @@ func (s *Service) checkCache(ctx context.Context, id, account, typ string, st sc
 // service (large objects resolved, their segments from the account's own
 // services). A copy is current while the version id is the same.
 type serviceSource struct {
-	core    *Service
+	core    *Core
 	account string // the cache's: the source must still belong to it
 	sid     string
 	st      schema.CacheSettings

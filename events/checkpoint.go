@@ -47,7 +47,7 @@ func PublicKeyHex(k ed25519.PrivateKey) string {
 // Checkpoint appends a signed checkpoint of the hash chain at the log's
 // newest event, unless that event is itself a checkpoint (an idle log gets
 // no more). It returns the checkpoint's sequence (0 when none was needed).
-func (s *Service) Checkpoint(ctx context.Context, key ed25519.PrivateKey) (uint64, error) {
+func (s *Core) Checkpoint(ctx context.Context, key ed25519.PrivateKey) (uint64, error) {
 	cpSubject := schema.SubjectFor(&schema.Event{Type: schema.TypeCheckpoint})
 	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		last, err := s.log.LastSeq(ctx)
@@ -89,7 +89,7 @@ func (s *Service) Checkpoint(ctx context.Context, key ed25519.PrivateKey) (uint6
 var errNothingToSign = errors.New("nothing to sign")
 
 // RunCheckpoints writes a checkpoint every interval until ctx ends.
-func (s *Service) RunCheckpoints(ctx context.Context, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger) {
+func (s *Core) RunCheckpoints(ctx context.Context, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger) {
 	every(ctx, interval, log, "checkpoint", "", func(ctx context.Context) (int, error) {
 		_, err := s.Checkpoint(ctx, key)
 		return 0, err

@@ -16,7 +16,7 @@ func (inlineReader) Close() error { return nil }
 // Open returns the bytes of a version: from the event that carries them
 // inline, or from the blobstore, or a large object's segments in order
 // (Resolve a DLO first).
-func (s *Service) Open(ctx context.Context, v *schema.Version) (blobstore.Reader, error) {
+func (s *Core) Open(ctx context.Context, v *schema.Version) (blobstore.Reader, error) {
 	if v.Deleted {
 		return nil, schema.Errorf(schema.KindNotFound, "file not found")
 	}

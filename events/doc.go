@@ -1,5 +1,5 @@
 // Package events is Cairn's write side. Log is the append-only event log
-// (embedded NATS JetStream, file storage); Service is the single core every
+// (embedded NATS JetStream, file storage); Core is the single core every
 // dialect calls for mutations: it validates, checks preconditions against the
 // projections, writes blobs first, appends one event per mutation with the
 // log's expected-sequence checks (so conditional writes are atomic in the

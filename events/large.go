@@ -79,7 +79,7 @@ type LargeInput struct {
 // changes to the segment objects do not change it. A segment that is
 // itself an SLO contributes its segments. The ETag is Swift's: the MD5 of
 // the segments' ETags concatenated.
-func (s *Service) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.Version, error) {
+func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.Version, error) {
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func sizeAndETag(segs []schema.Segment) (int64, string) {
 // segments come from a container its reader must be able to read
 // (KindForbidden otherwise), as in Swift, so a manifest never opens a
 // container to those it is closed to.
-func (s *Service) Resolve(ctx context.Context, v *schema.Version, canRead func(*schema.Service) bool) (*schema.Version, error) {
+func (s *Core) Resolve(ctx context.Context, v *schema.Version, canRead func(*schema.Service) bool) (*schema.Version, error) {
 	m := v.Headers[ManifestHeader]
 	if m == "" || v.Deleted {
 		return v, nil
@@ -199,7 +199,7 @@ func (s *Service) Resolve(ctx context.Context, v *schema.Version, canRead func(*
 // the size.
 type segmentReader struct {
 	ctx  context.Context
-	s    *Service
+	s    *Core
 	segs []schema.Segment
 	offs []int64 // where each segment starts
 	size int64
@@ -210,7 +210,7 @@ type segmentReader struct {
 	rd  blobstore.Reader
 }
 
-func (s *Service) openSegments(ctx context.Context, segs []schema.Segment) *segmentReader {
+func (s *Core) openSegments(ctx context.Context, segs []schema.Segment) *segmentReader {
 	r := &segmentReader{ctx: ctx, s: s, segs: segs, cur: -1}
 	for _, sg := range segs {
 		r.offs = append(r.offs, r.size)

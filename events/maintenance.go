@@ -11,7 +11,7 @@ import (
 
 // ReapOnce appends an expiry event for every scheduled expiry that is due,
 // and returns how many it handled.
-func (s *Service) ReapOnce(ctx context.Context) (int, error) {
+func (s *Core) ReapOnce(ctx context.Context) (int, error) {
 	n := 0
 	for {
 		due, err := s.state.DueExpiries(ctx, s.opts.Clock(), 256)
@@ -34,7 +34,7 @@ func (s *Service) ReapOnce(ctx context.Context) (int, error) {
 }
 
 // RunReaper calls ReapOnce every interval until ctx ends.
-func (s *Service) RunReaper(ctx context.Context, interval time.Duration, log *slog.Logger) {
+func (s *Core) RunReaper(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	every(ctx, interval, log, "reaper", "expired", s.ReapOnce)
 }
 
@@ -59,7 +59,7 @@ func every(ctx context.Context, interval time.Duration, log *slog.Logger, name, 
 
 // CollectGarbage removes blobs that no version references and that are
 // older than grace (a blob is written before its event is applied).
-func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (int, error) {
+func (s *Core) CollectGarbage(ctx context.Context, grace time.Duration) (int, error) {
 	return blobstore.CollectOrphans(ctx, s.blobs, func(d string) (bool, error) {
 		return s.state.BlobReferenced(ctx, d)
 	}, grace, s.opts.Clock())
@@ -71,7 +71,7 @@ func (s *Service) CollectGarbage(ctx context.Context, grace time.Duration) (int,
 // point-in-time reads still reach; their blobs go with the next garbage
 // collection once nothing references them. Replicas follow their primary's
 // purges instead. It returns how many versions it purged.
-func (s *Service) RetainOnce(ctx context.Context) (int, error) {
+func (s *Core) RetainOnce(ctx context.Context) (int, error) {
 	svcs, err := s.state.Services(ctx)
 	if err != nil {
 		return 0, err
@@ -111,6 +111,6 @@ func (s *Service) RetainOnce(ctx context.Context) (int, error) {
 const ActorRetention = "retention"
 
 // RunRetention calls RetainOnce every interval until ctx ends.
-func (s *Service) RunRetention(ctx context.Context, interval time.Duration, log *slog.Logger) {
+func (s *Core) RunRetention(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	every(ctx, interval, log, "retention", "purged", s.RetainOnce)
 }

@@ -31,7 +31,7 @@ type UploadInput struct {
 }
 
 // CreateUpload opens a multipart upload of a path in a storage service.
-func (s *Service) CreateUpload(ctx context.Context, o Origin, in UploadInput) (*schema.Upload, error) {
+func (s *Core) CreateUpload(ctx context.Context, o Origin, in UploadInput) (*schema.Upload, error) {
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (s *Service) CreateUpload(ctx context.Context, o Origin, in UploadInput) (*
 
 // Upload returns an open upload; a malformed or unknown id is KindNotFound
 // with ReasonNoSuchUpload.
-func (s *Service) Upload(ctx context.Context, service, id string) (*schema.Upload, error) {
+func (s *Core) Upload(ctx context.Context, service, id string) (*schema.Upload, error) {
 	if _, err := ulid.ParseStrict(id); err != nil {
 		return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchUpload, "upload not found")
 	}
@@ -64,7 +64,7 @@ func (s *Service) Upload(ctx context.Context, service, id string) (*schema.Uploa
 
 // PutPart stores part n of an open upload, replacing an earlier part n.
 // Part bytes always go to the blobstore (they are concatenated later).
-func (s *Service) PutPart(ctx context.Context, o Origin, service, upload string, n int, body io.Reader) (*schema.Part, error) {
+func (s *Core) PutPart(ctx context.Context, o Origin, service, upload string, n int, body io.Reader) (*schema.Part, error) {
 	if n < 1 || n > MaxParts {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "part number must be an integer between 1 and %d", MaxParts)
 	}
@@ -96,7 +96,7 @@ func (s *Service) PutPart(ctx context.Context, o Origin, service, upload string,
 }
 
 // Parts returns the stored parts of an open upload, by number.
-func (s *Service) Parts(ctx context.Context, service, upload string) ([]*schema.Part, error) {
+func (s *Core) Parts(ctx context.Context, service, upload string) ([]*schema.Part, error) {
 	if _, err := s.Upload(ctx, service, upload); err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ type CompletePart struct {
 // strictly ascending order, each stored with that ETag, all but the last
 // at least MinPartSize) as one put event that also closes the upload. The
 // ETag is S3's: MD5 of the parts' binary MD5s, "-", the number of parts.
-func (s *Service) CompleteUpload(ctx context.Context, o Origin, service, upload string, list []CompletePart, cond Conditions) (*schema.Version, error) {
+func (s *Core) CompleteUpload(ctx context.Context, o Origin, service, upload string, list []CompletePart, cond Conditions) (*schema.Version, error) {
 	svc, err := s.writable(ctx, service)
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func chooseParts(list []CompletePart, stored []*schema.Part) ([]*schema.Part, er
 }
 
 // AbortUpload closes an upload without writing the object.
-func (s *Service) AbortUpload(ctx context.Context, o Origin, service, upload string) error {
+func (s *Core) AbortUpload(ctx context.Context, o Origin, service, upload string) error {
 	svc, err := s.writable(ctx, service)
 	if err != nil {
 		return err
@@ -218,7 +218,7 @@ func (s *Service) AbortUpload(ctx context.Context, o Origin, service, upload str
 // partsReader reads the parts' blobs one after another, holding one open.
 type partsReader struct {
 	ctx   context.Context
-	s     *Service
+	s     *Core
 	parts []*schema.Part
 	cur   io.ReadCloser
 }

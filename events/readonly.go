@@ -28,10 +28,10 @@ import (
 var ErrReadOnly = errors.New("events: read-only")
 
 // ReadOnly reports whether the core refuses every change.
-func (s *Service) ReadOnly() bool { return s.opts.ReadOnly }
+func (s *Core) ReadOnly() bool { return s.opts.ReadOnly }
 
 // refuseReadOnly returns the refusal of a read-only core, nil otherwise.
-func (s *Service) refuseReadOnly() error {
+func (s *Core) refuseReadOnly() error {
 	if !s.opts.ReadOnly {
 		return nil
 	}
@@ -60,14 +60,14 @@ func newMemTokens() *memTokens {
 
 // memToken derives an in-memory token; its own label keeps it apart from
 // every token the log records.
-func (s *Service) memToken(keyID string, issued time.Time) string {
+func (s *Core) memToken(keyID string, issued time.Time) string {
 	return tokenPrefix + s.sealer.Derive("read-only token", keyID, strconv.FormatInt(issued.UnixMicro(), 10))
 }
 
 // issueReadOnly is IssueToken on a read-only core: the key's logged token
 // while it is valid, else its in-memory token while younger than
 // TokenReuse, else a new in-memory one that replaces it.
-func (s *Service) issueReadOnly(ctx context.Context, keyID string) (string, time.Time, error) {
+func (s *Core) issueReadOnly(ctx context.Context, keyID string) (string, time.Time, error) {
 	now := s.Now()
 	cur, err := s.state.Token(ctx, keyID)
 	if err != nil && !schema.IsKind(err, schema.KindNotFound) {
@@ -99,7 +99,7 @@ func (s *Service) issueReadOnly(ctx context.Context, keyID string) (string, time
 }
 
 // memTokenKey finds an in-memory token (ok false when it is not one).
-func (s *Service) memTokenKey(token string) (keyID string, expires time.Time, ok bool) {
+func (s *Core) memTokenKey(token string) (keyID string, expires time.Time, ok bool) {
 	if s.tokens == nil {
 		return "", time.Time{}, false
 	}

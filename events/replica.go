@@ -22,7 +22,7 @@ import (
 var sourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // CreateSource defines a replication source; the key value is sealed.
-func (s *Service) CreateSource(ctx context.Context, o Origin, name, rawURL, key string) (*schema.Source, error) {
+func (s *Core) CreateSource(ctx context.Context, o Origin, name, rawURL, key string) (*schema.Source, error) {
 	if !sourceNameRe.MatchString(name) {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "a source name is 1-64 lower-case letters, digits, '-' or '_'")
 	}
@@ -53,7 +53,7 @@ func (s *Service) CreateSource(ctx context.Context, o Origin, name, rawURL, key 
 }
 
 // DeleteSource removes a source no replica follows (KindConflict else).
-func (s *Service) DeleteSource(ctx context.Context, o Origin, name string) error {
+func (s *Core) DeleteSource(ctx context.Context, o Origin, name string) error {
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		last, err := s.caughtUp(ctx)
 		if err != nil {
@@ -79,7 +79,7 @@ func (s *Service) DeleteSource(ctx context.Context, o Origin, name string) error
 
 // SourceKey returns a source's clear key value (for requests to it). It
 // never leaves the process.
-func (s *Service) SourceKey(src *schema.Source) (string, error) {
+func (s *Core) SourceKey(src *schema.Source) (string, error) {
 	v, err := s.sealer.Open(src.Sealed)
 	if err != nil {
 		return "", schema.Wrap(schema.KindInternal, err, "source key cannot be opened")
@@ -125,7 +125,7 @@ type SegmentRef struct {
 // localSegments finds a large object's segments among what the replica
 // holds (the segment versions it replicated, or blobs with their digests);
 // ok is false when one is missing: the object is then stored whole.
-func (s *Service) localSegments(ctx context.Context, refs []SegmentRef) (segs []schema.Segment, ok bool) {
+func (s *Core) localSegments(ctx context.Context, refs []SegmentRef) (segs []schema.Segment, ok bool) {
 	for _, r := range refs {
 		sg := schema.Segment{Service: r.Service, Path: r.Path, Version: r.Version, Size: r.Size, ETag: r.ETag, ContentType: r.ContentType}
 		if v, err := s.state.Version(ctx, r.Service, r.Path, r.Version); err == nil && !v.Deleted && len(v.Segments) == 0 && v.Size == r.Size {
@@ -149,7 +149,7 @@ type Fetch func(ctx context.Context) (io.ReadCloser, error)
 // Content is fetched only when the replica does not hold a blob with the
 // change's digest. The append expects the replica's history as read, so
 // two appliers never apply a change twice.
-func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fetch) error {
+func (s *Core) ApplyChange(ctx context.Context, id string, c Change, fetch Fetch) error {
 	svc, err := s.storage(ctx, id)
 	if err != nil {
 		return err
@@ -177,7 +177,7 @@ func (s *Service) ApplyChange(ctx context.Context, id string, c Change, fetch Fe
 
 // applyChange appends change c to replica id as event eventID, its bytes
 // (for a put or a copy) already stored as blob.
-func (s *Service) applyChange(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID string) error {
+func (s *Core) applyChange(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID string) error {
 	// The expectation is on the change's own object, not the whole
 	// service: a filter over every path of a service costs the log a walk
 	// of all its subjects, which made catching up quadratic. One follower
@@ -195,7 +195,7 @@ func (s *Service) applyChange(ctx context.Context, id string, c Change, blob *sc
 
 // applyOnce appends change c, or (reporting skipped) the skip to just
 // before it when the primary holds no changes between.
-func (s *Service) applyOnce(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID, filter string) (skipped bool, err error) {
+func (s *Core) applyOnce(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID, filter string) (skipped bool, err error) {
 	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
 		skipped = false
 		seq, err := s.subjectSeq(ctx, filter)
@@ -234,7 +234,7 @@ func (s *Service) applyOnce(ctx context.Context, id string, c Change, blob *sche
 var errApplied = schema.Errorf(schema.KindConflict, "change already applied")
 
 // replicaBlob stores (or finds) the bytes of a put or copy.
-func (s *Service) replicaBlob(ctx context.Context, c Change, fetch Fetch) (*schema.BlobRef, error) {
+func (s *Core) replicaBlob(ctx context.Context, c Change, fetch Fetch) (*schema.BlobRef, error) {
 	if c.SHA256 != "" && c.Size > s.opts.InlineMax {
 		if _, err := s.blobs.Stat(ctx, c.SHA256); err == nil {
 			return &schema.BlobRef{SHA256: c.SHA256}, nil // identical bytes are never fetched twice
@@ -261,7 +261,7 @@ func (s *Service) replicaBlob(ctx context.Context, c Change, fetch Fetch) (*sche
 
 // replicaEvent builds the event that records c on the replica: the
 // primary's event type, version id (as the event id), time and actor.
-func (s *Service) replicaEvent(ctx context.Context, svc *schema.Service, c Change, blob *schema.BlobRef) (*schema.Event, error) {
+func (s *Core) replicaEvent(ctx context.Context, svc *schema.Service, c Change, blob *schema.BlobRef) (*schema.Event, error) {
 	var typ string
 	var payload any
 	switch c.Op {
@@ -308,7 +308,7 @@ func (s *Service) replicaEvent(ctx context.Context, svc *schema.Service, c Chang
 }
 
 // checkReplica checks a replica setting: its source exists.
-func (s *Service) checkReplica(ctx context.Context, r *schema.ReplicaOf) error {
+func (s *Core) checkReplica(ctx context.Context, r *schema.ReplicaOf) error {
 	if r == nil {
 		return nil
 	}
@@ -330,7 +330,7 @@ func (s *Service) checkReplica(ctx context.Context, r *schema.ReplicaOf) error {
 // id so that the primary's files, put back with their version ids, times
 // and bytes, end exactly at the primary's sync id. From there it follows
 // the primary change by change again.
-func (s *Service) Resync(ctx context.Context, id string, primarySyncID uint64, files []Change, fetch func(Change) Fetch) error {
+func (s *Core) Resync(ctx context.Context, id string, primarySyncID uint64, files []Change, fetch func(Change) Fetch) error {
 	svc, err := s.storage(ctx, id)
 	if err != nil {
 		return err

@@ -43,7 +43,7 @@ type RestoreAction struct {
 // (with its actor and request id) and replicates like any change. A fork
 // (Into) makes a new service of the same account holding the moment, in
 // metadata-only time. DryRun reports the actions without appending.
-func (s *Service) Restore(ctx context.Context, o Origin, in RestoreInput) ([]RestoreAction, error) {
+func (s *Core) Restore(ctx context.Context, o Origin, in RestoreInput) ([]RestoreAction, error) {
 	svc, err := s.storage(ctx, in.Service)
 	if err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func (s *Service) Restore(ctx context.Context, o Origin, in RestoreInput) ([]Res
 
 // listAll returns every file of a service under prefix, live now (nil
 // moment) or as of a moment, by path.
-func (s *Service) listAll(ctx context.Context, service, prefix string, at *projections.Moment) (map[string]*schema.Version, error) {
+func (s *Core) listAll(ctx context.Context, service, prefix string, at *projections.Moment) (map[string]*schema.Version, error) {
 	out := map[string]*schema.Version{}
 	var asof uint64
 	var asofTime time.Time

@@ -74,8 +74,8 @@ type Origin struct {
 	RequestID string
 }
 
-// Service is the single core every dialect calls for mutations.
-type Service struct {
+// Core is the single core every dialect calls for mutations.
+type Core struct {
 	log    Log
 	blobs  blobstore.Store
 	state  State
@@ -89,8 +89,8 @@ type Service struct {
 	lastTime time.Time
 }
 
-// NewService returns the core.
-func NewService(log Log, blobs blobstore.Store, state State, sealer *Sealer, o Options) *Service {
+// NewCore returns the core.
+func NewCore(log Log, blobs blobstore.Store, state State, sealer *Sealer, o Options) *Core {
 	if o.InlineMax <= 0 {
 		o.InlineMax = DefaultInlineMax
 	}
@@ -100,7 +100,7 @@ func NewService(log Log, blobs blobstore.Store, state State, sealer *Sealer, o O
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	s := &Service{log: log, blobs: blobs, state: state, sealer: sealer, opts: o, ids: schema.NewIDs()}
+	s := &Core{log: log, blobs: blobs, state: state, sealer: sealer, opts: o, ids: schema.NewIDs()}
 	if o.ContentCache == 0 {
 		o.ContentCache = DefaultContentCache
 	}
@@ -114,14 +114,14 @@ func NewService(log Log, blobs blobstore.Store, state State, sealer *Sealer, o O
 }
 
 // MaxObjectSize is the largest object the core stores.
-func (s *Service) MaxObjectSize() int64 { return s.opts.MaxObjectSize }
+func (s *Core) MaxObjectSize() int64 { return s.opts.MaxObjectSize }
 
 // Now returns the core's clock.
-func (s *Service) Now() time.Time { return s.opts.Clock() }
+func (s *Core) Now() time.Time { return s.opts.Clock() }
 
 // now returns a time that never goes backwards within this process, so the
 // log's event times are monotonic (point-in-time reads search them).
-func (s *Service) now() time.Time {
+func (s *Core) now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.opts.Clock().UTC().Truncate(time.Microsecond)
@@ -133,7 +133,7 @@ func (s *Service) now() time.Time {
 }
 
 // SeedTime makes event times continue after t (the newest in the log).
-func (s *Service) SeedTime(t time.Time) {
+func (s *Core) SeedTime(t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.After(s.lastTime) {
@@ -142,7 +142,7 @@ func (s *Service) SeedTime(t time.Time) {
 }
 
 // newEvent builds an envelope; payload is marshalled into Data.
-func (s *Service) newEvent(o Origin, typ, account, service, path string, payload any) (*schema.Event, error) {
+func (s *Core) newEvent(o Origin, typ, account, service, path string, payload any) (*schema.Event, error) {
 	data, err := json.Marshal(payload)
 	if err != nil {
 		return nil, schema.Wrap(schema.KindInternal, err, "encode payload")
@@ -156,7 +156,7 @@ func (s *Service) newEvent(o Origin, typ, account, service, path string, payload
 // expectation no longer holds (another writer won a race): it then waits
 // until the projections have caught up with the log and lets build decide
 // again on the new state. It returns after the event is applied locally.
-func (s *Service) commit(ctx context.Context, build func() (*schema.Event, Expect, error)) (*schema.Event, error) {
+func (s *Core) commit(ctx context.Context, build func() (*schema.Event, Expect, error)) (*schema.Event, error) {
 	if err := s.refuseReadOnly(); err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (s *Service) commit(ctx context.Context, build func() (*schema.Event, Expec
 
 // caughtUp waits until the local projections have applied the whole log
 // as it is now, and returns its last sequence.
-func (s *Service) caughtUp(ctx context.Context) (uint64, error) {
+func (s *Core) caughtUp(ctx context.Context) (uint64, error) {
 	last, err := s.log.LastSeq(ctx)
 	if err != nil {
 		return 0, err
@@ -197,7 +197,7 @@ func (s *Service) caughtUp(ctx context.Context) (uint64, error) {
 // writable returns a storage service clients may write: not a replica,
 // which only its replicator changes, and not on a read-only core
 // (KindForbidden).
-func (s *Service) writable(ctx context.Context, id string) (*schema.Service, error) {
+func (s *Core) writable(ctx context.Context, id string) (*schema.Service, error) {
 	if err := s.refuseReadOnly(); err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (s *Service) writable(ctx context.Context, id string) (*schema.Service, err
 }
 
 // storage returns a storage service or the right error.
-func (s *Service) storage(ctx context.Context, id string) (*schema.Service, error) {
+func (s *Core) storage(ctx context.Context, id string) (*schema.Service, error) {
 	svc, err := s.state.Service(ctx, id)
 	if err != nil {
 		return nil, err
@@ -259,7 +259,7 @@ func (c Conditions) check(cur *schema.Version) error {
 // protects. The log, not the projections, says what the sequence is, so
 // events the projections skip (or a deleted service's history under a
 // re-used id) never make an expectation wrong.
-func (s *Service) subjectSeq(ctx context.Context, filter string) (uint64, error) {
+func (s *Core) subjectSeq(ctx context.Context, filter string) (uint64, error) {
 	seq, err := s.log.LastSubjectSeq(ctx, filter)
 	if err != nil {
 		return 0, err
@@ -270,7 +270,7 @@ func (s *Service) subjectSeq(ctx context.Context, filter string) (uint64, error)
 // live returns the current live version of an object at now (nil if none)
 // and the sequence of the object's newest event, what a write that depends
 // on that state expects.
-func (s *Service) live(ctx context.Context, service, path string) (*schema.Version, uint64, error) {
+func (s *Core) live(ctx context.Context, service, path string) (*schema.Version, uint64, error) {
 	seq, err := s.subjectSeq(ctx, schema.ObjectFilter(service, path))
 	if err != nil {
 		return nil, 0, err
@@ -302,7 +302,7 @@ type PutInput struct {
 
 // PutObject stores a new version of an object. Small bodies travel inside
 // the event; larger ones are written (and fsynced) to the blobstore first.
-func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema.Version, error) {
+func (s *Core) PutObject(ctx context.Context, o Origin, in PutInput) (*schema.Version, error) {
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
@@ -338,7 +338,7 @@ func (s *Service) PutObject(ctx context.Context, o Origin, in PutInput) (*schema
 // write's conditions against the state its expectation names, and returns
 // the version once applied. payload builds the event's payload for the
 // version id it is given.
-func (s *Service) commitVersion(ctx context.Context, o Origin, typ, account, service, path string, size int64,
+func (s *Core) commitVersion(ctx context.Context, o Origin, typ, account, service, path string, size int64,
 	cond Conditions, payload func(version string) any) (*schema.Version, error) {
 	ev, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		// Under a quota the check and the append are one atomic step: the
@@ -384,7 +384,7 @@ func (s *Service) commitVersion(ctx context.Context, o Origin, typ, account, ser
 // newest event of the whole log under an account quota (the account's
 // services share it, and no one subject covers them). It waits until the
 // projections have applied what it expects, so checks read that state.
-func (s *Service) quotaExpect(ctx context.Context, service string) (Expect, error) {
+func (s *Core) quotaExpect(ctx context.Context, service string) (Expect, error) {
 	svc, err := s.state.Service(ctx, service)
 	if err != nil {
 		return Expect{}, err
@@ -405,7 +405,7 @@ func (s *Service) quotaExpect(ctx context.Context, service string) (Expect, erro
 // would take the service or its account past a byte or file-count quota.
 // It reads the projections as they are; commitVersion makes the check and
 // the append atomic (quotaExpect).
-func (s *Service) checkQuota(ctx context.Context, service, path string, size int64) error {
+func (s *Core) checkQuota(ctx context.Context, service, path string, size int64) error {
 	svc, err := s.state.Service(ctx, service)
 	if err != nil {
 		return err
@@ -436,7 +436,7 @@ func (s *Service) checkQuota(ctx context.Context, service, path string, size int
 }
 
 // applied returns the version an applied object event created.
-func (s *Service) applied(ctx context.Context, ev *schema.Event) (*schema.Version, error) {
+func (s *Core) applied(ctx context.Context, ev *schema.Event) (*schema.Version, error) {
 	v, err := s.state.Version(ctx, ev.Service, ev.Path, ev.ID)
 	if schema.IsKind(err, schema.KindNotFound) {
 		// the service went away between the checks and the append
@@ -446,7 +446,7 @@ func (s *Service) applied(ctx context.Context, ev *schema.Event) (*schema.Versio
 }
 
 // storeBody reads a body: inline when small, else into the blobstore.
-func (s *Service) storeBody(ctx context.Context, body io.Reader) (schema.ObjectPut, error) {
+func (s *Core) storeBody(ctx context.Context, body io.Reader) (schema.ObjectPut, error) {
 	var p schema.ObjectPut
 	if err := s.refuseReadOnly(); err != nil {
 		return p, err
@@ -478,7 +478,7 @@ func (s *Service) storeBody(ctx context.Context, body io.Reader) (schema.ObjectP
 
 // DeleteObject adds a tombstone version; KindNotFound when the object is
 // not live.
-func (s *Service) DeleteObject(ctx context.Context, o Origin, service, path string, cond Conditions) (*schema.Version, error) {
+func (s *Core) DeleteObject(ctx context.Context, o Origin, service, path string, cond Conditions) (*schema.Version, error) {
 	if err := schema.CheckPath(path); err != nil {
 		return nil, err
 	}
@@ -524,7 +524,7 @@ type CopyInput struct {
 }
 
 // CopyObject stores a new version sharing the source's blob: no bytes move.
-func (s *Service) CopyObject(ctx context.Context, o Origin, in CopyInput) (*schema.Version, error) {
+func (s *Core) CopyObject(ctx context.Context, o Origin, in CopyInput) (*schema.Version, error) {
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
@@ -574,7 +574,7 @@ type MetaInput struct {
 }
 
 // UpdateMeta stores a new version of a live object with new metadata.
-func (s *Service) UpdateMeta(ctx context.Context, o Origin, in MetaInput) (*schema.Version, error) {
+func (s *Core) UpdateMeta(ctx context.Context, o Origin, in MetaInput) (*schema.Version, error) {
 	if err := schema.CheckPath(in.Path); err != nil {
 		return nil, err
 	}
@@ -606,7 +606,7 @@ func (s *Service) UpdateMeta(ctx context.Context, o Origin, in MetaInput) (*sche
 
 // ExpireObject records that version's expiry passed, if it is still the
 // live version (a newer put makes the expiry moot: nothing is appended).
-func (s *Service) ExpireObject(ctx context.Context, service, path, version string) error {
+func (s *Core) ExpireObject(ctx context.Context, service, path, version string) error {
 	svc, err := s.state.Service(ctx, service)
 	if err != nil {
 		return err
@@ -650,12 +650,12 @@ var errMoot = errors.New("events: nothing to do")
 // the object's state (removing a delete marker brings the object back). It
 // returns the purged version; KindNotFound with ReasonNoSuchVersion when
 // the object has no such version.
-func (s *Service) PurgeVersion(ctx context.Context, o Origin, service, path, version string) (*schema.Version, error) {
+func (s *Core) PurgeVersion(ctx context.Context, o Origin, service, path, version string) (*schema.Version, error) {
 	return s.purge(ctx, o, service, path, version, nil)
 }
 
 // purge appends the purge of one version; horizon is set by retention.
-func (s *Service) purge(ctx context.Context, o Origin, service, path, version string, horizon *time.Time) (*schema.Version, error) {
+func (s *Core) purge(ctx context.Context, o Origin, service, path, version string, horizon *time.Time) (*schema.Version, error) {
 	if err := schema.CheckPath(path); err != nil {
 		return nil, err
 	}

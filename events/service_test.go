@@ -24,7 +24,7 @@ type core struct {
 	log   *events.JetStream
 	state *projections.Store
 	blobs *blobstore.FS
-	svc   *events.Service
+	svc   *events.Core
 	o     events.Origin
 }
 
@@ -60,7 +60,7 @@ func openCore(t testing.TB, opts events.Options, syncAlways bool) *core {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = st.Run(runCtx, l) }()
 	t.Cleanup(func() { cancel(); <-done; st.Close(); l.Close() })
-	c := &core{log: l, state: st, blobs: bs, svc: events.NewService(l, bs, st, sealer, opts),
+	c := &core{log: l, state: st, blobs: bs, svc: events.NewCore(l, bs, st, sealer, opts),
 		o: events.Origin{Actor: schema.Actor{KeyID: "TESTKEY"}}}
 	if err := c.svc.EnsureAccount(ctx, schema.DefaultAccount, "Default"); err != nil {
 		t.Fatal(err)

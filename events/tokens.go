@@ -24,7 +24,7 @@ const tokenPrefix = "AUTH_tk"
 // token derives the token of a key issued at t. Tokens are never stored:
 // the log records only who was issued one and when (and the token's hash,
 // to find the key by it), and the server's secret derives it again.
-func (s *Service) token(keyID string, issued time.Time) string {
+func (s *Core) token(keyID string, issued time.Time) string {
 	return tokenPrefix + s.sealer.Derive("token", keyID, strconv.FormatInt(issued.UnixMicro(), 10))
 }
 
@@ -32,7 +32,7 @@ func (s *Service) token(keyID string, issued time.Time) string {
 // authenticated it) and when it expires: the key's current token while it
 // is younger than TokenReuse, else a new one, recorded by a token.issued
 // event that ends the previous token.
-func (s *Service) IssueToken(ctx context.Context, o Origin, keyID, account string) (string, time.Time, error) {
+func (s *Core) IssueToken(ctx context.Context, o Origin, keyID, account string) (string, time.Time, error) {
 	if s.opts.ReadOnly {
 		return s.issueReadOnly(ctx, keyID)
 	}
@@ -72,7 +72,7 @@ var errReuse = schema.Errorf(schema.KindConflict, "token reused")
 // TokenKey returns the key id a token was issued to and when it expires;
 // KindUnauthorized when it is unknown, replaced or expired. The caller
 // still checks the key itself (revoked keys do not authenticate).
-func (s *Service) TokenKey(ctx context.Context, token string) (string, time.Time, error) {
+func (s *Core) TokenKey(ctx context.Context, token string) (string, time.Time, error) {
 	bad := schema.Errorf(schema.KindUnauthorized, "invalid or expired token")
 	if len(token) != len(tokenPrefix)+32 {
 		return "", time.Time{}, bad
@@ -95,7 +95,7 @@ func (s *Service) TokenKey(ctx context.Context, token string) (string, time.Time
 }
 
 // UpdateAccount changes an account's name or metadata.
-func (s *Service) UpdateAccount(ctx context.Context, o Origin, id string, update func(*schema.Account) error) (*schema.Account, error) {
+func (s *Core) UpdateAccount(ctx context.Context, o Origin, id string, update func(*schema.Account) error) (*schema.Account, error) {
 	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
 		subject := schema.AccountSubject(id, "*")
 		seq, err := s.subjectSeq(ctx, subject)

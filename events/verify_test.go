@@ -30,7 +30,7 @@ func (b fsBlobs) OpenBlob(ctx context.Context, d string) (io.ReadCloser, error) 
 
 // chainedCore writes a small log: puts (inline and in the blobstore), a
 // copy, a delete, a checkpoint, more puts, another checkpoint.
-func chainedCore(t *testing.T) (*JetStream, *blobstore.FS, ed25519.PrivateKey, *Service) {
+func chainedCore(t *testing.T) (*JetStream, *blobstore.FS, ed25519.PrivateKey, *Core) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -51,7 +51,7 @@ func chainedCore(t *testing.T) (*JetStream, *blobstore.FS, ed25519.PrivateKey, *
 	done := make(chan struct{})
 	go func() { defer close(done); _ = st.Run(runCtx, l) }()
 	t.Cleanup(func() { cancel(); <-done; st.Close(); l.Close() })
-	s := NewService(l, bs, st, sealer, Options{InlineMax: 1024})
+	s := NewCore(l, bs, st, sealer, Options{InlineMax: 1024})
 	o := Origin{Actor: schema.Actor{KeyID: "TESTKEY"}}
 	if err := s.EnsureAccount(ctx, schema.DefaultAccount, "d"); err != nil {
 		t.Fatal(err)

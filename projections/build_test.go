@@ -14,7 +14,7 @@ var baseTime = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 
 // logBuilder writes a log in Go, for the query and model tests: sequences
 // grow by one from 1, an event's id is "e<seq>" (and is the version id of
-// an object event, as in events.Service), and each event happens step after
+// an object event, as in events.Core), and each event happens step after
 // the previous one (one second unless changed; 0 gives equal times).
 type logBuilder struct {
 	seq    uint64

@@ -24,7 +24,7 @@ import (
 // memory (servicelist shows it); where it stands is the replica's own
 // last_sync_id, so a restart resumes exactly there.
 type replicator struct {
-	core   *events.Service
+	core   *events.Core
 	state  *projections.Store
 	log    *slog.Logger
 	client *http.Client
@@ -36,7 +36,7 @@ type replicator struct {
 	wg     sync.WaitGroup
 }
 
-func newReplicator(core *events.Service, state *projections.Store, log *slog.Logger, wait time.Duration) *replicator {
+func newReplicator(core *events.Core, state *projections.Store, log *slog.Logger, wait time.Duration) *replicator {
 	return &replicator{core: core, state: state, log: log, wait: wait,
 		client: &http.Client{Timeout: wait + 60*time.Second},
 		loops:  map[string]context.CancelFunc{}, status: map[string]*schema.ReplicaLag{}}

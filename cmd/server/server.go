@@ -32,7 +32,7 @@ type Server struct {
 	Log        *events.JetStream
 	State      *projections.Store
 	Blobs      *blobstore.FS
-	Core       *events.Service
+	Core       *events.Core
 	Caches     *events.Caches // the cache services, their copies in DATA/caches
 	Handler    http.Handler
 	AdminKeyID string
@@ -117,7 +117,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	s.Core = events.NewService(s.Log, s.Blobs, s.State, sealer, events.Options{
+	s.Core = events.NewCore(s.Log, s.Blobs, s.State, sealer, events.Options{
 		InlineMax: cfg.InlineMax, MaxObjectSize: cfg.MaxObjectSize, Clock: cfg.Clock,
 		ReadOnly: cfg.ReadOnly, ReadOnlyReason: s.readOnlyReason()})
 	if err := s.adminKey(); err != nil {

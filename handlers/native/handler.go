@@ -25,7 +25,7 @@ type RequestLog interface {
 
 // Deps are what the native dialect calls.
 type Deps struct {
-	Core     *events.Service
+	Core     *events.Core
 	State    *projections.Store
 	Auth     *access.Authenticator
 	Requests RequestLog

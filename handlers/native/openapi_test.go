@@ -553,7 +553,7 @@ func startHandler(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	core := events.NewService(log, blobs, state, sealer, events.Options{})
+	core := events.NewCore(log, blobs, state, sealer, events.Options{})
 	runCtx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -2,7 +2,7 @@
 // signed with AWS Signature Version 4, answered in S3's XML. A bucket is a
 // storage service; the access key id is a key's id and the secret its
 // value; a key reads and writes exactly the buckets it may in the native
-// API. Every operation calls the single core (events.Service) for writes
+// API. Every operation calls the single core (events.Core) for writes
 // and the projections for reads, so what S3 writes the other dialects read
 // with the same bytes, ETag, content type and metadata.
 //

@@ -17,7 +17,7 @@ import (
 
 // Deps are what the Swift dialect calls.
 type Deps struct {
-	Core     *events.Service
+	Core     *events.Core
 	State    *projections.Store
 	Auth     *access.Authenticator
 	Requests httpx.RequestLog
