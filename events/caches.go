@@ -197,7 +197,7 @@ func (cs *Caches) Put(_ context.Context, svc *schema.Service, in CachePut) (cach
 		in.Body = http.NoBody
 	}
 	return c.Put(cache.PutInput{Path: in.Path, Body: in.Body, ContentType: in.ContentType, Meta: in.Meta,
-		Check: func(cur *cache.Entry) error { return in.Cond.check(versionOf(cur)) }})
+		Check: func(cur *cache.Entry) error { return in.Cond.Check(versionOf(cur)) }})
 }
 
 // versionOf is a cached copy as the checks of Conditions see it.
@@ -221,7 +221,7 @@ func (cs *Caches) Delete(_ context.Context, svc *schema.Service, path string, co
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	return c.Delete(path, func(e cache.Entry) error { return cond.check(versionOf(&e)) })
+	return c.Delete(path, func(e cache.Entry) error { return cond.Check(versionOf(&e)) })
 }
 
 // Flush empties cache service svc and appends cache.flushed.v1 with the

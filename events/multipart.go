@@ -130,12 +130,12 @@ func (s *Core) CompleteUpload(ctx context.Context, o Origin, service, upload str
 	if err != nil {
 		return nil, err
 	}
-	if cond.any() { // fail fast before concatenating; re-checked atomically below
+	if cond.Any() { // fail fast before concatenating; re-checked atomically below
 		cur, _, err := s.live(ctx, service, u.Path)
 		if err != nil {
 			return nil, err
 		}
-		if err := cond.check(cur); err != nil {
+		if err := cond.Check(cur); err != nil {
 			return nil, err
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -221,37 +220,9 @@ func (s *Core) storage(ctx context.Context, id string) (*schema.Service, error) 
 	return svc, nil
 }
 
-// Conditions are a write's preconditions on the object's current version.
-type Conditions struct {
-	IfMatch     string // ETag list or "*": the current version must match
-	IfNoneMatch string // "*" or ETag list: the current version must not match
-}
-
-func (c Conditions) any() bool { return c.IfMatch != "" || c.IfNoneMatch != "" }
-
-// ETagMatches reports whether an If-Match/If-None-Match header value
-// matches etag ("*" matches any existing version).
-func ETagMatches(header, etag string) bool {
-	for _, part := range strings.Split(header, ",") {
-		part = strings.TrimSpace(part)
-		part = strings.TrimPrefix(part, "W/")
-		if part == "*" || strings.Trim(part, `"`) == strings.Trim(etag, `"`) {
-			return true
-		}
-	}
-	return false
-}
-
-// check evaluates c against the live version cur (nil when absent).
-func (c Conditions) check(cur *schema.Version) error {
-	if c.IfMatch != "" && (cur == nil || !ETagMatches(c.IfMatch, cur.ETag)) {
-		return schema.Errorf(schema.KindPreconditionFailed, "If-Match: the file does not match")
-	}
-	if c.IfNoneMatch != "" && cur != nil && ETagMatches(c.IfNoneMatch, cur.ETag) {
-		return schema.Errorf(schema.KindPreconditionFailed, "If-None-Match: the file exists")
-	}
-	return nil
-}
+// Conditions are a write's preconditions on the object's current version,
+// decided by schema.Conditions.Check (the evaluator every dialect uses).
+type Conditions = schema.Conditions
 
 // subjectSeq returns the sequence of the newest event on the subjects
 // matching filter (0 if none), once the local projections have applied it:
@@ -310,12 +281,12 @@ func (s *Core) PutObject(ctx context.Context, o Origin, in PutInput) (*schema.Ve
 	if err != nil {
 		return nil, err
 	}
-	if in.Cond.any() { // fail fast before reading the body; re-checked atomically below
+	if in.Cond.Any() { // fail fast before reading the body; re-checked atomically below
 		cur, _, err := s.live(ctx, in.Service, in.Path)
 		if err != nil {
 			return nil, err
 		}
-		if err := in.Cond.check(cur); err != nil {
+		if err := in.Cond.Check(cur); err != nil {
 			return nil, err
 		}
 	}
@@ -353,12 +324,12 @@ func (s *Core) commitVersion(ctx context.Context, o Origin, typ, account, servic
 		if err := s.checkQuota(ctx, service, path, size); err != nil {
 			return nil, exp, err
 		}
-		if cond.any() {
+		if cond.Any() {
 			cur, seq, err := s.live(ctx, service, path)
 			if err != nil {
 				return nil, exp, err
 			}
-			if err := cond.check(cur); err != nil {
+			if err := cond.Check(cur); err != nil {
 				return nil, exp, err
 			}
 			if exp.Filter == "" { // a service-wide expectation already covers the object
@@ -494,7 +465,7 @@ func (s *Core) DeleteObject(ctx context.Context, o Origin, service, path string,
 		if cur == nil {
 			return nil, Expect{}, schema.Errorf(schema.KindNotFound, "file not found")
 		}
-		if err := cond.check(cur); err != nil {
+		if err := cond.Check(cur); err != nil {
 			return nil, Expect{}, err
 		}
 		ev, err := s.newEvent(o, schema.TypeObjectDelete, svc.Account, service, path, nil)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/schema"
 )
 
 type ctxKey int
@@ -120,48 +121,19 @@ func ClientIP(r *http.Request) string {
 	return host
 }
 
-// Precondition evaluates a read's conditional headers (RFC 9110 order)
-// against a version's ETag and modification time. It returns 0 to go on,
-// http.StatusNotModified or http.StatusPreconditionFailed.
+// Precondition evaluates a read's conditional headers against a version's
+// ETag and modification time with the one evaluator (schema.Conditions). It
+// returns 0 to go on, http.StatusNotModified or
+// http.StatusPreconditionFailed.
 func Precondition(r *http.Request, etag string, mod time.Time) int {
-	mod = mod.Truncate(time.Second)
-	if im := r.Header.Get("If-Match"); im != "" {
-		if !etagListMatches(im, etag, true) {
-			return http.StatusPreconditionFailed
-		}
-	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" {
-		if t, err := http.ParseTime(ius); err == nil && mod.After(t) {
-			return http.StatusPreconditionFailed
-		}
-	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		if etagListMatches(inm, etag, false) {
-			return http.StatusNotModified
-		}
-	} else if ims := r.Header.Get("If-Modified-Since"); ims != "" {
-		if t, err := http.ParseTime(ims); err == nil && !mod.After(t) {
-			return http.StatusNotModified
-		}
+	verdict, _ := schema.ConditionsFrom(r.Header.Get).Evaluate(schema.Target{Exists: true, ETag: etag, Modified: mod}, true)
+	switch verdict {
+	case schema.NotModified:
+		return http.StatusNotModified
+	case schema.PreconditionFailed:
+		return http.StatusPreconditionFailed
 	}
 	return 0
-}
-
-// etagListMatches compares an If-Match (strong: a weak tag never matches)
-// or If-None-Match (weak) list with a strong ETag.
-func etagListMatches(list, etag string, strong bool) bool {
-	for _, part := range strings.Split(list, ",") {
-		part = strings.TrimSpace(part)
-		if weak := strings.HasPrefix(part, "W/"); weak {
-			if strong {
-				continue
-			}
-			part = part[2:]
-		}
-		if part == "*" || strings.Trim(part, `"`) == strings.Trim(etag, `"`) {
-			return true
-		}
-	}
-	return false
 }
 
 // ParseRange reads a Range header against a size. valid is false when

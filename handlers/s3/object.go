@@ -362,28 +362,14 @@ func copySourceVersion(c *req) (*schema.Version, source, error) {
 	return v, src, nil
 }
 
-// copyConditionsHold evaluates x-amz-copy-source-if-* as S3 does: a
-// matching If-Match wins over a failing If-Unmodified-Since, a failing
-// If-None-Match wins over If-Modified-Since.
+// copyConditionsHold evaluates x-amz-copy-source-if-* on the source:
+// the four conditions of a read (a matching If-Match wins over a failing
+// If-Unmodified-Since, a matching If-None-Match over If-Modified-Since),
+// where "not modified" fails the copy as well.
 func copyConditionsHold(hd http.Header, v *schema.Version) bool {
-	im, inm := hd.Get("x-amz-copy-source-if-match"), hd.Get("x-amz-copy-source-if-none-match")
-	ims, ius := hd.Get("x-amz-copy-source-if-modified-since"), hd.Get("x-amz-copy-source-if-unmodified-since")
-	mod := v.Time.Truncate(time.Second)
-	if im != "" {
-		if !events.ETagMatches(im, v.ETag) {
-			return false
-		}
-	} else if t, err := http.ParseTime(ius); ius != "" && err == nil && mod.After(t) {
-		return false
-	}
-	if inm != "" {
-		if events.ETagMatches(inm, v.ETag) {
-			return false
-		}
-	} else if t, err := http.ParseTime(ims); ims != "" && err == nil && !mod.After(t) {
-		return false
-	}
-	return true
+	cond := schema.ConditionsFrom(func(name string) string { return hd.Get("x-amz-copy-source-" + name) })
+	verdict, _ := cond.Evaluate(schema.TargetOf(v), true)
+	return verdict == schema.Proceed
 }
 
 type copyObjectResult struct {
