@@ -99,9 +99,10 @@ func feedFixture(t *testing.T, c *core) {
 	mustPut("alpha", "a.txt")
 	// Events of the log itself and of replication sources (a sealed
 	// secret): not for the feed.
-	for i, typ := range []string{schema.TypeCheckpoint, "source.created.v1"} {
-		ev := &schema.Event{Type: typ, ID: fmt.Sprintf("feed-fixture-%d", i), Time: time.Now().UTC(),
-			Actor: schema.Actor{KeyID: schema.ActorSystem}, Data: []byte(`{}`)}
+	// (payloads the projections can fold: they stop at one they cannot)
+	for i, e := range []struct{ typ, data string }{{schema.TypeCheckpoint, `{}`}, {"source.created.v1", `{"name":"feed-fixture"}`}} {
+		ev := &schema.Event{Type: e.typ, ID: fmt.Sprintf("feed-fixture-%d", i), Time: time.Now().UTC(),
+			Actor: schema.Actor{KeyID: schema.ActorSystem}, Data: []byte(e.data)}
 		if _, err := c.log.Append(ctx, ev, events.Expect{}); err != nil {
 			t.Fatal(err)
 		}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +30,11 @@ var update = flag.Bool("update", false, "rewrite testdata/<scenario>/want.json f
 //     grow strictly from line to line. Unknown fields are rejected so that a
 //     typo in a fixture cannot silently fold as a zero value (the event's
 //     "data" is kept raw, as the log keeps it).
-//   - want.json: the projections after folding every event, as a JSON object
+//   - want-error.txt (only in a scenario whose log holds an event the fold
+//     cannot decode): the error the fold stops with, as FoldError prints it.
+//     The events before it are applied; nothing from it on.
+//   - want.json: the projections after folding every event (or, with
+//     want-error.txt, every event before the one it names), as a JSON object
 //     from buntdb key to value, in key (byte) order. Records (accounts,
 //     services, keys, live and past versions) are shown decoded and
 //     indented; every other value (counters, checkpoints, paths of the
@@ -194,11 +200,13 @@ func scenarios(t *testing.T) []string {
 func TestStore_Apply(t *testing.T) {
 	for _, dir := range scenarios(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			evs := loadFixture(t, filepath.Join(dir, "events.jsonl"))
-			last := evs[len(evs)-1].Seq
-
+			all := loadFixture(t, filepath.Join(dir, "events.jsonl"))
 			straight := openMemory(t)
-			apply(t, straight, evs)
+			evs := applyFixture(t, dir, straight, all) // the events that fold
+			last := uint64(0)
+			if len(evs) > 0 {
+				last = evs[len(evs)-1].Seq
+			}
 			want := digest(t, straight)
 
 			t.Run("golden", func(t *testing.T) {
@@ -287,6 +295,84 @@ func TestStore_Apply(t *testing.T) {
 			})
 		})
 	}
+}
+
+// applyFixture applies a scenario's events to s. When the scenario has a
+// want-error.txt, the fold must stop with that FoldError, at the event it
+// names, having applied the events before it; they (the events that fold)
+// are returned, and the stop is checked again one event at a time and on
+// a reopened file.
+func applyFixture(t *testing.T, dir string, s *Store, evs []*schema.Event) []*schema.Event {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "want-error.txt"))
+	if errors.Is(err, fs.ErrNotExist) {
+		apply(t, s, evs)
+		return evs
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr := strings.TrimSpace(string(raw))
+	stopsAt := func(t *testing.T, s *Store, err error) *FoldError {
+		t.Helper()
+		var fe *FoldError
+		if !errors.As(err, &fe) {
+			t.Fatalf("fold error = %v, want a *FoldError: %s", err, wantErr)
+		}
+		if fe.Error() != wantErr {
+			t.Fatalf("fold error = %q, want %q", fe.Error(), wantErr)
+		}
+		if got := s.Applied(); got != fe.Seq-1 {
+			t.Fatalf("Applied() = %d after stopping at %d, want %d", got, fe.Seq, fe.Seq-1)
+		}
+		return fe
+	}
+	fe := stopsAt(t, s, s.Apply(evs))
+	good := evs[:0:0]
+	for _, ev := range evs {
+		if ev.Seq < fe.Seq {
+			good = append(good, ev)
+		}
+	}
+	want := digest(t, s)
+	t.Run("stops", func(t *testing.T) {
+		// again: the same error, nothing applied
+		stopsAt(t, s, s.Apply(evs[len(good):]))
+		if got := digest(t, s); got != want {
+			t.Errorf("a second Apply after the stop changed the indexes")
+		}
+		// one event per transaction stops at the same place
+		single := openMemory(t)
+		var err error
+		for _, ev := range evs {
+			if err = single.Apply([]*schema.Event{ev}); err != nil {
+				break
+			}
+		}
+		stopsAt(t, single, err)
+		if got := digest(t, single); got != want {
+			t.Errorf("event-by-event fold stopped with other indexes than one batch")
+		}
+		// a reopened file resumes after the last good event and stops again
+		file := filepath.Join(t.TempDir(), "proj.db")
+		f, err := Open(file, Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopsAt(t, f, f.Apply(evs))
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if f, err = Open(file, Options{NoSync: true}); err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		stopsAt(t, f, f.Apply(evs))
+		if got := digest(t, f); got != want {
+			t.Errorf("reopened store stopped with other indexes")
+		}
+	})
+	return good
 }
 
 // lineDiff shows the lines of want and got that differ, with a little

@@ -3,6 +3,8 @@ package projections
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -11,11 +13,55 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
+// FoldError reports the event the projections could not fold, and stops
+// the runner before it. Its cause (Err) is one of:
+//
+//   - a payload that does not decode into its type's shape (not a JSON
+//     object, a field of the wrong JSON type), or that lacks a field the
+//     fold keys its records on (the name of a source, the lookup of a
+//     token);
+//   - ErrUnknownEventType: a type this version does not fold, written by a
+//     newer version;
+//   - a failure of the index transaction while folding it.
+//
+// Store.Apply commits the events of the batch before Seq, keeps its
+// checkpoint at the last of them and applies nothing at or after Seq: it
+// answers every later batch, and Wait, with the same FoldError.
+//
+// Types that are in the log but not projected are listed in fold as
+// explicit no-ops (log.checkpoint.v1); events that decode but do not apply
+// to the current state are skipped as the folder's doc says. Neither is an
+// error.
+type FoldError struct {
+	Seq  uint64 // the event's stream sequence
+	Type string // the event's type
+	Err  error
+}
+
+func (e *FoldError) Error() string {
+	return fmt.Sprintf("fold event %d (%s): %v", e.Seq, e.Type, e.Err)
+}
+
+func (e *FoldError) Unwrap() error { return e.Err }
+
+// ErrUnknownEventType is the cause of a FoldError for an event type this
+// version does not fold. The safe answer to a log written by a newer
+// version is to stop: skipping the event would move the checkpoint past it
+// and leave indexes that differ from the newer version's, silently.
+var ErrUnknownEventType = errors.New("unknown event type (written by a newer version of cairn?)")
+
+// errMissing is the cause of a FoldError for a payload without a field the
+// fold needs.
+func errMissing(field string) error {
+	return schema.Errorf(schema.KindInternal, "bad event payload: no %s", field)
+}
+
 // folder applies events inside one buntdb transaction. Events that do not
 // apply to the current state (an object event for a missing service, a
 // delete of an absent object) are skipped: the command side rejects them
 // before appending, so they only appear after a lost race, and skipping them
-// is deterministic.
+// is deterministic. An event the folder cannot decode is never skipped: fold
+// returns an error, which Store.Apply reports as a FoldError.
 //
 // Service and account records change with almost every event (usage, sync
 // ids), so the folder keeps the ones it touched in memory for the whole
@@ -79,7 +125,7 @@ func (f *folder) fold(ev *schema.Event) error {
 			} `json:"blob"`
 		}
 		if err := json.Unmarshal(withoutInline(ev.Data), &p); err != nil {
-			return nil
+			return schema.Wrap(schema.KindInternal, err, "bad event payload")
 		}
 		blob := schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}
 		if len(p.Blob.Inline) > 0 || (blob.InSeq == 0 && p.Size == 0) {
@@ -111,7 +157,7 @@ func (f *folder) fold(ev *schema.Event) error {
 	case schema.TypeObjectCopy:
 		var p schema.ObjectCopy
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		from := p.From
 		blob := schema.BlobRef{SHA256: p.Blob.SHA256, InSeq: p.Blob.InSeq}
@@ -127,7 +173,7 @@ func (f *folder) fold(ev *schema.Event) error {
 	case schema.TypeObjectMeta:
 		var p schema.ObjectMeta
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		var cur schema.Version
 		if ok, err := getJSON(f.tx, schema.ObjectKey(ev.Service, ev.Path), &cur); err != nil || !ok {
@@ -141,19 +187,19 @@ func (f *folder) fold(ev *schema.Event) error {
 	case schema.TypeObjectDelete:
 		var p schema.ObjectDelete
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		return f.tombstone(ev, p.Version, schema.OpDelete, "", p.Null)
 	case schema.TypeObjectExpired:
 		var p schema.ObjectExpired
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		return f.tombstone(ev, p.Version, schema.OpExpire, p.Expired, false)
 	case schema.TypeObjectPurged:
 		var p schema.ObjectPurged
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		if err := f.purge(ev, p.Purged); err != nil || p.Horizon == nil {
 			return err
@@ -189,7 +235,7 @@ func (f *folder) fold(ev *schema.Event) error {
 	case schema.TypeServiceResynced:
 		var p schema.ServiceResynced
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		svc, ok, err := f.service(ev.Service)
 		if err != nil || !ok {
@@ -229,14 +275,17 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.putService(svc)
 	case schema.TypeSourceCreated:
 		var p schema.SourceCreated
-		if err := ev.Decode(&p); err != nil || p.Name == "" {
-			return nil
+		if err := ev.Decode(&p); err != nil {
+			return err
+		}
+		if p.Name == "" {
+			return errMissing("name")
 		}
 		return setJSON(f.tx, schema.SourceKey(p.Name), &schema.Source{Name: p.Name, URL: p.URL, Sealed: p.Sealed, Created: ev.Time})
 	case schema.TypeSourceDeleted:
 		var p schema.SourceDeleted
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		return del(f.tx, schema.SourceKey(p.Name))
 	case schema.TypeUploadCreated:
@@ -246,12 +295,19 @@ func (f *folder) fold(ev *schema.Event) error {
 	case schema.TypeUploadAborted:
 		var p schema.UploadAborted
 		if err := ev.Decode(&p); err != nil {
-			return nil
+			return err
 		}
 		_, err := f.closeUpload(ev.Service, p.Upload)
 		return err
+	case schema.TypeCheckpoint:
+		// A signed checkpoint of the hash chain (events/checkpoint.go): the
+		// chain's business, not the projections'.
+		return nil
 	}
-	return nil // unknown types from a newer writer are skipped, not fatal
+	// A type this version does not know comes from a newer writer. Skipping
+	// it would leave indexes that a newer version folds differently, with
+	// the checkpoint already past the event, so the runner stops here.
+	return ErrUnknownEventType
 }
 
 // service returns a service (the batch's copy: changes to it are kept by
@@ -440,7 +496,7 @@ func (f *folder) blobRef(digest string, delta int64) error {
 func (f *folder) serviceCreated(ev *schema.Event) error {
 	var p schema.ServiceCreated
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	if _, exists, err := f.service(p.ID); err != nil || exists {
 		return err
@@ -460,7 +516,7 @@ func (f *folder) serviceCreated(ev *schema.Event) error {
 func (f *folder) serviceUpdated(ev *schema.Event) error {
 	var p schema.ServiceUpdated
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	svc, ok, err := f.service(p.ID)
 	if err != nil || !ok {
@@ -475,7 +531,7 @@ func (f *folder) serviceUpdated(ev *schema.Event) error {
 func (f *folder) serviceDeleted(ev *schema.Event) error {
 	var p schema.ServiceDeleted
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	svc, ok, err := f.service(p.ID)
 	if err != nil || !ok {
@@ -501,7 +557,7 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 func (f *folder) quotaSet(ev *schema.Event) error {
 	var p schema.QuotaSet
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	if ev.Service != "" {
 		svc, ok, err := f.service(ev.Service)
@@ -522,7 +578,7 @@ func (f *folder) quotaSet(ev *schema.Event) error {
 func (f *folder) keyCreated(ev *schema.Event) error {
 	var p schema.KeyCreated
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	var existing schema.Key
 	if ok, err := getJSON(f.tx, schema.KeyKey(p.ID), &existing); err != nil || ok {
@@ -548,7 +604,7 @@ func (f *folder) keyCreated(ev *schema.Event) error {
 func (f *folder) keyRevoked(ev *schema.Event) error {
 	var p schema.KeyRevoked
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	var k schema.Key
 	if ok, err := getJSON(f.tx, schema.KeyKey(p.ID), &k); err != nil || !ok || k.Revoked {
@@ -572,7 +628,7 @@ func (f *folder) keyRevoked(ev *schema.Event) error {
 func (f *folder) accountCreated(ev *schema.Event) error {
 	var p schema.AccountCreated
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	if _, ok, err := f.account(p.ID); err != nil || ok {
 		return err
@@ -583,7 +639,7 @@ func (f *folder) accountCreated(ev *schema.Event) error {
 func (f *folder) accountDeleted(ev *schema.Event) error {
 	var p schema.AccountDeleted
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	a, ok, err := f.account(p.ID)
 	if err != nil || !ok || a.Services > 0 || a.Keys > 0 {
@@ -663,7 +719,7 @@ func purgeVersion(ev *schema.Event) string {
 func (f *folder) accountUpdated(ev *schema.Event) error {
 	var p schema.AccountUpdated
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	a, ok, err := f.account(p.ID)
 	if err != nil || !ok {
@@ -677,8 +733,11 @@ func (f *folder) accountUpdated(ev *schema.Event) error {
 // lookup entry goes, so it no longer finds the key.
 func (f *folder) tokenIssued(ev *schema.Event) error {
 	var p schema.TokenIssued
-	if err := ev.Decode(&p); err != nil || p.Lookup == "" {
-		return nil
+	if err := ev.Decode(&p); err != nil {
+		return err
+	}
+	if p.Lookup == "" {
+		return errMissing("lookup")
 	}
 	var old schema.Token
 	if ok, err := getJSON(f.tx, schema.TokenKey(p.ID), &old); err != nil {
@@ -700,7 +759,7 @@ func (f *folder) tokenIssued(ev *schema.Event) error {
 func (f *folder) uploadCreated(ev *schema.Event) error {
 	var p schema.UploadCreated
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	svc, ok, err := f.service(ev.Service)
 	if err != nil || !ok || svc.Type != schema.ServiceStorage {
@@ -717,7 +776,7 @@ func (f *folder) uploadCreated(ev *schema.Event) error {
 func (f *folder) uploadPart(ev *schema.Event) error {
 	var p schema.UploadPart
 	if err := ev.Decode(&p); err != nil {
-		return nil
+		return err
 	}
 	if _, err := f.tx.Get(schema.UploadKey(ev.Service, p.Upload)); err == buntdb.ErrNotFound {
 		return nil

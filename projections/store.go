@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -23,6 +24,7 @@ type Store struct {
 	applied uint64
 	notify  chan struct{} // closed and replaced whenever applied grows
 	failed  error         // why the runner is not applying the log, if it is not
+	halted  error         // the *FoldError Apply stopped at, for good (Fail does not clear it)
 
 	// svcCache holds decoded service records (read on every request and
 	// write): Apply replaces the ones a batch changed once its transaction
@@ -99,12 +101,16 @@ func (s *Store) Applied() uint64 {
 }
 
 // Wait blocks until the event at seq has been applied or ctx ends. While
-// the runner is failing (see Fail) it returns a KindUnavailable error at
-// once instead of waiting for progress that may not come.
+// the runner is failing (see Fail), or once Apply has stopped at an event
+// it cannot fold (a FoldError), it returns a KindUnavailable error at once
+// instead of waiting for progress that may not come.
 func (s *Store) Wait(ctx context.Context, seq uint64) error {
 	for {
 		s.mu.Lock()
 		applied, ch, failed := s.applied, s.notify, s.failed
+		if s.halted != nil {
+			failed = s.halted
+		}
 		s.mu.Unlock()
 		if applied >= seq {
 			return nil
@@ -121,7 +127,8 @@ func (s *Store) Wait(ctx context.Context, seq uint64) error {
 }
 
 // Fail records that the runner stopped with err (nil: it runs again), and
-// wakes every Wait so callers do not hang on a log nobody is applying.
+// wakes every Wait so callers do not hang on a log nobody is applying. It
+// does not clear a FoldError: an event that cannot be folded stays so.
 func (s *Store) Fail(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,12 +139,53 @@ func (s *Store) Fail(err error) {
 
 // Apply folds a batch of consecutive events in one transaction, skipping
 // those at or below the checkpoint, and moves the checkpoint.
+//
+// When an event cannot be folded, Apply commits the events before it (the
+// checkpoint is then the last of them), applies nothing from it on and
+// returns a *FoldError naming it (wrapped); from then on it answers every
+// batch with that error, and Wait too. A fold is deterministic, so trying
+// the same event again cannot succeed: the log needs a version of cairn
+// that folds it.
 func (s *Store) Apply(batch []*schema.Event) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	if s.readOnly {
 		return fmt.Errorf("projections: opened read-only, they stay at sequence %d", s.Applied())
+	}
+	s.mu.Lock()
+	halted := s.halted
+	s.mu.Unlock()
+	if halted != nil {
+		return fmt.Errorf("projections: %w", halted)
+	}
+	err := s.apply(batch)
+	var fe *FoldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	// The transaction rolled back, the events before the bad one with it:
+	// they are good, so they are committed on their own.
+	i := 0
+	for i < len(batch) && batch[i].Seq < fe.Seq {
+		i++
+	}
+	if perr := s.apply(batch[:i]); perr != nil {
+		return errors.Join(err, perr)
+	}
+	s.mu.Lock()
+	s.halted = fe
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+	return err
+}
+
+// apply is Apply for a batch of events that all fold, or one whose first
+// event that does not fold rolls the whole transaction back.
+func (s *Store) apply(batch []*schema.Event) error {
+	if len(batch) == 0 {
+		return nil
 	}
 	applied := s.Applied()
 	var last uint64
@@ -149,7 +197,7 @@ func (s *Store) Apply(batch []*schema.Event) error {
 				continue
 			}
 			if err := f.fold(ev); err != nil {
-				return fmt.Errorf("fold event %d (%s): %w", ev.Seq, ev.Type, err)
+				return &FoldError{Seq: ev.Seq, Type: ev.Type, Err: err}
 			}
 			last = ev.Seq
 		}
@@ -190,7 +238,9 @@ type Source interface {
 	Follow(ctx context.Context, from uint64, fn func([]*schema.Event) error) error
 }
 
-// Run applies the log from the checkpoint on until ctx ends.
+// Run applies the log from the checkpoint on until ctx ends or Apply
+// fails. An event that cannot be folded ends it with a (wrapped)
+// *FoldError; running it again returns that error at once.
 func (s *Store) Run(ctx context.Context, src Source) error {
 	return src.Follow(ctx, s.Applied()+1, s.Apply)
 }
