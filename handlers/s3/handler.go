@@ -26,7 +26,8 @@ type Deps struct {
 
 // Handler serves the S3 API, path-style: /{bucket}/{key...}.
 type Handler struct {
-	d Deps
+	d    Deps
+	sigs *sigv4.Verifier // this handler's own: no signing key is shared with another server
 }
 
 // New returns the S3 handler.
@@ -34,7 +35,7 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{d: d}
+	return &Handler{d: d, sigs: sigv4.NewVerifier()}
 }
 
 // Handles reports whether r is an S3 request: SigV4 (or V2) credentials in
@@ -148,7 +149,7 @@ func (h *Handler) authenticate(c *req) error {
 		return s3Errorf("AccessDenied", http.StatusForbidden, "Access Denied")
 	}
 	var p *access.Principal
-	res, err := sigv4.Verify(c.r, h.d.Core.Now(), func(ctx context.Context, id string) (string, error) {
+	res, err := h.sigs.Verify(c.r, h.d.Core.Now(), func(ctx context.Context, id string) (string, error) {
 		var secret string
 		var err error
 		p, secret, err = h.d.Auth.ByID(ctx, id, h.d.Core.KeySecret)

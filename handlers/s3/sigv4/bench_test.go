@@ -28,13 +28,14 @@ func BenchmarkVerifyPut4KiB(b *testing.B) {
 	r.Header.Set("User-Agent", "aws-sdk-go-v2/1.47.7 os/linux lang/go")
 	body := &rewindBody{}
 	buf := make([]byte, 32<<10)
+	v := NewVerifier()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		body.Reset(data)
 		req := *r
 		req.Body = body
-		if _, err := Verify(&req, testTime, testSecrets); err != nil {
+		if _, err := v.Verify(&req, testTime, testSecrets); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := io.CopyBuffer(io.Discard, onlyReader{req.Body}, buf); err != nil {
@@ -51,6 +52,7 @@ func BenchmarkVerifyPutStreaming64KiB(b *testing.B) {
 	enc, _ := io.ReadAll(r.Body)
 	body := &rewindBody{}
 	buf := make([]byte, 32<<10)
+	v := NewVerifier()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
@@ -58,7 +60,7 @@ func BenchmarkVerifyPutStreaming64KiB(b *testing.B) {
 		req := *r
 		req.Header = r.Header.Clone()
 		req.Body = body
-		if _, err := Verify(&req, testTime, testSecrets); err != nil {
+		if _, err := v.Verify(&req, testTime, testSecrets); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := io.CopyBuffer(io.Discard, onlyReader{req.Body}, buf); err != nil {

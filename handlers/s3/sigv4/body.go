@@ -116,6 +116,7 @@ const (
 type chunkedBody struct {
 	outcome
 	src    *bufio.Reader
+	pool   *sync.Pool // where src goes back once the body is done
 	closer io.Closer
 
 	signed  bool     // chunks (and trailer) carry signatures
@@ -134,11 +135,13 @@ type chunkedBody struct {
 	name    string
 }
 
-// readers recycles the chunk decoders' buffered readers.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, lineBuffer) }}
-
-func newBuffered(r io.Reader) *bufio.Reader {
-	br := readers.Get().(*bufio.Reader)
+// newBuffered returns a buffered reader of r, taken from pool (the
+// Verifier's recycled chunk-decoder readers) when it holds one.
+func newBuffered(pool *sync.Pool, r io.Reader) *bufio.Reader {
+	br, _ := pool.Get().(*bufio.Reader)
+	if br == nil {
+		return bufio.NewReaderSize(r, lineBuffer)
+	}
 	br.Reset(r)
 	return br
 }
@@ -148,7 +151,7 @@ func newBuffered(r io.Reader) *bufio.Reader {
 func (c *chunkedBody) stop(err error) error {
 	if c.src != nil {
 		c.src.Reset(nil)
-		readers.Put(c.src)
+		c.pool.Put(c.src)
 		c.src = nil
 	}
 	return c.outcome.stop(err)

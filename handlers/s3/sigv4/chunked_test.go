@@ -221,7 +221,7 @@ func awsExampleRequest(t *testing.T, body, mode, signedHeaders, seed string) *ht
 
 func verifyExample(t *testing.T, r *http.Request) (*Result, []byte) {
 	t.Helper()
-	res, err := Verify(r, time.Date(2013, 5, 24, 0, 5, 0, 0, time.UTC), func(_ context.Context, id string) (string, error) {
+	res, err := NewVerifier().Verify(r, time.Date(2013, 5, 24, 0, 5, 0, 0, time.UTC), func(_ context.Context, id string) (string, error) {
 		if id != "AKIAIOSFODNN7EXAMPLE" {
 			return "", errNoKey
 		}

@@ -13,6 +13,10 @@
 // failures are *Error values carrying S3's error code and HTTP status, for
 // the S3 dialect to render.
 //
+// The package holds no state of its own: a server creates one Verifier,
+// which caches that server's signing keys and recycles its buffers, so two
+// servers in one process share nothing.
+//
 // Invariant: Verify returns success only when the request's signature
 // verifies; from then on the body it installs yields the payload bytes and
 // reports, instead of io.EOF, an *Error when any check on the payload fails.
@@ -29,8 +33,8 @@
 // a header, or as the trailer x-amz-trailer names) are checked against the
 // (decoded) payload in every mode; CompleteMultipartUpload's
 // x-amz-checksum-* header is the object's checksum and is not checked, and
-// x-amz-checksum-* headers of other algorithms are ignored. Signing keys
-// are cached (bounded) once they have verified a signature.
+// x-amz-checksum-* headers of other algorithms are ignored. A Verifier
+// caches (bounded) the signing keys that have verified a signature.
 //
 // Error codes (status):
 //

@@ -193,7 +193,7 @@ func TestVerify_HeaderTampered(t *testing.T) {
 			if tc.secret != nil {
 				secret = tc.secret
 			}
-			_, err := Verify(r, now, secret)
+			_, err := NewVerifier().Verify(r, now, secret)
 			if err == nil {
 				_, err = readBody(r)
 				if err != nil && BodyError(r) == nil {
@@ -218,14 +218,14 @@ func TestVerify_HeaderSkewWithinLimit(t *testing.T) {
 
 func TestVerify_HeaderLookupError(t *testing.T) {
 	r := signed(t, http.MethodGet, testURL("bucket", "k", ""), nil, emptySHA256, nil)
-	_, err := Verify(r, testTime, func(context.Context, string) (string, error) { return "", errNoKey })
+	_, err := NewVerifier().Verify(r, testTime, func(context.Context, string) (string, error) { return "", errNoKey })
 	wantCode(t, err, CodeInvalidAccessKeyID)
 	if !errors.Is(err, errNoKey) {
 		t.Fatal("cause not wrapped")
 	}
 	own := &Error{Code: CodeAccessDenied, Status: http.StatusForbidden, Message: "disabled"}
 	r = signed(t, http.MethodGet, testURL("bucket", "k", ""), nil, emptySHA256, nil)
-	_, err = Verify(r, testTime, func(context.Context, string) (string, error) { return "", own })
+	_, err = NewVerifier().Verify(r, testTime, func(context.Context, string) (string, error) { return "", own })
 	if err != own {
 		t.Fatalf("error = %v, want the lookup's own *Error", err)
 	}
@@ -394,20 +394,28 @@ func TestVerify_SigningKey(t *testing.T) {
 		return key
 	}
 	for _, secret := range []string{"", "short", testSecret, strings.Repeat("s", 60), strings.Repeat("l", 61), strings.Repeat("x", 200)} {
-		k, _ := signingKey(secret, "20261122", "us-east-1")
+		k, _ := new(keyCache).signingKey(secret, "20261122", "us-east-1")
 		if !bytes.Equal(k[:], ref(secret)) {
 			t.Fatalf("secret of %d bytes: key differs", len(secret))
 		}
 	}
+	v := NewVerifier()
 	r := signed(t, http.MethodGet, testURL("bucket", "k", ""), nil, emptySHA256, nil)
 	replaceAuth(r, "/us-east-1/", "/never-cached-region/")
-	_, err := verifyAt(r, testTime)
+	_, err := v.Verify(r, testTime, testSecrets)
 	wantCode(t, err, CodeSignatureDoesNotMatch)
-	if _, cached := signingKey(testSecret, "20261122", "never-cached-region"); cached {
+	if _, cached := v.keys.signingKey(testSecret, "20261122", "never-cached-region"); cached {
 		t.Fatal("a key that verified nothing was cached")
 	}
-	mustVerify(t, signed(t, http.MethodGet, testURL("bucket", "k", ""), nil, emptySHA256, nil))
-	if _, cached := signingKey(testSecret, "20261122", testRegion); !cached {
+	if _, err := v.Verify(signed(t, http.MethodGet, testURL("bucket", "k", ""), nil, emptySHA256, nil), testTime, testSecrets); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if _, cached := v.keys.signingKey(testSecret, "20261122", testRegion); !cached {
 		t.Fatal("a key that verified was not cached")
+	}
+	// The cache is the Verifier's own: another server's Verifier has not
+	// seen the key.
+	if _, cached := NewVerifier().keys.signingKey(testSecret, "20261122", testRegion); cached {
+		t.Fatal("a new Verifier found a key another Verifier cached")
 	}
 }

@@ -45,17 +45,19 @@ type keyID struct{ secret, date, region string }
 // derivation costs four HMACs. An entry is keyed by its secret, so a
 // rotated secret never hits a stale entry, and is added only once a
 // signature made with it verified, so unauthenticated requests cannot fill
-// the cache with regions of their choosing.
-var keyCache = struct {
-	sync.Mutex
-	m map[keyID][32]byte
-}{m: make(map[keyID][32]byte)}
+// the cache with regions of their choosing. Each Verifier has its own, so
+// two servers in one process share no keys. The zero value is empty and
+// ready to use.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[keyID][32]byte
+}
 
 // signingKey returns the signing key and whether it came from the cache.
-func signingKey(secret, date, region string) (key [32]byte, cached bool) {
-	keyCache.Lock()
-	k, ok := keyCache.m[keyID{secret, date, region}]
-	keyCache.Unlock()
+func (c *keyCache) signingKey(secret, date, region string) (key [32]byte, cached bool) {
+	c.mu.Lock()
+	k, ok := c.m[keyID{secret, date, region}]
+	c.mu.Unlock()
 	if ok {
 		return k, true
 	}
@@ -67,15 +69,18 @@ func signingKey(secret, date, region string) (key [32]byte, cached bool) {
 	return deriveKey(secret, date, region), false
 }
 
-// rememberKey caches a signing key that verified a signature.
-func rememberKey(secret, date, region string, k [32]byte) {
+// remember caches a signing key that verified a signature.
+func (c *keyCache) remember(secret, date, region string, k [32]byte) {
 	id := keyID{strings.Clone(secret), strings.Clone(date), strings.Clone(region)}
-	keyCache.Lock()
-	if len(keyCache.m) >= keyCacheMax {
-		clear(keyCache.m)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[keyID][32]byte)
 	}
-	keyCache.m[id] = k
-	keyCache.Unlock()
+	if len(c.m) >= keyCacheMax {
+		clear(c.m)
+	}
+	c.m[id] = k
+	c.mu.Unlock()
 }
 
 // deriveLong derives the signing key for a secret longer than an HMAC block.

@@ -90,6 +90,20 @@ func rawParam(raw, name string) (string, bool) {
 	return "", false
 }
 
+// Verifier verifies the SigV4 signatures of one server's requests. It keeps
+// the signing keys that verified a signature (bounded) and recycles its
+// buffers; a server owns its Verifier, so two servers in one process share
+// neither keys nor buffers. The zero value is ready to use, and a Verifier
+// is safe for concurrent use.
+type Verifier struct {
+	keys    keyCache
+	bufs    sync.Pool // *[]byte: canonical-request buffers of matches
+	readers sync.Pool // *bufio.Reader: the aws-chunked decoders' readers
+}
+
+// NewVerifier returns an empty Verifier.
+func NewVerifier() *Verifier { return &Verifier{} }
+
 // Verify checks r's SigV4 signature (header or presigned-query form) using
 // secret(ctx, keyID) to find the signing secret; an error from secret that
 // is not already an *Error becomes InvalidAccessKeyId (403), wrapping it.
@@ -105,15 +119,15 @@ func rawParam(raw, name string) (string, bool) {
 // payload and no body) r.Body is left as is.
 //
 // The error is always an *Error when it is not nil.
-func Verify(r *http.Request, now time.Time, secret func(ctx context.Context, keyID string) (string, error)) (*Result, error) {
-	res, err := verify(r, now, secret)
+func (v *Verifier) Verify(r *http.Request, now time.Time, secret func(ctx context.Context, keyID string) (string, error)) (*Result, error) {
+	res, err := v.verify(r, now, secret)
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-func verify(r *http.Request, now time.Time, secret func(ctx context.Context, keyID string) (string, error)) (*Result, *Error) {
+func (v *Verifier) verify(r *http.Request, now time.Time, secret func(ctx context.Context, keyID string) (string, error)) (*Result, *Error) {
 	var a auth
 	if err := a.parse(r); err != nil {
 		return nil, err
@@ -140,15 +154,15 @@ func verify(r *http.Request, now time.Time, secret func(ctx context.Context, key
 		return nil, &Error{Code: CodeInvalidAccessKeyID, Status: statusOf[CodeInvalidAccessKeyID],
 			Message: "The AWS Access Key Id you provided does not exist in our records.", Err: lerr}
 	}
-	key, cached := signingKey(s, a.date, a.region)
-	if !a.matches(r, key, payload) {
+	key, cached := v.keys.signingKey(s, a.date, a.region)
+	if !a.matches(r, key, payload, &v.bufs) {
 		return nil, errSignature()
 	}
 	if !cached {
-		rememberKey(s, a.date, a.region, key)
+		v.keys.remember(s, a.date, a.region, key)
 	}
 	res := &Result{KeyID: a.keyID, Region: a.region, Presigned: a.presigned, Payload: payload, DecodedLength: r.ContentLength}
-	if err := install(r, &a, key, res); err != nil {
+	if err := install(r, &a, key, res, &v.readers); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -261,14 +275,17 @@ func (a *auth) checkUnsigned(r *http.Request) *Error {
 	return nil
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
-
 // matches reports whether the request's signature is the one computed with
 // key. It tries S3's canonical form first and, only if that fails, the
-// alternative path and query forms some clients sign.
-func (a *auth) matches(r *http.Request, key [32]byte, payload string) bool {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+// alternative path and query forms some clients sign. bufs recycles its
+// buffer.
+func (a *auth) matches(r *http.Request, key [32]byte, payload string, bufs *sync.Pool) bool {
+	bp, _ := bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 2048)
+		bp = &b
+	}
+	defer bufs.Put(bp)
 	b := appendHeaders((*bp)[:0], r, a.signed)
 	b = append(b, '\n')
 	b = append(b, a.signed...)
@@ -347,8 +364,9 @@ func (a *auth) appendScope(b []byte) []byte {
 	return append(b, "/s3/aws4_request"...)
 }
 
-// install replaces r.Body with the verifying body the payload mode needs.
-func install(r *http.Request, a *auth, key [32]byte, res *Result) *Error {
+// install replaces r.Body with the verifying body the payload mode needs;
+// an aws-chunked decoder takes its buffered reader from readers.
+func install(r *http.Request, a *auth, key [32]byte, res *Result, readers *sync.Pool) *Error {
 	trailer := ""
 	streaming := strings.HasPrefix(res.Payload, "STREAMING-")
 	if res.Payload == StreamingSignedTrailer || res.Payload == StreamingUnsignedTrailer {
@@ -363,7 +381,7 @@ func install(r *http.Request, a *auth, key [32]byte, res *Result) *Error {
 		return err
 	}
 	if streaming {
-		return installChunked(r, a, key, res, d)
+		return installChunked(r, a, key, res, d, readers)
 	}
 	if res.Payload == UnsignedPayload && !d.active() {
 		return nil
@@ -399,7 +417,7 @@ func completesUpload(r *http.Request) bool {
 }
 
 // installChunked replaces r.Body with the aws-chunked decoder.
-func installChunked(r *http.Request, a *auth, key [32]byte, res *Result, d digests) *Error {
+func installChunked(r *http.Request, a *auth, key [32]byte, res *Result, d digests, readers *sync.Pool) *Error {
 	if a.presigned {
 		return fail(CodeInvalidRequest, "streaming payloads require the Authorization header")
 	}
@@ -415,7 +433,8 @@ func installChunked(r *http.Request, a *auth, key [32]byte, res *Result, d diges
 		r.Body = http.NoBody
 	}
 	c := &chunkedBody{
-		src:     newBuffered(r.Body),
+		src:     newBuffered(readers, r.Body),
+		pool:    readers,
 		closer:  r.Body,
 		signed:  res.Payload != StreamingUnsignedTrailer,
 		trailer: res.Payload != StreamingSigned,

@@ -1,0 +1,6 @@
+package bad
+
+func l() {
+	table = nil
+	clear(cache)
+}
