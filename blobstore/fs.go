@@ -47,6 +47,8 @@ type FS struct {
 	// a concurrent Put, or by an earlier process that may have crashed
 	// before its sync) is not in the set until this process syncs it.
 	durable sync.Map // string → struct{}
+
+	readOnly bool // OpenFSReadOnly: Put and Delete refused
 }
 
 // OpenFS opens (creating it if needed) a filesystem store rooted at dir, and
@@ -90,6 +92,29 @@ func OpenFS(dir string) (*FS, error) {
 	return s, nil
 }
 
+// OpenFSReadOnly opens the existing store at dir for reading only: it
+// creates nothing, removes nothing (not even stale temp files), and its Put
+// and Delete fail with schema.KindForbidden. It is for reading the store of
+// a stopped server that must stay as it is (a point-in-time rebuild's
+// source). A directory without a store is schema.KindNotFound.
+func OpenFSReadOnly(dir string) (*FS, error) {
+	dir = filepath.Clean(dir)
+	s := &FS{dir: dir, blobs: filepath.Join(dir, blobDirName), tmp: filepath.Join(dir, tmpDirName), readOnly: true}
+	s.bufs.New = func() any {
+		b := make([]byte, copyBufSize)
+		return &b
+	}
+	if fi, err := os.Stat(s.blobs); err != nil || !fi.IsDir() {
+		return nil, schema.Errorf(schema.KindNotFound, "blobstore: %s holds no store", dir)
+	}
+	return s, nil
+}
+
+// errReadOnly refuses a change to a store opened with OpenFSReadOnly.
+func errReadOnly(op string) error {
+	return schema.Errorf(schema.KindForbidden, "blobstore: %s: the store is open read-only", op)
+}
+
 // Close releases the store. FS holds no open resources, so it does nothing;
 // it exists so that FS has the Open/Close shape of every component.
 func (s *FS) Close() error { return nil }
@@ -108,6 +133,9 @@ func (s *FS) Root() string { return s.dir }
 // (wrapped with %w, so its kind survives) when reading r fails;
 // schema.KindInternal for storage I/O failures.
 func (s *FS) Put(ctx context.Context, r io.Reader, maxSize int64) (info Info, err error) {
+	if s.readOnly {
+		return Info{}, errReadOnly("put")
+	}
 	if err := ctx.Err(); err != nil {
 		return Info{}, fmt.Errorf("blobstore: put: %w", err)
 	}
@@ -275,6 +303,9 @@ func (s *FS) Stat(ctx context.Context, digest string) (Info, error) {
 // Delete implements Store. The directory is not fsynced: a delete lost in a
 // crash leaves an orphan, which the next CollectOrphans removes.
 func (s *FS) Delete(ctx context.Context, digest string) error {
+	if s.readOnly {
+		return errReadOnly("delete")
+	}
 	p, err := s.path(digest)
 	if err != nil {
 		return err
@@ -433,4 +464,96 @@ func notFound(digest string) error {
 
 func ioError(err error, op string) error {
 	return schema.Wrap(schema.KindInternal, err, "blobstore: "+op)
+}
+
+// LinkStats reports LinkInto.
+type LinkStats struct {
+	// Blobs is how many blobs dst received, Linked how many of them are
+	// hard links to s's files (the others are copies), Bytes their size.
+	Blobs, Linked int
+	Bytes         int64
+}
+
+// LinkInto puts every blob of s into the store dst: a hard link where both
+// are on one filesystem, else a copy (written to dst's tmp/, fsynced and
+// renamed into place). Blobs are content-addressed and never change, so a
+// link shares nothing that could diverge. A blob dst already holds is left
+// as it is. Puts in progress in s are not blobs and stay behind. When
+// LinkInto returns, every entry it made is durable.
+func (s *FS) LinkInto(ctx context.Context, dst *FS) (LinkStats, error) {
+	var st LinkStats
+	if dst.readOnly {
+		return st, errReadOnly("link")
+	}
+	leaves := map[string]bool{}
+	err := s.Walk(ctx, func(info Info) error {
+		from, err := s.path(info.SHA256)
+		if err != nil {
+			return err
+		}
+		to, err := dst.path(info.SHA256)
+		if err != nil {
+			return err
+		}
+		d2 := filepath.Dir(to)
+		if err := dst.ensureDir(filepath.Dir(d2)); err != nil {
+			return err
+		}
+		if err := dst.ensureDir(d2); err != nil {
+			return err
+		}
+		st.Blobs++
+		st.Bytes += info.Size
+		leaves[d2] = true
+		switch err := os.Link(from, to); {
+		case err == nil:
+			st.Linked++
+			return nil
+		case errors.Is(err, fs.ErrExist):
+			return nil
+		}
+		return dst.copyIn(ctx, from, to)
+	})
+	if err != nil {
+		return st, err
+	}
+	for d := range leaves {
+		if err := syncDir(d); err != nil {
+			return st, ioError(err, "sync directory")
+		}
+	}
+	return st, nil
+}
+
+// copyIn copies the file from into the blob file to: through a temp file
+// in s's tmp/, fsynced, then renamed (the caller syncs to's directory).
+func (s *FS) copyIn(ctx context.Context, from, to string) (err error) {
+	in, err := os.Open(from)
+	if err != nil {
+		return ioError(err, "open blob")
+	}
+	defer in.Close()
+	f, err := os.CreateTemp(s.tmp, tempPattern)
+	if err != nil {
+		return ioError(err, "create temp file")
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := s.copyLimited(ctx, f, in, -1); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return ioError(err, "sync blob")
+	}
+	if err := f.Close(); err != nil {
+		return ioError(err, "close blob")
+	}
+	if err := os.Rename(f.Name(), to); err != nil {
+		return ioError(err, "rename blob")
+	}
+	return nil
 }

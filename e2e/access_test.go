@@ -1,7 +1,7 @@
 package e2e
 
 // Error statuses, access rules and the admin functions of the native API
-// (spec/native.md).
+// (schema/native.openapi.json).
 
 import (
 	"bytes"
@@ -175,7 +175,7 @@ func TestNative_FunctionNames(t *testing.T) {
 // is refused with 413; overwrites count only the difference.
 func TestNative_Quota(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, ownServer)
 	sid := e.WithService(t)
 	var svc struct {
 		ID string `json:"id"`
@@ -215,7 +215,7 @@ func TestNative_Quota(t *testing.T) {
 
 func TestNative_AccessRules(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, ownServer)
 	a, b := e.WithService(t), e.WithService(t)
 	e.Upload(t, e.AdminKey, a, "f", []byte("in a"), nil)
 	e.Upload(t, e.AdminKey, b, "f", []byte("in b"), nil)
@@ -335,7 +335,7 @@ func TestNative_AccessRules(t *testing.T) {
 // account must be the same as for one that does not exist.
 func TestNative_ServiceExistenceHidden(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, ownServer)
 	mine := e.WithService(t)
 	e.Admin(t, "accountcreate", map[string]any{"id": "elsewhere"}, http.StatusCreated)
 	e.Admin(t, "servicecreate", map[string]any{"id": "theirs-svc", "account": "elsewhere"}, http.StatusCreated)
@@ -426,7 +426,7 @@ func natKeyList(t testing.TB, e *Env) (map[string]natKeyEntry, *Resp) {
 
 func TestNative_AdminServices(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, ownServer)
 	r := e.Admin(t, "servicecreate", map[string]any{"id": "adm-svc", "name": "Admin Service", "type": "storage", "keep_versions": "720h"}, http.StatusCreated)
 	var s natAdminService
 	r.JSON(t, &s)
@@ -492,7 +492,7 @@ func TestNative_AdminServices(t *testing.T) {
 
 func TestNative_AdminKeysAccounts(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, ownServer)
 	sid := e.WithService(t)
 	r := e.Admin(t, "keycreate", map[string]any{"name": "reader", "access": map[string]string{sid: "read"}}, http.StatusCreated)
 	natHasMembers(t, "keycreate", r.Body, "id", "value", "name", "access")
@@ -586,7 +586,7 @@ func TestNative_AdminKeysAccounts(t *testing.T) {
 // in clear.
 func TestNative_SecretsNeverShown(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, "reads its data directory")
 	sid := e.WithService(t)
 	k := e.NewKey(t, map[string]string{sid: "write"})
 	var resps []*Resp

@@ -15,6 +15,7 @@ import (
 	"github.com/cairnhq/cairn/cmd/load"
 	"github.com/cairnhq/cairn/cmd/server"
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/events/datadir"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -82,7 +83,7 @@ func BenchmarkRebuild(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stats, err := server.FoldAll(ctx, jl, st, nil)
+		stats, err := datadir.Fold(ctx, jl, st, 0, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -147,10 +147,7 @@ func (o *cacheOrigin) log(path string) []cacheOriginRequest {
 // as servicecreate takes them) and returns its id.
 func cacheCreate(t testing.TB, e *Env, settings map[string]any) string {
 	t.Helper()
-	sid := uniqueName(t, "c")
-	if len(sid) > 63 {
-		sid = strings.TrimRight(sid[:63], "-")
-	}
+	sid := uniqueName(t, "c", 63)
 	body := map[string]any{"id": sid, "type": "cache"}
 	for k, v := range settings {
 		body[k] = v

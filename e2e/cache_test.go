@@ -10,6 +10,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func TestCache_HitAndMiss(t *testing.T) {
 		t.Fatalf("origin requests %+v, want one plain GET of the escaped path", got)
 	}
 	etag := r.Header.Get("ETag")
-	if etag != `"`+swMD5([]byte("hello, cache"))+`"` || r.Header.Get("Last-Modified") != "Wed, 01 Apr 2026 12:00:00 GMT" ||
+	if etag != `"`+md5hex([]byte("hello, cache"))+`"` || r.Header.Get("Last-Modified") != "Wed, 01 Apr 2026 12:00:00 GMT" ||
 		!strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || r.Header.Get("X-Version-Id") == "" || r.Header.Get("Content-Length") != "12" {
 		t.Errorf("headers of a miss: %v", r.Header)
 	}
@@ -88,7 +89,7 @@ func TestCache_Refresh(t *testing.T) {
 	cacheWant(t, e, sid, "a.css", "body{}", "hit")
 	clk.Advance(11 * time.Minute)
 	r := cacheWant(t, e, sid, "a.css", "body{color:red}", "refreshed")
-	if r.Header.Get("ETag") != `"`+swMD5([]byte("body{color:red}"))+`"` {
+	if r.Header.Get("ETag") != `"`+md5hex([]byte("body{color:red}"))+`"` {
 		t.Errorf("ETag after the refresh: %s", r.Header.Get("ETag"))
 	}
 	cacheWant(t, e, sid, "a.css", "body{color:red}", "hit")
@@ -222,7 +223,7 @@ func TestCache_ExpireUnused(t *testing.T) {
 // with who asked and the request id.
 func TestCache_Flush(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, "reads its log")
 	o := newCacheOrigin(t)
 	sid := cacheCreate(t, e, map[string]any{"source": map[string]string{"url": o.URL()}})
 	for _, p := range []string{"1", "2", "3"} {
@@ -289,12 +290,14 @@ func TestCache_Herd(t *testing.T) {
 		}()
 	}
 	// every request is waiting on the one fetch the origin holds
-	deadline := time.Now().Add(60 * time.Second)
-	for st := cacheStats(t, e, e.AdminKey, sid); st.Waiting != n; st = cacheStats(t, e, e.AdminKey, sid) {
-		if time.Now().After(deadline) {
-			release()
-			t.Fatalf("only %d requests waiting after 60s", st.Waiting)
+	if err := poll(60*time.Second, func() error {
+		if st := cacheStats(t, e, e.AdminKey, sid); st.Waiting != n {
+			return fmt.Errorf("only %d requests waiting after 60s", st.Waiting)
 		}
+		return nil
+	}); err != nil {
+		release()
+		t.Fatal(err)
 	}
 	release()
 	wg.Wait()
@@ -353,8 +356,8 @@ func TestCache_ServiceSource(t *testing.T) {
 	}
 
 	// the source must be a storage service of the cache's account
-	acct, _ := swAccount(t, e)
-	other := uniqueName(t, "o")
+	acct, _ := e.Account(t)
+	other := uniqueName(t, "o", 63)
 	e.Admin(t, "servicecreate", map[string]any{"id": other, "account": acct}, http.StatusCreated)
 	for _, bad := range []map[string]any{
 		{"id": "cache-bad-1", "type": "cache", "source": map[string]string{"service": other}},
@@ -381,7 +384,7 @@ func TestCache_UploadAndDelete(t *testing.T) {
 	sid := cacheCreate(t, e, map[string]any{"source": map[string]string{"url": o.URL()}})
 	k := e.NewKey(t, map[string]string{sid: "write"})
 	u := e.Upload(t, k.Value, sid, "page.html", []byte("pushed"), map[string]string{"Content-Type": "text/html"})
-	if u.Size != 6 || u.ETag != swMD5([]byte("pushed")) || u.SyncID != 0 || u.Version == "" {
+	if u.Size != 6 || u.ETag != md5hex([]byte("pushed")) || u.SyncID != 0 || u.Version == "" {
 		t.Errorf("uploadfile answered %+v", u)
 	}
 	r := cacheWant(t, e, sid, "page.html", "pushed", "hit")
@@ -460,7 +463,7 @@ func cacheNotInS3(t *testing.T, e *Env, sid string) {
 // cacheNotInSwift: the cache is no container to Swift: not listed, 405.
 func cacheNotInSwift(t *testing.T, e *Env, sid string) {
 	t.Helper()
-	tok := swToken(t, e, swKey(t, e, schema.DefaultAccount, true, nil))
+	tok := swToken(t, e, e.CreateKey(t, KeySpec{Account: schema.DefaultAccount, Admin: true, Access: nil}))
 	for _, p := range []string{swPath(schema.DefaultAccount, sid), swPath(schema.DefaultAccount, sid, "x")} {
 		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 			if r := swDo(t, e, method, p, tok, nil, nil); r.Status != http.StatusMethodNotAllowed {
@@ -477,7 +480,7 @@ func cacheNotInSwift(t *testing.T, e *Env, sid string) {
 // cache's directory goes; settings (not counters) are for admin keys.
 func TestCache_RestartAndDelete(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, "restarts the server and reads its data directory")
 	o := newCacheOrigin(t)
 	o.set("keep.txt", "kept across the restart")
 	sid := cacheCreate(t, e, map[string]any{"source": map[string]string{"url": o.URL()}, "refresh": "never"})

@@ -127,6 +127,7 @@ type childServer struct {
 // startChild starts the server child on dir and waits for its hello line.
 func startChild(t *testing.T, dir string) *childServer {
 	t.Helper()
+	skipExternal(t, "runs its own server process (to kill it, restart it or measure it)")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatalf("os.Executable: %v", err)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -21,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/events/datadir"
 	"github.com/cairnhq/cairn/projections"
 )
 
@@ -64,9 +65,9 @@ func TestDurability_KillAndRestart(t *testing.T) {
 	live, liveApplied := durLiveDigest(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := server.Rebuild(ctx, dir, nil)
+	st, err := datadir.Rebuild(ctx, dir, nil)
 	if err != nil {
-		t.Fatalf("server.Rebuild: %v", err)
+		t.Fatalf("datadir.Rebuild: %v", err)
 	}
 	if st.Events != liveApplied {
 		t.Errorf("rebuild folded %d events, the live projections had applied %d", st.Events, liveApplied)
@@ -82,7 +83,7 @@ func TestDurability_KillAndRestart(t *testing.T) {
 
 // durLiveDigest is the Digest (SHA-256 of every key and value, the
 // checkpoint included) of the projections the live server left in dir.
-// The comparison with server.Rebuild's digest is sound because the child
+// The comparison with datadir.Rebuild's digest is sound because the child
 // was stopped with SIGINT: Close waits until the projections have applied
 // the whole log, then closes buntdb (which syncs it) before NATS, so the
 // file holds exactly the state the live server served, folded
@@ -307,8 +308,11 @@ func durCrashRound(t *testing.T, c *childServer, m *durModel, sid string, round 
 		}()
 	}
 
-	durWaitFor(t, 120*time.Second, "acknowledged uploads and stalled bodies", func() bool {
-		return acks.Load() >= durAcks && halfSent.Load() == 2
+	eventually(t, 120*time.Second, func() error {
+		if acks.Load() < durAcks || halfSent.Load() != 2 {
+			return fmt.Errorf("waiting for acknowledged uploads and stalled bodies: %d of %d acknowledged, %d of 2 bodies stalled", acks.Load(), durAcks, halfSent.Load())
+		}
+		return nil
 	})
 	stopping.Store(true)
 	c.kill(t)
@@ -321,11 +325,12 @@ func durCrashRound(t *testing.T, c *childServer, m *durModel, sid string, round 
 // durUpload sends one upload and records its outcome in the model.
 func durUpload(t *testing.T, client *http.Client, e *Env, sid, p string, size int, m *durModel, acks *atomic.Int64, stopping *atomic.Bool, failed *atomic.Int64) {
 	body, want := durBody(t, size)
-	resp, err := durDo(client, http.MethodPut, e.URL+"/uploadfile?"+url.Values{"sid": {sid}, "path": {p}}.Encode(), e.AdminKey, body)
-	if err == nil && resp.status == http.StatusCreated {
+	on := &Env{URL: e.URL, Client: client} // the round's own client, whose connections the kill cuts
+	resp, err := on.Send(Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey, Query: Q("sid", sid, "path", p), Body: bytes.NewReader(body)})
+	if err == nil && resp.Status == http.StatusCreated {
 		var u UploadResult
-		if err := json.Unmarshal(resp.body, &u); err != nil || u.Version == "" {
-			t.Errorf("upload %s: bad answer %q: %v", p, resp.body, err)
+		if err := json.Unmarshal(resp.Body, &u); err != nil || u.Version == "" {
+			t.Errorf("upload %s: bad answer %q: %v", p, resp.Body, err)
 		}
 		if u.Size != want.size || u.ETag != want.md5 {
 			t.Errorf("upload %s: answer says %d bytes etag %s, sent %d bytes md5 %s", p, u.Size, u.ETag, want.size, want.md5)
@@ -336,7 +341,7 @@ func durUpload(t *testing.T, client *http.Client, e *Env, sid, p string, size in
 		return
 	}
 	if err == nil && !stopping.Load() {
-		t.Errorf("upload %s (%d bytes): status %d before the crash: %s", p, size, resp.status, resp.body)
+		t.Errorf("upload %s (%d bytes): status %d before the crash: %s", p, size, resp.Status, resp.Body)
 	}
 	m.inFlight(p, want)
 	failed.Add(1)
@@ -344,61 +349,18 @@ func durUpload(t *testing.T, client *http.Client, e *Env, sid, p string, size in
 
 // durDelete deletes one file and records the outcome.
 func durDelete(t *testing.T, client *http.Client, e *Env, sid, p string, m *durModel, acks *atomic.Int64, stopping *atomic.Bool, failed *atomic.Int64) {
-	resp, err := durDo(client, http.MethodDelete, e.URL+"/deletefile?"+url.Values{"sid": {sid}, "path": {p}}.Encode(), e.AdminKey, nil)
-	if err == nil && resp.status == http.StatusOK {
+	on := &Env{URL: e.URL, Client: client}
+	resp, err := on.Send(Req{Method: http.MethodDelete, Fn: "deletefile", Key: e.AdminKey, Query: Q("sid", sid, "path", p)})
+	if err == nil && resp.Status == http.StatusOK {
 		m.acked(p, durState{})
 		acks.Add(1)
 		return
 	}
 	if err == nil && !stopping.Load() {
-		t.Errorf("delete %s: status %d before the crash: %s", p, resp.status, resp.body)
+		t.Errorf("delete %s: status %d before the crash: %s", p, resp.Status, resp.Body)
 	}
 	m.inFlight(p, durState{})
 	failed.Add(1)
-}
-
-type durResp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// durDo sends one request; a transport error is returned, not fatal (the
-// server may be dying).
-func durDo(client *http.Client, method, u, key string, body []byte) (*durResp, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = strings.NewReader(string(body))
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("x-owncdn-key", key)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &durResp{status: resp.StatusCode, header: resp.Header, body: b}, nil
-}
-
-// durWaitFor polls cond until it holds or the deadline passes.
-func durWaitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 // verify reads every path the model knows and the whole listing, checks

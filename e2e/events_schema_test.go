@@ -24,7 +24,7 @@ import (
 )
 
 func TestEventsSchema_EveryEventOfEveryDialect(t *testing.T) {
-	clk := newNatClock()
+	clk := newTestClock(time.Time{})
 	p := Start(t, func(c *server.Config) {
 		c.Clock = clk.Now
 		c.ReapInterval = server.Duration(20 * time.Millisecond)
@@ -160,8 +160,8 @@ func esNative(t *testing.T, e *Env) {
 // delete marker, a version removed, a null version, a multi-object delete.
 func esS3(t *testing.T, e *Env) {
 	ctx := context.Background()
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
-	bucket := withBucket(t, e)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	bucket := e.Bucket(t)
 	put := func(key, body string) *s3.PutObjectOutput {
 		t.Helper()
 		out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String(key), Body: strings.NewReader(body),
@@ -212,7 +212,7 @@ func esS3(t *testing.T, e *Env) {
 // metadata, both copies, a static large object, a bulk delete, a delete
 // and account metadata.
 func esSwift(t *testing.T, e *Env) {
-	acct, admin := swAccount(t, e)
+	acct, admin := e.Account(t)
 	tok := swToken(t, e, admin)
 	cont := swName(t)
 	swWant(t, "PUT container", swDo(t, e, http.MethodPut, swPath(acct, cont), tok,
@@ -245,7 +245,7 @@ func esAdmin(t *testing.T, e *Env) {
 		"quota_bytes": 1 << 30, "quota_count": 1000}, http.StatusOK)
 	k := e.NewKey(t, map[string]string{sid: "write"})
 	e.Admin(t, "keyrevoke", map[string]any{"id": k.ID}, http.StatusOK)
-	acct := uniqueName(t, "a")
+	acct := uniqueName(t, "a", 64)
 	if len(acct) > 64 {
 		acct = strings.TrimRight(acct[:64], "-")
 	}
@@ -261,7 +261,7 @@ func esAdmin(t *testing.T, e *Env) {
 func esCache(t *testing.T, e *Env) {
 	src := e.WithService(t)
 	e.Upload(t, e.AdminKey, src, "c/1", []byte("cached"), nil)
-	edge := uniqueName(t, "c")
+	edge := uniqueName(t, "c", 63)
 	e.Admin(t, "servicecreate", map[string]any{"id": edge, "type": "cache", "source": map[string]string{"service": src},
 		"source_path": "c", "expire_unused": "24h", "max_bytes": 1 << 20}, http.StatusCreated)
 	e.Admin(t, "serviceupdate", map[string]any{"id": edge, "refresh": "10m"}, http.StatusOK)
@@ -274,7 +274,7 @@ func esCache(t *testing.T, e *Env) {
 // histories diverge and the replica resynchronises; a spare source is
 // made and deleted. It returns the replica's server.
 func esReplica(t *testing.T, p *Env) *Env {
-	r := Start(t)
+	r := StartLocal(t, "starts a replica server beside the primary")
 	sid := p.WithService(t)
 	key := p.NewKey(t, map[string]string{sid: "read"})
 	r.Admin(t, "sourcecreate", map[string]any{"name": "primary", "url": p.URL, "key": key.Value}, http.StatusCreated)

@@ -193,7 +193,7 @@ func TestFeedHTTP_Access(t *testing.T) {
 
 	// The server admin key follows every service, and never sees a key,
 	// a token or a secret.
-	acct, ak := swAccount(t, e)
+	acct, ak := e.Account(t)
 	swToken(t, e, ak)
 	e.Upload(t, w.Value, b, "x", []byte("x"), nil)
 	all := feedAll(t, e, e.AdminKey, 1000)
@@ -333,7 +333,7 @@ func (s *stream) next(t testing.TB) feedEvent {
 // every event once, in order, while uploads go on.
 func TestFeedHTTP_StreamResume(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, "stops the server under an open stream")
 	sid := e.WithService(t)
 	k := e.NewKey(t, map[string]string{sid: "write"})
 	const n = 40

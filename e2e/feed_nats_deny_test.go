@@ -240,7 +240,7 @@ func TestFeedNATS_Login(t *testing.T) {
 
 // Without --nats-listen nothing listens and no credentials are made.
 func TestFeedNATS_NoListener(t *testing.T) {
-	e := Start(t)
+	e := StartLocal(t, "reads its log and data directory")
 	if u := e.Srv.NATSURL(); u != "" {
 		t.Errorf("NATSURL %q without a listener", u)
 	}

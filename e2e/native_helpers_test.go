@@ -8,47 +8,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairnhq/cairn/cmd/server"
 )
 
-// natClock is an injectable clock a test advances by hand.
-type natClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newNatClock() *natClock {
-	return &natClock{now: time.Now().UTC().Truncate(time.Second)}
-}
-
-// Now returns the clock's time.
-func (c *natClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *natClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // natStartClock starts a server whose core runs on a test clock, with a
 // reaper that looks for due expiries often (the reaper's ticker is real
 // time; what is due is decided by the test clock).
-func natStartClock(t *testing.T) (*Env, *natClock) {
+func natStartClock(t *testing.T) (*Env, *testClock) {
 	t.Helper()
-	clk := newNatClock()
-	e := Start(t, func(c *server.Config) {
+	clk := newTestClock(time.Time{})
+	e := StartLocal(t, "injects a clock", func(c *server.Config) {
 		c.Clock = clk.Now
 		c.ReapInterval = server.Duration(20 * time.Millisecond)
 	})
@@ -304,15 +278,6 @@ func natServices(t testing.TB, e *Env, key string) map[string]natService {
 		m[s.ID] = s
 	}
 	return m
-}
-
-// natJSON marshals v for a request body.
-func natJSON(v any) io.Reader {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return bytes.NewReader(b)
 }
 
 func natf(format string, a ...any) string { return fmt.Sprintf(format, a...) }

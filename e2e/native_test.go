@@ -1,13 +1,14 @@
 package e2e
 
-// Black-box tests of every native function (spec/native.md) with plain
-// net/http against the in-process server.
+// Black-box tests of every native function (schema/native.openapi.json)
+// with plain net/http against the in-process server.
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -20,7 +21,7 @@ import (
 
 func TestNative_ServiceList(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, ownServer)
 	a, b, c := e.WithService(t), e.WithService(t), e.WithService(t)
 	e.Upload(t, e.AdminKey, a, "one", []byte("12345"), nil)
 	e.Upload(t, e.AdminKey, a, "two", []byte("1234567"), nil)
@@ -696,18 +697,19 @@ func TestNative_Expiry(t *testing.T) {
 // and path arrives, and returns it.
 func natWaitOp(t *testing.T, e *Env, key, sid string, after uint64, op, path string) natUpdate {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	var found natUpdate
+	eventually(t, 30*time.Second, func() error {
 		p := natSync(t, e, key, sid, "after", strconv.FormatUint(after, 10), "wait", "5")
 		for _, u := range p.Updates {
 			if u.Op == op && u.Path == path {
-				return u
+				found = u
+				return nil
 			}
 			after = u.SyncID
 		}
-	}
-	t.Fatalf("no %s op for %q in syncnext within 30s", op, path)
-	return natUpdate{}
+		return fmt.Errorf("no %s op for %q in syncnext", op, path)
+	})
+	return found
 }
 
 func TestNative_DeleteFile(t *testing.T) {
@@ -986,7 +988,7 @@ func natReqList(t testing.TB, e *Env, key, sid string, kv ...string) ([]natReque
 
 func TestNative_ReqList(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, "restarts the server")
 	sid := e.WithService(t)
 	other := e.WithService(t)
 	k := e.NewKey(t, map[string]string{sid: "write"})

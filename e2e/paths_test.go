@@ -59,7 +59,7 @@ var natOddPaths = []string{
 
 func TestPaths_StoredExactly(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, "restarts the server and reads its data directory")
 	sid := e.WithService(t)
 	k := e.NewKey(t, map[string]string{sid: "write"})
 	escape, err := filepath.Abs("../../etc/passwd") // where that path would land from the test's directory

@@ -14,7 +14,7 @@ import (
 // bring it back by appending events; retention refuses moments it no
 // longer reaches, naming the oldest one.
 func TestPointInTime_Dialects(t *testing.T) {
-	clk := newNatClock()
+	clk := newTestClock(time.Time{})
 	e := Start(t, func(c *server.Config) { c.Clock = clk.Now })
 	sid := e.WithService(t)
 	e.Upload(t, e.AdminKey, sid, "doc.txt", []byte("first"), nil)

@@ -3,10 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,21 +12,12 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/events/datadir"
 )
-
-// rbClock is an injected clock that moves only when told.
-type rbClock struct{ ns atomic.Int64 }
-
-func (c *rbClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *rbClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-func newRBClock(start time.Time) *rbClock  { c := &rbClock{}; c.ns.Store(start.UnixNano()); return c }
-func rbRandom(n int) []byte                { b := make([]byte, n); rand.Read(b); return b }
-func rbSum(b []byte) string                { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 // rbKeys are the keys of the workload.
 type rbKeys struct {
@@ -40,14 +29,14 @@ type rbKeys struct {
 // overwrites, deletes, conditional writes, expiry by an injected clock,
 // a service delete), then requires that
 //
-//   - an offline rebuild (server.Rebuild, what `cairn rebuild` runs) gives
+//   - an offline rebuild (datadir.Rebuild, what `cairn rebuild` runs) gives
 //     the live projections' digest, reports its progress with the right
 //     total, and the server serves the same answers from it;
 //   - deleting projections.db and restarting replays the whole log into the
 //     same digest and the same answers.
 func TestRebuild_IdenticalToLive(t *testing.T) {
 	t.Parallel()
-	clock := newRBClock(time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC))
+	clock := newTestClock(time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC))
 	e := Start(t, func(c *server.Config) { c.Clock = clock.Now })
 	keys := rbWorkload(t, e, clock)
 
@@ -72,7 +61,7 @@ func TestRebuild_IdenticalToLive(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var calls [][2]uint64
-	st, err := server.Rebuild(ctx, e.Dir, func(applied, total uint64) {
+	st, err := datadir.Rebuild(ctx, e.Dir, func(applied, total uint64) {
 		mu.Lock()
 		calls = append(calls, [2]uint64{applied, total})
 		mu.Unlock()
@@ -158,20 +147,6 @@ func rbAdmin(t *testing.T, e *Env, fn string, body map[string]any, want int) map
 	return out
 }
 
-func rbKey(t *testing.T, e *Env, name, account string, access map[string]string) Key {
-	t.Helper()
-	body := map[string]any{"name": name, "access": access}
-	if account != "" {
-		body["account"] = account
-	}
-	var k Key
-	e.Admin(t, "keycreate", body, http.StatusCreated).JSON(t, &k)
-	if k.ID == "" || k.Value == "" {
-		t.Fatalf("keycreate %s: no id or value", name)
-	}
-	return k
-}
-
 func rbStatus(t *testing.T, e *Env, r Req, want int) *Resp {
 	t.Helper()
 	resp := e.Do(t, r)
@@ -182,7 +157,7 @@ func rbStatus(t *testing.T, e *Env, r Req, want int) *Resp {
 }
 
 // rbWorkload changes everything the projections hold, through the API.
-func rbWorkload(t *testing.T, e *Env, clock *rbClock) rbKeys {
+func rbWorkload(t *testing.T, e *Env, clock *testClock) rbKeys {
 	t.Helper()
 	rbAdmin(t, e, "accountcreate", map[string]any{"id": "acme", "name": "Acme"}, http.StatusCreated)
 	rbAdmin(t, e, "servicecreate", map[string]any{"id": "rb-a"}, http.StatusCreated)
@@ -191,20 +166,20 @@ func rbWorkload(t *testing.T, e *Env, clock *rbClock) rbKeys {
 	rbAdmin(t, e, "serviceupdate", map[string]any{"id": "rb-a", "name": "Alpha", "quota_bytes": 10 << 20}, http.StatusOK)
 
 	var k rbKeys
-	k.writer = rbKey(t, e, "writer", "", map[string]string{"rb-a": "write", "rb-c": "write"})
-	k.reader = rbKey(t, e, "reader", "", map[string]string{"*": "read"})
-	k.revoked = rbKey(t, e, "revoked", "", map[string]string{"rb-a": "read"})
-	k.acme = rbKey(t, e, "acme-writer", "acme", map[string]string{"rb-b": "write"})
+	k.writer = e.CreateKey(t, KeySpec{Name: "writer", Account: "", Access: map[string]string{"rb-a": "write", "rb-c": "write"}})
+	k.reader = e.CreateKey(t, KeySpec{Name: "reader", Account: "", Access: map[string]string{"*": "read"}})
+	k.revoked = e.CreateKey(t, KeySpec{Name: "revoked", Account: "", Access: map[string]string{"rb-a": "read"}})
+	k.acme = e.CreateKey(t, KeySpec{Name: "acme-writer", Account: "acme", Access: map[string]string{"rb-b": "write"}})
 	rbAdmin(t, e, "keyrevoke", map[string]any{"id": k.revoked.ID}, http.StatusOK)
 
 	// rb-a: inline and blob puts, overwrites (inline → blob → inline), a
 	// delete, metadata, two files with the same bytes, expiry.
-	big := rbRandom(70 << 10)
-	e.Upload(t, k.writer.Value, "rb-a", "a.txt", rbRandom(1<<10), map[string]string{"Content-Type": "text/plain", "x-owncdn-meta-color": "blue"})
+	big := freshBytes(70 << 10)
+	e.Upload(t, k.writer.Value, "rb-a", "a.txt", freshBytes(1<<10), map[string]string{"Content-Type": "text/plain", "x-owncdn-meta-color": "blue"})
 	e.Upload(t, k.writer.Value, "rb-a", "big.bin", big, nil)
 	e.Upload(t, k.writer.Value, "rb-a", "same-as-big.bin", big, nil)
 	e.Upload(t, k.writer.Value, "rb-a", "dir/empty", nil, nil)
-	e.Upload(t, k.writer.Value, "rb-a", "a.txt", rbRandom(200<<10), nil)
+	e.Upload(t, k.writer.Value, "rb-a", "a.txt", freshBytes(200<<10), nil)
 	e.Upload(t, k.writer.Value, "rb-a", "a.txt", []byte("ten bytes!"), map[string]string{"x-owncdn-meta-color": "green"})
 	rbStatus(t, e, Req{Method: http.MethodDelete, Fn: "deletefile", Key: k.writer.Value, Query: Q("sid", "rb-a", "path", "dir/empty")}, http.StatusOK)
 	e.Upload(t, k.writer.Value, "rb-a", "exp.txt", []byte("expires in a minute"), map[string]string{"x-owncdn-delete-after": "60"})
@@ -213,7 +188,7 @@ func rbWorkload(t *testing.T, e *Env, clock *rbClock) rbKeys {
 
 	// rb-b (account acme): conditional writes, a delete.
 	u := e.Upload(t, k.acme.Value, "rb-b", "one", []byte("one"), nil)
-	e.Upload(t, k.acme.Value, "rb-b", "two", rbRandom(100<<10), nil)
+	e.Upload(t, k.acme.Value, "rb-b", "two", freshBytes(100<<10), nil)
 	e.Upload(t, k.acme.Value, "rb-b", "three", []byte("three"), nil)
 	rbStatus(t, e, Req{Method: http.MethodPut, Fn: "uploadfile", Key: k.acme.Value, Query: Q("sid", "rb-b", "path", "one"),
 		Body: bytes.NewReader([]byte("nope")), Header: map[string]string{"If-None-Match": "*"}}, http.StatusConflict) // the native spec: 409 for a failed precondition
@@ -222,7 +197,7 @@ func rbWorkload(t *testing.T, e *Env, clock *rbClock) rbKeys {
 
 	// rb-c: filled, emptied, deleted.
 	e.Upload(t, k.writer.Value, "rb-c", "x", []byte("x"), nil)
-	e.Upload(t, k.writer.Value, "rb-c", "y", rbRandom(80<<10), nil)
+	e.Upload(t, k.writer.Value, "rb-c", "y", freshBytes(80<<10), nil)
 	e.Admin(t, "servicedelete", map[string]any{"id": "rb-c"}, http.StatusConflict)
 	for _, p := range []string{"x", "y"} {
 		rbStatus(t, e, Req{Method: http.MethodDelete, Fn: "deletefile", Key: k.writer.Value, Query: Q("sid", "rb-c", "path", p)}, http.StatusOK)
@@ -238,12 +213,8 @@ func rbWorkload(t *testing.T, e *Env, clock *rbClock) rbKeys {
 	rbStatus(t, e, Req{Fn: "syncnext", Key: e.AdminKey, Query: Q("sid", "rb-a", "after", "0", "limit", "1")}, http.StatusOK).JSON(t, &before)
 	clock.Advance(2 * time.Minute)
 	rbStatus(t, e, Req{Fn: "getfile", Key: k.reader.Value, Query: Q("sid", "rb-a", "path", "exp.txt")}, http.StatusNotFound)
-	deadline := time.Now().Add(60 * time.Second)
 	after := before.Last
-	for expired := false; !expired; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the reaper did not expire exp.txt")
-		}
+	eventually(t, 60*time.Second, func() error {
 		var sn struct {
 			Updates []struct {
 				SyncID uint64 `json:"sync_id"`
@@ -253,6 +224,7 @@ func rbWorkload(t *testing.T, e *Env, clock *rbClock) rbKeys {
 			Last uint64 `json:"last_sync_id"`
 		}
 		rbStatus(t, e, Req{Fn: "syncnext", Key: e.AdminKey, Query: Q("sid", "rb-a", "after", strconv.FormatUint(after, 10), "wait", "10")}, http.StatusOK).JSON(t, &sn)
+		expired := false
 		for _, up := range sn.Updates {
 			if up.Path == "exp.txt" && up.Op == "expire" {
 				expired = true
@@ -261,7 +233,11 @@ func rbWorkload(t *testing.T, e *Env, clock *rbClock) rbKeys {
 			}
 			after = up.SyncID
 		}
-	}
+		if !expired {
+			return errors.New("the reaper did not expire exp.txt")
+		}
+		return nil
+	})
 	return k
 }
 
@@ -281,7 +257,7 @@ func rbSnapshot(t *testing.T, e *Env, k rbKeys) map[string]string {
 			for _, h := range []string{"Content-Type", "Content-Length", "ETag", "Last-Modified", "X-Version-Id", "X-Sync-Id", "X-Owncdn-Meta-Color", "X-Owncdn-Delete-At"} {
 				hd = append(hd, h+"="+resp.Header.Get(h))
 			}
-			out[name] = fmt.Sprintf("%d %v sha256=%s", resp.Status, hd, rbSum(resp.Body))
+			out[name] = fmt.Sprintf("%d %v sha256=%s", resp.Status, hd, sha256hex(resp.Body))
 		default:
 			out[name] = fmt.Sprintf("%d %s", resp.Status, bytes.TrimSpace(resp.Body))
 		}

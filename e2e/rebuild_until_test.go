@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,15 +22,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/events/datadir"
 )
-
-// rutClock is real time plus an offset the test moves forward: a moment
-// can lie between two writes, and S3 signatures (checked against the
-// server's clock) still verify.
-type rutClock struct{ off atomic.Int64 }
-
-func (c *rutClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *rutClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // rutWorld is what the history wrote and the snapshots read.
 type rutWorld struct {
@@ -49,7 +39,7 @@ type rutWorld struct {
 // completed and an open multipart upload), notes a moment in its middle
 // (a time between two writes, and the sequence of the last event before
 // it) with every answer the live server gave then, writes on, stops the
-// server, and rebuilds the moment (server.RebuildUntil, what `cairn
+// server, and rebuilds the moment (datadir.RebuildUntil, what `cairn
 // rebuild --until` runs) both by time and by sequence. A read-only server
 // on each copy must give the answers of the moment in every dialect, know
 // nothing written later, refuse every write in each dialect's own error
@@ -57,7 +47,7 @@ type rutWorld struct {
 // must be exactly as it was.
 func TestRebuildUntil_ReadOnlyServesTheMoment(t *testing.T) {
 	t.Parallel()
-	clock := &rutClock{}
+	clock := newOffsetClock()
 	e := Start(t, func(c *server.Config) { c.Clock = clock.Now; c.CheckpointInterval = server.Duration(time.Hour) })
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -95,14 +85,14 @@ func TestRebuildUntil_ReadOnlyServesTheMoment(t *testing.T) {
 
 	for _, c := range []struct {
 		name string
-		o    server.UntilOptions
+		o    datadir.UntilOptions
 	}{
-		{"by time", server.UntilOptions{Time: moment}},
-		{"by sequence", server.UntilOptions{Seq: mid}},
+		{"by time", datadir.UntilOptions{Time: moment}},
+		{"by sequence", datadir.UntilOptions{Seq: mid}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.o.Source, c.o.Out = e.Dir, filepath.Join(t.TempDir(), "pit")
-			st, err := server.RebuildUntil(ctx, c.o)
+			st, err := datadir.RebuildUntil(ctx, c.o)
 			if err != nil {
 				t.Fatalf("RebuildUntil: %v", err)
 			}
@@ -142,7 +132,7 @@ func TestRebuildUntil_ReadOnlyServesTheMoment(t *testing.T) {
 func rutBefore(t *testing.T, e *Env) *rutWorld {
 	t.Helper()
 	w := &rutWorld{paths: map[string][]string{}}
-	w.acct, w.k = swAccount(t, e)
+	w.acct, w.k = e.Account(t)
 	w.native = e.WithService(t)
 	e.Upload(t, e.AdminKey, w.native, "a.txt", []byte("a, first"), map[string]string{"Content-Type": "text/plain"})
 	e.Upload(t, e.AdminKey, w.native, "b.txt", []byte("b"), nil)
@@ -152,8 +142,8 @@ func rutBefore(t *testing.T, e *Env) *rutWorld {
 	e.Upload(t, e.AdminKey, w.native, "dir/c.txt", []byte("c"), nil)
 	w.paths[w.native] = []string{"a.txt", "b.txt", "big.bin", "dir/c.txt", "late.txt"}
 
-	c := s3Client(t, e, w.k.ID, w.k.Value)
-	w.bucket = uniqueName(t, "b")
+	c := e.S3(t, w.k.ID, w.k.Value)
+	w.bucket = uniqueName(t, "b", 63)
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &w.bucket}); err != nil {
 		t.Fatal(err)
@@ -179,7 +169,7 @@ func rutAfter(t *testing.T, e *Env, w *rutWorld) {
 	rutOK(t, e, Req{Method: http.MethodDelete, Fn: "deletefile", Key: e.AdminKey, Query: Q("sid", w.native, "path", "dir/c.txt")})
 	e.Upload(t, e.AdminKey, w.native, "late.txt", bytes.Repeat([]byte("late"), 32<<10), nil)
 	e.Admin(t, "servicecreate", map[string]any{"id": w.native + "-late"}, http.StatusCreated)
-	c := s3Client(t, e, w.k.ID, w.k.Value)
+	c := e.S3(t, w.k.ID, w.k.Value)
 	ctx := context.Background()
 	rutPut(t, c, w.bucket, "x.txt", []byte("x, third"))
 	rutPut(t, c, w.bucket, "late-s3.txt", []byte("late"))
@@ -204,7 +194,7 @@ func rutAbsent(t *testing.T, ro *Env, w *rutWorld) {
 	if r := ro.Do(t, Req{Fn: "filelist", Key: ro.AdminKey, Query: Q("sid", w.native+"-late")}); r.Status != http.StatusNotFound {
 		t.Errorf("a service created after the moment: %d, want 404", r.Status)
 	}
-	_, err := s3Client(t, ro, w.k.ID, w.k.Value).GetObject(context.Background(), &s3.GetObjectInput{Bucket: &w.bucket, Key: aws.String("late-s3.txt")})
+	_, err := ro.S3(t, w.k.ID, w.k.Value).GetObject(context.Background(), &s3.GetObjectInput{Bucket: &w.bucket, Key: aws.String("late-s3.txt")})
 	if s3Code(err) != "NoSuchKey" {
 		t.Errorf("S3 late-s3.txt: %v, want NoSuchKey", err)
 	}
@@ -236,7 +226,7 @@ func rutRefused(t *testing.T, ro *Env, w *rutWorld) {
 		}
 	}
 
-	c := s3Client(t, ro, w.k.ID, w.k.Value)
+	c := ro.S3(t, w.k.ID, w.k.Value)
 	ctx := context.Background()
 	s3Writes := map[string]func() error{
 		"PutObject": func() error {
@@ -276,7 +266,7 @@ func rutRefused(t *testing.T, ro *Env, w *rutWorld) {
 	}
 	swWant(t, "Swift listing with the token", swDo(t, ro, http.MethodGet, swPath(w.acct, w.bucket), tok, nil, nil), http.StatusOK)
 	for v := 1; v <= 3; v++ { // every auth version, through a real client
-		conn := swConn(t, ro, w.k.ID, w.k.Value, v)
+		conn := ro.Swift(t, w.k.ID, w.k.Value, v)
 		if names, err := conn.ObjectNamesAll(ctx, w.bucket, nil); err != nil || len(names) == 0 {
 			t.Errorf("Swift auth v%d on a read-only server, then a listing: %v (%v)", v, names, err)
 		}
@@ -314,7 +304,7 @@ func rutSnapshot(t *testing.T, e *Env, w *rutWorld) map[string]string {
 			for _, h := range []string{"Content-Type", "Content-Length", "ETag", "Last-Modified", "X-Version-Id", "X-Sync-Id", "X-Owncdn-Meta-Color"} {
 				hd = append(hd, h+"="+resp.Header.Get(h))
 			}
-			out[name] = fmt.Sprintf("%d %v sha256=%s", resp.Status, hd, rutSum(resp.Body))
+			out[name] = fmt.Sprintf("%d %v sha256=%s", resp.Status, hd, sha256hex(resp.Body))
 		default:
 			out[name] = fmt.Sprintf("%d %s", resp.Status, bytes.TrimSpace(resp.Body))
 		}
@@ -345,7 +335,7 @@ func rutSnapshot(t *testing.T, e *Env, w *rutWorld) map[string]string {
 	}
 
 	ctx := context.Background()
-	c := s3Client(t, e, w.k.ID, w.k.Value)
+	c := e.S3(t, w.k.ID, w.k.Value)
 	if l, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &w.bucket}); err != nil {
 		out["s3 list"] = "error " + s3Code(err)
 	} else {
@@ -381,7 +371,7 @@ func rutSnapshot(t *testing.T, e *Env, w *rutWorld) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out["s3 get "+k] = fmt.Sprintf("%s %d %s %s sha256=%s", *g.ETag, *g.ContentLength, aws.ToString(g.ContentType), aws.ToString(g.VersionId), rutSum(b))
+		out["s3 get "+k] = fmt.Sprintf("%s %d %s %s sha256=%s", *g.ETag, *g.ContentLength, aws.ToString(g.ContentType), aws.ToString(g.VersionId), sha256hex(b))
 	}
 
 	swift := func(name, path string, headers ...string) {
@@ -399,7 +389,7 @@ func rutSnapshot(t *testing.T, e *Env, w *rutWorld) map[string]string {
 	swift("swift container", swPath(w.acct, w.bucket)+"?format=json", "X-Container-Object-Count", "X-Container-Bytes-Used")
 	for _, k := range w.paths[w.bucket] {
 		r := swDo(t, e, http.MethodGet, swPath(w.acct, w.bucket, k), w.token, nil, nil)
-		out["swift get "+k] = fmt.Sprintf("%d %s %s %s sha256=%s", r.Status, r.Header.Get("Etag"), r.Header.Get("Content-Length"), r.Header.Get("Last-Modified"), rutSum(r.Body))
+		out["swift get "+k] = fmt.Sprintf("%d %s %s %s sha256=%s", r.Status, r.Header.Get("Etag"), r.Header.Get("Content-Length"), r.Header.Get("Last-Modified"), sha256hex(r.Body))
 	}
 	return out
 }
@@ -488,8 +478,6 @@ func rutSwift(t *testing.T, e *Env, w *rutWorld, method, name, body string, stat
 	swWant(t, "Swift "+method+" "+name, swDo(t, e, method, swPath(w.acct, w.bucket, name), w.token, nil, strings.NewReader(body)), status)
 }
 
-func rutSum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
 // rutTree describes every file and directory under dir: path, mode, and
 // for files size, modification time and content hash.
 func rutTree(t *testing.T, dir string) string {
@@ -509,7 +497,7 @@ func rutTree(t *testing.T, dir string) string {
 			if err != nil {
 				return err
 			}
-			line += fmt.Sprintf(" %d %s %s", fi.Size(), fi.ModTime().UTC(), rutSum(b))
+			line += fmt.Sprintf(" %d %s %s", fi.Size(), fi.ModTime().UTC(), sha256hex(b))
 		}
 		lines = append(lines, line)
 		return nil

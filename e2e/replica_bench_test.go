@@ -117,7 +117,7 @@ func BenchmarkRpLag(b *testing.B) {
 		}
 	}
 	rpAttach(b, r, "primary", p.URL, rpReadKey(b, p, "", sid), sid, sid, "")
-	body := rpBody(1, 4<<10)
+	body := randomBytes(uint64(1), 4<<10)
 	first := p.Upload(b, p.AdminKey, sid, "warm-up", body, nil).SyncID
 	w0 := rpStartWatch(b, r, sid, first)
 	if !w0.wait(time.Duration(preload)*50*time.Millisecond + time.Minute) {
@@ -140,7 +140,7 @@ func BenchmarkRpLag(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			u, err := rpUpload(p, sid, fmt.Sprintf("lag/%d", i), body)
+			u, err := p.TryUpload(p.AdminKey, sid, fmt.Sprintf("lag/%d", i), body, nil)
 			now := time.Now()
 			if err != nil {
 				errs <- err

@@ -49,7 +49,7 @@ func rpWorkload(t *testing.T, e *Env, sid, tag string) {
 	t.Helper()
 	e.Upload(t, e.AdminKey, sid, tag+"/a.txt", []byte(tag+" one"), map[string]string{"x-owncdn-meta-tag": tag})
 	e.Upload(t, e.AdminKey, sid, tag+"/a.txt", []byte(tag+" two"), nil)
-	e.Upload(t, e.AdminKey, sid, tag+"/big.bin", rpBody(len(tag), 100<<10), nil)
+	e.Upload(t, e.AdminKey, sid, tag+"/big.bin", randomBytes(uint64(len(tag)), 100<<10), nil)
 	e.Upload(t, e.AdminKey, sid, tag+"/gone.txt", []byte("bye"), nil)
 	rpDelete(t, e, sid, tag+"/gone.txt")
 }
@@ -76,23 +76,22 @@ func rpSameLive(t *testing.T, what string, p, r *rpSnap) {
 // way) and the replica's status is ok.
 func rpWaitLive(t *testing.T, p, r *Env, sid string) {
 	t.Helper()
-	var why string
-	rpWaitFor(t, 60*time.Second, "the replica holding the primary's live files", func() bool {
+	eventually(t, 60*time.Second, func() error {
 		ps, rs := rpSnapshot(t, p, sid), rpSnapshot(t, r, sid)
 		st := rpSvc(t, r, sid).Replica
-		why = fmt.Sprintf("primary last %d files %d bytes %d, replica last %d files %d bytes %d, status %+v",
+		why := fmt.Errorf("the replica holding the primary's live files: primary last %d files %d bytes %d, replica last %d files %d bytes %d, status %+v",
 			ps.Last, ps.Files, ps.Bytes, rs.Last, rs.Files, rs.Bytes, st)
 		if ps.Last != rs.Last || st == nil || st.LastResult != "ok" || len(ps.Live) != len(rs.Live) {
-			return false
+			return why
 		}
 		for i := range ps.Live {
 			k := ps.Live[i]["path"].(string) + "@"
 			if ps.Live[i]["version"] != rs.Live[i]["version"] || ps.Bodies[k] != rs.Bodies[k] {
-				return false
+				return why
 			}
 		}
-		return true
-	}, func() string { return why })
+		return nil
+	})
 }
 
 func TestRpFailover_PromoteAndFollow(t *testing.T) {
@@ -224,7 +223,7 @@ func TestRpFailover_Chain(t *testing.T) {
 	rpWorkload(t, a, sid, "one")
 	rpWaitSync(t, a, sid, c, sid)
 	ctx := context.Background()
-	s3c := s3Client(t, a, a.AdminKeyID, a.AdminKey)
+	s3c := a.S3(t, a.AdminKeyID, a.AdminKey)
 	rpS3Copy(t, ctx, s3c, sid, "one/big.bin", "two/big-copy.bin")
 	rpWorkload(t, a, sid, "two")
 	rpWaitSync(t, a, sid, b, sid)
@@ -257,7 +256,7 @@ func TestRpFailover_Restarts(t *testing.T) {
 			if i%10 == 0 {
 				size = 100 << 10
 			}
-			p.Upload(t, p.AdminKey, sid, fmt.Sprintf("f/%03d", i%120), rpBody(i, size), nil)
+			p.Upload(t, p.AdminKey, sid, fmt.Sprintf("f/%03d", i%120), randomBytes(uint64(i), size), nil)
 		}
 	}
 	upload(0, 200)
@@ -292,16 +291,21 @@ func TestRpFailover_Restarts(t *testing.T) {
 // poll (here the default 20 s) must not hold up the primary's ordered
 // shutdown, as the events feed's long polls do not.
 func TestRpFailover_PrimaryStopsWhileFollowed(t *testing.T) {
+	realClock(t) // the shutdown must take less than 5 s of the real clock
 	t.Parallel()
-	p := Start(t)
+	p := StartLocal(t, "stops a primary while its replica follows it")
 	px := rpNewProxy(t, p.URL)
-	r := Start(t) // ReplicationWait: the default
+	r := StartLocal(t, "runs a replica beside its primary") // ReplicationWait: the default
 	sid := p.WithService(t)
 	p.Upload(t, p.AdminKey, sid, "a", []byte("a"), nil)
 	rpAttach(t, r, "primary", px.URL, rpReadKey(t, p, "", sid), sid, sid, "")
 	rpWaitSync(t, p, sid, r, sid)
-	rpWaitFor(t, 10*time.Second, "the replica long-polling syncnext", func() bool { return px.inFlight("syncnext") > 0 },
-		func() string { return fmt.Sprint(px.count("syncnext"), " syncnext calls, none in flight") })
+	eventually(t, 10*time.Second, func() error {
+		if px.inFlight("syncnext") == 0 {
+			return fmt.Errorf("the replica long-polling syncnext: %d syncnext calls, none in flight", px.count("syncnext"))
+		}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()

@@ -5,7 +5,6 @@ package e2e
 // e2e files; nothing here is package-level state but constants.
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -40,16 +39,7 @@ func rpFast(c *server.Config) { c.ReplicationWait = server.Duration(2 * time.Sec
 // that may read sid, and returns its value: what a replica's source holds.
 func rpReadKey(t testing.TB, e *Env, acct, sid string) string {
 	t.Helper()
-	body := map[string]any{"name": "replication of " + sid, "access": map[string]string{sid: "read"}}
-	if acct != "" {
-		body["account"] = acct
-	}
-	var k Key
-	e.Admin(t, "keycreate", body, http.StatusCreated).JSON(t, &k)
-	if k.Value == "" {
-		t.Fatalf("keycreate on %s: no value", e.URL)
-	}
-	return k.Value
+	return e.CreateKey(t, KeySpec{Name: "replication of " + sid, Account: acct, Access: map[string]string{sid: "read"}}).Value
 }
 
 // rpAttach defines source src (srcURL, key) on r and creates sid on r, in
@@ -119,19 +109,6 @@ func rpSvc(t testing.TB, e *Env, sid string) *rpService {
 	return s
 }
 
-// rpWaitFor polls cond until it holds or the deadline passes; what
-// describes the wait and last() what was seen last, for the failure.
-func rpWaitFor(t testing.TB, d time.Duration, what string, cond func() bool, last func() string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v; last seen: %s", what, d, last())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // rpWaitSync waits until sid on r has the last_sync_id of psid on p (both
 // read anew each time) and returns it.
 func rpWaitSync(t testing.TB, p *Env, psid string, r *Env, sid string) uint64 {
@@ -142,36 +119,39 @@ func rpWaitSync(t testing.TB, p *Env, psid string, r *Env, sid string) uint64 {
 // rpWaitSyncIn is rpWaitSync with a deadline of d.
 func rpWaitSyncIn(t testing.TB, d time.Duration, p *Env, psid string, r *Env, sid string) uint64 {
 	t.Helper()
-	var ps, rs *rpService
-	var perr, rerr error
-	rpWaitFor(t, d, fmt.Sprintf("replica %s on %s catching up with %s on %s", sid, r.URL, psid, p.URL),
-		func() bool {
-			ps, perr = rpServiceOf(p, psid)
-			rs, rerr = rpServiceOf(r, sid)
-			return perr == nil && rerr == nil && ps.LastSyncID == rs.LastSyncID
-		},
-		func() string {
-			if perr != nil || rerr != nil {
-				return fmt.Sprintf("errors %v / %v", perr, rerr)
-			}
-			return fmt.Sprintf("primary at %d, replica at %d, replica status %+v", ps.LastSyncID, rs.LastSyncID, rs.Replica)
-		})
-	return ps.LastSyncID
+	var last uint64
+	eventually(t, d, func() error {
+		ps, err := rpServiceOf(p, psid)
+		if err != nil {
+			return err
+		}
+		rs, err := rpServiceOf(r, sid)
+		if err != nil {
+			return err
+		}
+		if ps.LastSyncID != rs.LastSyncID {
+			return fmt.Errorf("replica %s on %s catching up with %s on %s: primary at %d, replica at %d, replica status %+v",
+				sid, r.URL, psid, p.URL, ps.LastSyncID, rs.LastSyncID, rs.Replica)
+		}
+		last = ps.LastSyncID
+		return nil
+	})
+	return last
 }
 
 // rpWaitAt waits until sid on e has reached at least sync id n.
 func rpWaitAt(t testing.TB, e *Env, sid string, n uint64) {
 	t.Helper()
-	var s *rpService
-	var err error
-	rpWaitFor(t, rpConverge, fmt.Sprintf("%s on %s reaching sync id %d", sid, e.URL, n),
-		func() bool { s, err = rpServiceOf(e, sid); return err == nil && s.LastSyncID >= n },
-		func() string {
-			if err != nil {
-				return err.Error()
-			}
-			return fmt.Sprintf("at %d, status %+v", s.LastSyncID, s.Replica)
-		})
+	eventually(t, rpConverge, func() error {
+		s, err := rpServiceOf(e, sid)
+		if err != nil {
+			return err
+		}
+		if s.LastSyncID < n {
+			return fmt.Errorf("%s on %s reaching sync id %d: at %d, status %+v", sid, e.URL, n, s.LastSyncID, s.Replica)
+		}
+		return nil
+	})
 }
 
 // rpSnap is everything of one service that a replica must hold exactly as
@@ -478,34 +458,6 @@ func (p *rpProxy) fetches() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.fetched...)
-}
-
-// rpBody is n bytes, different for each seed, cheap to make.
-func rpBody(seed, n int) []byte {
-	b := make([]byte, n)
-	x := uint64(seed)*0x9e3779b97f4a7c15 + 1
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		b[i] = byte(x)
-	}
-	return b
-}
-
-// rpUpload is Upload that returns an error instead of failing the test.
-func rpUpload(e *Env, sid, path string, body []byte) (UploadResult, error) {
-	var u UploadResult
-	r, err := e.Send(Req{Method: http.MethodPut, Fn: "uploadfile", Key: e.AdminKey,
-		Query: url.Values{"sid": {sid}, "path": {path}}, Body: bytes.NewReader(body)})
-	if err != nil {
-		return u, err
-	}
-	if r.Status != http.StatusCreated {
-		return u, fmt.Errorf("uploadfile %s: %d %s", path, r.Status, r.Body)
-	}
-	err = json.Unmarshal(r.Body, &u)
-	return u, err
 }
 
 // rpDelete deletes path with the admin key, failing the test unless 200.

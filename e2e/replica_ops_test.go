@@ -79,10 +79,10 @@ func TestRpOps_NativeS3(t *testing.T) {
 	p := Start(t, rpFast)
 	px := rpNewProxy(t, p.URL)
 	r := Start(t, rpFast)
-	b := withBucket(t, p)
+	b := p.Bucket(t)
 	rpAttach(t, r, "primary", px.URL, rpReadKey(t, p, "", b), b, b, "")
 	o := &rpOpsPair{p: p, r: r, px: px, sid: b}
-	c := s3Client(t, p, p.AdminKeyID, p.AdminKey)
+	c := p.S3(t, p.AdminKeyID, p.AdminKey)
 	put := func(key string, body []byte, in *s3.PutObjectInput) *s3.PutObjectOutput {
 		t.Helper()
 		if in == nil {
@@ -119,7 +119,7 @@ func TestRpOps_NativeS3(t *testing.T) {
 	}
 
 	// 1: changes whose bytes the replica must fetch
-	big := rpBody(1, 200<<10)
+	big := randomBytes(uint64(1), 200<<10)
 	p.Upload(t, p.AdminKey, b, "a.txt", []byte("one"), map[string]string{"x-owncdn-meta-color": "blue", "Content-Type": "text/x-one"})
 	p.Upload(t, p.AdminKey, b, "a.txt", []byte("two"), nil)
 	p.Upload(t, p.AdminKey, b, "big.bin", big, map[string]string{"Content-Type": "application/x-big"})
@@ -133,7 +133,7 @@ func TestRpOps_NativeS3(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		vs = append(vs, aws.ToString(put("s3/v.txt", []byte(fmt.Sprintf("v%d", i)), nil).VersionId))
 	}
-	mp1, mp2 := rpBody(2, 5<<20), rpBody(3, 100<<10)
+	mp1, mp2 := randomBytes(uint64(2), 5<<20), randomBytes(uint64(3), 100<<10)
 	cu, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("s3/multi.bin"),
 		ContentType: aws.String("application/x-mp"), Metadata: map[string]string{"origin": "multipart"}})
 	if err != nil {
@@ -200,7 +200,7 @@ func TestRpOps_NativeS3(t *testing.T) {
 	rpOps(t, ps, "put", "copy", "delete", "purge")
 
 	// reads through S3 on the replica are the primary's
-	cr := s3Client(t, r, r.AdminKeyID, r.AdminKey)
+	cr := r.S3(t, r.AdminKeyID, r.AdminKey)
 	rpSameS3(t, ctx, b, c, cr)
 	if g, err := cr.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("s3/v.txt"), VersionId: &vs[1]}); err != nil {
 		t.Errorf("GetObject s3/v.txt version %s on the replica: %v", vs[1], err)
@@ -310,7 +310,7 @@ func rpSameS3(t *testing.T, ctx context.Context, b string, c, cr *s3.Client) {
 		if err != nil {
 			t.Fatalf("GetObject %s: %v", key, err)
 		}
-		return desc + " sha256 " + s3SHA256(body)
+		return desc + " sha256 " + sha256hex(body)
 	}
 	pl, rl := listing(c), listing(cr)
 	if !slices.Equal(pl, rl) || len(pl) == 0 {
@@ -333,7 +333,7 @@ func rpSameS3(t *testing.T, ctx context.Context, b string, c, cr *s3.Client) {
 
 func TestRpOps_Swift(t *testing.T) {
 	t.Parallel()
-	clk := newNatClock()
+	clk := newTestClock(time.Time{})
 	// the primary on a test clock; the replica on a real one: an expired
 	// object 404s there only once the expiry replicated
 	o, acct, ptok, rtok := rpSwiftPair(t, func(c *server.Config) { c.Clock = clk.Now; c.ReapInterval = server.Duration(20 * time.Millisecond) })
@@ -343,7 +343,7 @@ func TestRpOps_Swift(t *testing.T) {
 		swWant(t, method+" "+name, swDo(t, p, method, swPath(acct, cont, name), ptok, hdr, bytes.NewReader(body)), want)
 	}
 
-	big := rpBody(7, 150<<10)
+	big := randomBytes(uint64(7), 150<<10)
 	do(http.MethodPut, "o1", map[string]string{"Content-Type": "text/x-a", "X-Object-Meta-Color": "blue"}, []byte("first"), http.StatusCreated)
 	do(http.MethodPut, "o1", map[string]string{"X-Object-Meta-Color": "red"}, []byte("second"), http.StatusCreated)
 	do(http.MethodPost, "o1", map[string]string{"X-Object-Meta-Shape": "square"}, nil, http.StatusAccepted)
@@ -388,8 +388,8 @@ func TestRpOps_Swift(t *testing.T) {
 	// expiry: the primary's reaper expires exp; the change replicates and
 	// the replica (whose own clock is not yet there) stops serving it
 	clk.Advance(601 * time.Second)
-	var head string
-	rpWaitFor(t, 30*time.Second, "the primary's reaper expiring exp", func() bool {
+	eventually(t, 30*time.Second, func() error {
+		head := ""
 		var v struct {
 			Versions []struct {
 				Op string `json:"op"`
@@ -400,8 +400,11 @@ func TestRpOps_Swift(t *testing.T) {
 		if len(v.Versions) > 0 {
 			head = v.Versions[0].Op
 		}
-		return head == "expire"
-	}, func() string { return "newest op " + head })
+		if head != "expire" {
+			return fmt.Errorf("the primary's reaper expiring exp: newest op %q", head)
+		}
+		return nil
+	})
 	o.sync(t)
 	// getfile by version of the expired version is decided by each
 	// server's own clock (the primary's is past delete-at, the replica's
@@ -454,7 +457,7 @@ func rpSameSwift(t *testing.T, p, r *Env, acct, cont, ptok, rtok string, extra .
 			}
 		}
 		sort.Strings(hs)
-		return fmt.Sprintf("%d %s sha256 %s", g.Status, strings.Join(hs, "; "), s3SHA256(g.Body))
+		return fmt.Sprintf("%d %s sha256 %s", g.Status, strings.Join(hs, "; "), sha256hex(g.Body))
 	}
 	for _, name := range names {
 		for _, q := range []string{"", "?multipart-manifest=get"} {
@@ -473,11 +476,11 @@ func rpSwiftPair(t *testing.T, edit func(*server.Config)) (o *rpOpsPair, acct, p
 	p := Start(t, rpFast, edit)
 	px := rpNewProxy(t, p.URL)
 	r := Start(t, rpFast)
-	acct = uniqueName(t, "a")
+	acct = uniqueName(t, "a", 64)
 	for _, e := range []*Env{p, r} {
 		e.Admin(t, "accountcreate", map[string]any{"id": acct, "name": "rp " + acct}, http.StatusCreated)
 	}
-	ptok, rtok = swToken(t, p, swKey(t, p, acct, true, nil)), swToken(t, r, swKey(t, r, acct, true, nil))
+	ptok, rtok = swToken(t, p, p.CreateKey(t, KeySpec{Account: acct, Admin: true, Access: nil})), swToken(t, r, r.CreateKey(t, KeySpec{Account: acct, Admin: true, Access: nil}))
 	cont := swName(t)
 	swWant(t, "PUT container", swDo(t, p, http.MethodPut, swPath(acct, cont), ptok, nil, nil), http.StatusCreated)
 	rpAttach(t, r, "primary", px.URL, rpReadKey(t, p, acct, cont), cont, cont, acct)
@@ -523,8 +526,8 @@ func TestRpOps_PurgedBeforeFollowed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	p, r := Start(t, rpFast), Start(t, rpFast)
-	b := withBucket(t, p)
-	c := s3Client(t, p, p.AdminKeyID, p.AdminKey)
+	b := p.Bucket(t)
+	c := p.S3(t, p.AdminKeyID, p.AdminKey)
 	var vs []string
 	for i := 1; i <= 3; i++ {
 		out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("x"), Body: strings.NewReader(fmt.Sprint("v", i))})

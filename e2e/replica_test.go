@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -20,8 +21,8 @@ type repPair struct {
 // follows it through a source named "primary".
 func repStart(t *testing.T) *repPair {
 	t.Helper()
-	p := Start(t)
-	r := Start(t)
+	p := StartLocal(t, "runs a replica beside its primary")
+	r := StartLocal(t, "runs a replica beside its primary")
 	sid := p.WithService(t)
 	key := p.NewKey(t, map[string]string{sid: "read"})
 	r.Admin(t, "sourcecreate", map[string]any{"name": "primary", "url": p.URL, "key": key.Value}, http.StatusCreated)
@@ -63,17 +64,13 @@ func repState(t *testing.T, e *Env, sid string, paths ...string) (uint64, map[st
 func (rp *repPair) wait(t *testing.T) uint64 {
 	t.Helper()
 	want, _ := repState(t, rp.primary, rp.sid)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, _ := repState(t, rp.replica, rp.sid)
-		if got == want {
-			return got
+	eventually(t, 30*time.Second, func() error {
+		if got, _ := repState(t, rp.replica, rp.sid); got != want {
+			return fmt.Errorf("replica at sync id %d, primary at %d", got, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica at sync id %d, primary at %d after 30s", got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return want
 }
 
 func TestReplica_FollowsPrimary(t *testing.T) {

@@ -153,12 +153,12 @@ func foreignExpect(canCreate bool, status int, code string) func(authKind) (int,
 // XML error; a denied write leaves the stored state as it was.
 func TestS3Auth_Matrix(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, ownServer)
 	ctx := context.Background()
-	admin := s3Client(t, e, e.AdminKeyID, e.AdminKey)
-	b := withBucket(t, e)
-	vb := withBucket(t, e) // PutBucketVersioning's target
-	other := withBucket(t, e)
+	admin := e.S3(t, e.AdminKeyID, e.AdminKey)
+	b := e.Bucket(t)
+	vb := e.Bucket(t) // PutBucketVersioning's target
+	other := e.Bucket(t)
 	keep := []byte("read by the read operations")
 	s3tPut(t, admin, b, "keep", keep)
 
@@ -171,7 +171,7 @@ func TestS3Auth_Matrix(t *testing.T) {
 	var foreignAdmin, foreignStar, foreignOwn Key
 	e.Admin(t, "keycreate", map[string]any{"name": "acme-admin", "account": "acme", "admin": true}, http.StatusCreated).JSON(t, &foreignAdmin)
 	acmeBucket := "acme-own-bucket"
-	if _, err := s3Client(t, e, foreignAdmin.ID, foreignAdmin.Value).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &acmeBucket}); err != nil {
+	if _, err := e.S3(t, foreignAdmin.ID, foreignAdmin.Value).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &acmeBucket}); err != nil {
 		t.Fatal(err)
 	}
 	e.Admin(t, "keycreate", map[string]any{"name": "acme-star", "account": "acme", "access": map[string]string{"*": "write"}},
@@ -289,7 +289,7 @@ func TestS3Auth_Matrix(t *testing.T) {
 			}
 		}},
 		{"DeleteBucket", kindAdmin, 204, func(t *testing.T) (s3Raw, func(*testing.T, bool)) {
-			name := withBucket(t, e)
+			name := e.Bucket(t)
 			return s3Raw{method: "DELETE", path: "/" + name}, func(t *testing.T, allowed bool) {
 				if got := bucketExists(t, name); got == allowed {
 					t.Fatalf("bucket %s exists: %v after DeleteBucket allowed=%v", name, got, allowed)
@@ -481,7 +481,7 @@ func TestS3Auth_Matrix(t *testing.T) {
 func TestS3Auth_DeniedBeforeBody(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	writer := e.NewKey(t, map[string]string{b: "write"})
 	for _, body := range []string{"<VersioningConfiguration><Status>", "<VersioningConfiguration><Status>Maybe</Status></VersioningConfiguration>", ""} {
 		r := s3tSend(t, e, writer.ID, writer.Value, s3Raw{method: "PUT", path: "/" + b, query: "versioning=", body: []byte(body)})
@@ -496,17 +496,17 @@ func TestS3Auth_DeniedBeforeBody(t *testing.T) {
 // included), and as the source of a copy.
 func TestS3Auth_NoExistenceLeak(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	admin := s3Client(t, e, e.AdminKeyID, e.AdminKey)
-	b := withBucket(t, e)
+	e := StartLocal(t, ownServer)
+	admin := e.S3(t, e.AdminKeyID, e.AdminKey)
+	b := e.Bucket(t)
 	s3tPut(t, admin, b, "obj", []byte("original"))
-	mine := withBucket(t, e)
+	mine := e.Bucket(t)
 	sameAccount := e.NewKey(t, map[string]string{mine: "write"})
 	e.Admin(t, "accountcreate", map[string]any{"id": "acme", "name": "Acme"}, http.StatusCreated)
 	var foreignAdmin, foreignStar, foreignOwn, foreignNaming Key
 	e.Admin(t, "keycreate", map[string]any{"name": "acme-admin", "account": "acme", "admin": true}, http.StatusCreated).JSON(t, &foreignAdmin)
 	acmeBucket := "acme-own-bucket"
-	if _, err := s3Client(t, e, foreignAdmin.ID, foreignAdmin.Value).CreateBucket(context.Background(),
+	if _, err := e.S3(t, foreignAdmin.ID, foreignAdmin.Value).CreateBucket(context.Background(),
 		&s3.CreateBucketInput{Bucket: &acmeBucket}); err != nil {
 		t.Fatal(err)
 	}
@@ -617,14 +617,14 @@ func TestS3Auth_NoExistenceLeak(t *testing.T) {
 // read, and no others.
 func TestS3Auth_ListBuckets(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	b1, b2 := withBucket(t, e), withBucket(t, e)
+	e := StartLocal(t, ownServer)
+	b1, b2 := e.Bucket(t), e.Bucket(t)
 	e.Admin(t, "accountcreate", map[string]any{"id": "acme", "name": "Acme"}, http.StatusCreated)
 	var acctAdmin, foreignAdmin, foreignStar, foreignNaming Key
 	e.Admin(t, "keycreate", map[string]any{"name": "default-admin", "admin": true}, http.StatusCreated).JSON(t, &acctAdmin)
 	e.Admin(t, "keycreate", map[string]any{"name": "acme-admin", "account": "acme", "admin": true}, http.StatusCreated).JSON(t, &foreignAdmin)
 	a1 := "acme-bucket"
-	if _, err := s3Client(t, e, foreignAdmin.ID, foreignAdmin.Value).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &a1}); err != nil {
+	if _, err := e.S3(t, foreignAdmin.ID, foreignAdmin.Value).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &a1}); err != nil {
 		t.Fatal(err)
 	}
 	e.Admin(t, "keycreate", map[string]any{"name": "acme-star", "account": "acme", "access": map[string]string{"*": "read"}},

@@ -27,9 +27,9 @@ import (
 func TestS3_BadInput(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	s3tPut(t, c, b, "obj", []byte("original"))
 	cu, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("mp")})
 	if err != nil {
@@ -132,8 +132,8 @@ func TestS3_KeysStayInside(t *testing.T) {
 	parent := t.TempDir()
 	data := filepath.Join(parent, "data")
 	e := Start(t, func(c *server.Config) { c.Data = data })
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
-	b := s3tBucket(t, e, c)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	b := e.Bucket(t)
 	keys := []string{"../../etc/passwd", "a/../../b", "..", "./x", "/leading", "%2e%2e/y"}
 	for _, k := range keys {
 		s3tPut(t, c, b, k, bytes.Repeat([]byte(k), 20000)) // past the inline bound: into the blobstore
@@ -143,7 +143,7 @@ func TestS3_KeysStayInside(t *testing.T) {
 			t.Fatalf("%q read back wrong", k)
 		}
 	}
-	listed := s3tKeys(t, c, b)
+	listed := s3Keys(t, c, b)
 	for _, k := range keys {
 		found := false
 		for _, l := range listed {
@@ -244,11 +244,11 @@ func (s bisState) diff(o bisState) string {
 // blob behind.
 func TestS3BadInput_NothingChanges(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	e := StartLocal(t, ownServer)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
-	original := sdkRand(61, 100<<10)
+	b := e.Bucket(t)
+	original := randomBytes(61, 100<<10)
 	orig := s3tPut(t, c, b, "obj", original, func(in *s3.PutObjectInput) { in.Metadata = map[string]string{"keep": "me"} })
 	s3tPut(t, c, b, "mp", []byte("the key's current object"))
 	cu, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("mp")})
@@ -256,7 +256,7 @@ func TestS3BadInput_NothingChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	uid := aws.ToString(cu.UploadId)
-	p1, p2, p3 := sdkRand(62, 5<<20), []byte("part two, too small to be in the middle"), []byte("part three")
+	p1, p2, p3 := randomBytes(62, 5<<20), []byte("part two, too small to be in the middle"), []byte("part three")
 	etags := map[int]string{}
 	for n, p := range map[int][]byte{1: p1, 2: p2, 3: p3} {
 		r, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: &b, Key: aws.String("mp"), UploadId: &uid, PartNumber: aws.Int32(int32(n)), Body: bytes.NewReader(p)})
@@ -274,8 +274,8 @@ func TestS3BadInput_NothingChanges(t *testing.T) {
 		sb.WriteString("</CompleteMultipartUpload>")
 		return []byte(sb.String())
 	}
-	body := sdkRand(63, 100<<10)
-	other := sdkRand(64, 100<<10)
+	body := randomBytes(63, 100<<10)
+	other := randomBytes(64, 100<<10)
 	part := "/" + b + "/mp?partNumber=2&uploadId=" + uid
 	done := "/" + b + "/mp?uploadId=" + uid
 	meta := func(n int) map[string]string { return map[string]string{"x-amz-meta-k": strings.Repeat("v", n-1)} }
@@ -291,14 +291,14 @@ func TestS3BadInput_NothingChanges(t *testing.T) {
 		status         int
 		code           string
 	}{
-		{"PUT over a key, body not the one signed", "", "PUT", "/" + b + "/obj", body, nil, s3SHA256(other), 400, "XAmzContentSHA256Mismatch"},
-		{"PUT of a new key, body not the one signed", "", "PUT", "/" + b + "/fresh", body, nil, s3SHA256(other), 400, "XAmzContentSHA256Mismatch"},
+		{"PUT over a key, body not the one signed", "", "PUT", "/" + b + "/obj", body, nil, sha256hex(other), 400, "XAmzContentSHA256Mismatch"},
+		{"PUT of a new key, body not the one signed", "", "PUT", "/" + b + "/fresh", body, nil, sha256hex(other), 400, "XAmzContentSHA256Mismatch"},
 		{"PUT with the Content-MD5 of other bytes", "", "PUT", "/" + b + "/obj", body, map[string]string{"Content-MD5": md5b64(string(other))}, "", 400, "BadDigest"},
 		{"PUT with a wrong x-amz-checksum-crc32", "", "PUT", "/" + b + "/fresh", body, map[string]string{"x-amz-checksum-crc32": "AAAAAA=="}, "", 400, "BadDigest"},
 		{"PUT with metadata of 2 KiB + 1", "", "PUT", "/" + b + "/fresh", body, meta(2<<10 + 1), "", 400, "MetadataTooLarge"},
 		{"PUT signed by an unknown key", "AKIAIOSFODNN7EXAMPLE", "PUT", "/" + b + "/obj", body, nil, "", 403, "InvalidAccessKeyId"},
 		{"DELETE with a failing If-Match", "", "DELETE", "/" + b + "/obj", nil, map[string]string{"If-Match": `"` + md5hex(other) + `"`}, "", 412, "PreconditionFailed"},
-		{"UploadPart, body not the one signed", "", "PUT", part, body, nil, s3SHA256(other), 400, "XAmzContentSHA256Mismatch"},
+		{"UploadPart, body not the one signed", "", "PUT", part, body, nil, sha256hex(other), 400, "XAmzContentSHA256Mismatch"},
 		{"UploadPart with the Content-MD5 of other bytes", "", "PUT", part, body, map[string]string{"Content-MD5": md5b64(string(other))}, "", 400, "BadDigest"},
 		{"UploadPart number 0", "", "PUT", "/" + b + "/mp?partNumber=0&uploadId=" + uid, body, nil, "", 400, "InvalidArgument"},
 		{"UploadPart to an unknown upload", "", "PUT", "/" + b + "/mp?partNumber=1&uploadId=01ARZ3NDEKTSV4RRFFQ69G5FAV", body, nil, "", 404, "NoSuchUpload"},
@@ -367,12 +367,12 @@ func TestS3BadInput_HostileKeys(t *testing.T) {
 	parent := t.TempDir()
 	data := filepath.Join(parent, "data")
 	e := Start(t, func(c *server.Config) { c.Data = data })
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
-	b := withBucket(t, e)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	b := e.Bucket(t)
 	keys := []string{"../../etc/passwd", "a/../../b", "../../../../../../tmp/cairn-escape", `..\..\windows`, "./.", "a/./b/../c"}
 	bodies := map[string][]byte{}
 	for i, k := range keys {
-		bodies[k] = sdkRand(uint64(70+i), 80<<10) // past the inline bound: into the blob store
+		bodies[k] = randomBytes(uint64(70+i), 80<<10) // past the inline bound: into the blob store
 		s3tPut(t, c, b, k, bodies[k])
 	}
 	// the same key as a raw path with percent-encoded dots
@@ -390,7 +390,7 @@ func TestS3BadInput_HostileKeys(t *testing.T) {
 	}
 	want := slices.Clone(keys)
 	slices.Sort(want)
-	if got := s3tKeys(t, c, b); !slices.Equal(got, want) {
+	if got := s3Keys(t, c, b); !slices.Equal(got, want) {
 		t.Fatalf("listed %q, want %q", got, want)
 	}
 	err := filepath.WalkDir(parent, func(p string, d fs.DirEntry, err error) error {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,30 +12,30 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// cliTool finds a command-line client: from Debian's package path first
-// (a pyenv shim named aws may shadow the Debian awscli). Outside CI a
-// missing tool skips the test; in CI (.ci/run installs them) it fails.
-func cliTool(t *testing.T, name string) string {
+// cliTool returns Debian's /usr/bin/<name>, the client .ci/run installs
+// (from package pkg), and never another one PATH may find first: a pyenv
+// shim named aws may be a v1 CLI that rejects options this suite uses, and
+// a swift on PATH may be Apple's compiler. Without it the test skips,
+// naming what it found instead; in CI (CI set, as .ci/run sets it) it
+// fails, since .ci/run promises the tool.
+func cliTool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	if p := "/usr/bin/" + name; fileExists(p) {
+	p := "/usr/bin/" + name
+	if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 		return p
 	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
+	found := "and none on PATH"
+	if other, err := exec.LookPath(name); err == nil {
+		found = "found only " + other + " on PATH, which the test does not use"
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed (.ci/run installs it from Debian's packages)", name)
+		t.Fatalf("%s is not installed (.ci/run installs it from Debian's package %s); %s", p, pkg, found)
 	}
-	t.Skipf("%s is not installed", name)
+	t.Skipf("%s is not installed (Debian package %s); %s", p, pkg, found)
 	return ""
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // cliRun runs a client with env added to a clean environment and fails
 // the test with its output when it fails.
@@ -58,10 +57,10 @@ func cliRun(t *testing.T, env []string, name string, args ...string) string {
 func cliTree(t *testing.T, big bool) string {
 	t.Helper()
 	dir := t.TempDir()
-	files := map[string][]byte{"a.txt": []byte("alpha\n"), "sub/b.txt": []byte("bravo\n"), "sub/deep/c.bin": randBytes(t, 70<<10),
+	files := map[string][]byte{"a.txt": []byte("alpha\n"), "sub/b.txt": []byte("bravo\n"), "sub/deep/c.bin": freshBytes(70 << 10),
 		"with space.txt": []byte("space\n")}
 	if big {
-		files["big.bin"] = randBytes(t, 20<<20)
+		files["big.bin"] = freshBytes(20 << 20)
 	}
 	for name, b := range files {
 		p := filepath.Join(dir, name)
@@ -73,30 +72,6 @@ func cliTree(t *testing.T, big bool) string {
 		}
 	}
 	return dir
-}
-
-func randBytes(t *testing.T, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// s3tKeys lists a bucket's keys through the SDK.
-func s3tKeys(t *testing.T, c *s3.Client, bucket string) []string {
-	t.Helper()
-	var keys []string
-	for p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: &bucket}); p.HasMorePages(); {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-	}
-	return keys
 }
 
 // sameTree fails unless every file under want has the same bytes under got.
@@ -121,9 +96,9 @@ func sameTree(t *testing.T, want, got string) {
 
 func TestS3CLI_AWS(t *testing.T) {
 	t.Parallel()
-	awsBin := cliTool(t, "aws")
+	awsBin := cliTool(t, "aws", "awscli")
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	home := t.TempDir()
 	env := []string{"HOME=" + home, "AWS_ACCESS_KEY_ID=" + e.AdminKeyID, "AWS_SECRET_ACCESS_KEY=" + e.AdminKey,
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(home, "none"),
@@ -131,7 +106,7 @@ func TestS3CLI_AWS(t *testing.T) {
 	aws := func(args ...string) string {
 		return cliRun(t, env, awsBin, append([]string{"--endpoint-url", e.URL, "--no-cli-pager"}, args...)...)
 	}
-	const b = "aws-cli"
+	b := uniqueName(t, "aws-cli-", 63) // made by the CLI (s3 mb)
 	aws("s3", "mb", "s3://"+b)
 	src := cliTree(t, true)
 	aws("s3", "cp", filepath.Join(src, "big.bin"), "s3://"+b+"/single/big.bin", "--only-show-errors") // multipart (20 MiB)
@@ -150,7 +125,7 @@ func TestS3CLI_AWS(t *testing.T) {
 
 	aws("s3", "sync", src, "s3://"+b+"/tree", "--only-show-errors")
 	want := []string{"single/a.txt", "single/big.bin", "tree/a.txt", "tree/big.bin", "tree/sub/b.txt", "tree/sub/deep/c.bin", "tree/with space.txt"}
-	if got := s3tKeys(t, c, b); !slices.Equal(got, want) {
+	if got := s3Keys(t, c, b); !slices.Equal(got, want) {
 		t.Fatalf("after sync: %q, want %q", got, want)
 	}
 	ls := aws("s3", "ls", "--recursive", "s3://"+b+"/tree/")
@@ -165,7 +140,7 @@ func TestS3CLI_AWS(t *testing.T) {
 		t.Fatal(err)
 	}
 	aws("s3", "sync", src, "s3://"+b+"/tree", "--delete", "--only-show-errors")
-	if got := s3tKeys(t, c, b); slices.Contains(got, "tree/sub/b.txt") {
+	if got := s3Keys(t, c, b); slices.Contains(got, "tree/sub/b.txt") {
 		t.Fatalf("sync --delete left tree/sub/b.txt: %q", got)
 	}
 	back := t.TempDir()
@@ -224,7 +199,7 @@ func TestS3CLI_AWS(t *testing.T) {
 	aws("s3api", "delete-object", "--bucket", b, "--key", "twice", "--version-id", put1.VersionId)
 
 	aws("s3", "rm", "--recursive", "s3://"+b+"/tree", "--only-show-errors")
-	if got := s3tKeys(t, c, b); !slices.Equal(got, []string{"single/a.txt", "single/big.bin", "v.txt"}) {
+	if got := s3Keys(t, c, b); !slices.Equal(got, []string{"single/a.txt", "single/big.bin", "v.txt"}) {
 		t.Fatalf("after rm --recursive: %q", got)
 	}
 }
@@ -240,10 +215,10 @@ func mustRead(t *testing.T, p string) []byte {
 
 func TestS3CLI_Rclone(t *testing.T) {
 	t.Parallel()
-	rclone := cliTool(t, "rclone")
+	rclone := cliTool(t, "rclone", "rclone")
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
-	b := withBucket(t, e)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	b := e.Bucket(t)
 	home := t.TempDir()
 	env := []string{"HOME=" + home, "RCLONE_CONFIG=" + filepath.Join(home, "rclone.conf"),
 		"RCLONE_CONFIG_CAIRN_TYPE=s3", "RCLONE_CONFIG_CAIRN_PROVIDER=Other", "RCLONE_CONFIG_CAIRN_ENV_AUTH=false",
@@ -280,16 +255,16 @@ func TestS3CLI_Rclone(t *testing.T) {
 	rc("copy", "cairn:"+b+"/copy", back)
 	sameTree(t, src, back)
 	rc("delete", "cairn:"+b+"/copy")
-	if got := s3tKeys(t, c, b); len(got) != 0 {
+	if got := s3Keys(t, c, b); len(got) != 0 {
 		t.Fatalf("after rclone delete: %q", got)
 	}
 }
 
 func TestS3CLI_S3cmd(t *testing.T) {
 	t.Parallel()
-	s3cmd := cliTool(t, "s3cmd")
+	s3cmd := cliTool(t, "s3cmd", "s3cmd")
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	host := strings.TrimPrefix(e.URL, "http://")
 	home := t.TempDir()
 	cfg := filepath.Join(home, ".s3cfg")
@@ -301,7 +276,7 @@ func TestS3CLI_S3cmd(t *testing.T) {
 	sc := func(args ...string) string {
 		return cliRun(t, []string{"HOME=" + home}, s3cmd, append([]string{"-c", cfg, "--no-progress"}, args...)...)
 	}
-	const b = "s3cmd-bucket"
+	b := uniqueName(t, "s3cmd-", 63) // made by the CLI (mb)
 	sc("mb", "s3://"+b)
 	src := cliTree(t, false)
 	sc("put", filepath.Join(src, "a.txt"), "s3://"+b+"/one/a.txt")
@@ -316,7 +291,7 @@ func TestS3CLI_S3cmd(t *testing.T) {
 	}
 	sc("del", "s3://"+b+"/one/a.txt")
 	want := []string{"tree/a.txt", "tree/sub/b.txt", "tree/sub/deep/c.bin", "tree/with space.txt"}
-	if got := s3tKeys(t, c, b); !slices.Equal(got, want) {
+	if got := s3Keys(t, c, b); !slices.Equal(got, want) {
 		t.Fatalf("after s3cmd sync and del: %q, want %q", got, want)
 	}
 	back := t.TempDir()

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
-	mcreds "github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // TestS3_CrossDialect proves the single core: an S3 write is a native
@@ -21,9 +20,9 @@ import (
 func TestS3_CrossDialect(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	before := natSync(t, e, e.AdminKey, b, "after", "0")
 
 	body := []byte("written through S3")
@@ -75,13 +74,9 @@ func TestS3_CrossDialect(t *testing.T) {
 func TestS3_MinioClient(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	mc, err := minio.New(strings.TrimPrefix(e.URL, "http://"), &minio.Options{
-		Creds: mcreds.NewStaticV4(e.AdminKeyID, e.AdminKey, ""), Secure: false, BucketLookup: minio.BucketLookupPath, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc := e.Minio(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := "minio-" + strings.ToLower(strings.ReplaceAll(t.Name(), "_", "-"))
+	b := uniqueName(t, "minio-", 63)
 	if err := mc.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/events/datadir"
 )
 
 // TestS3Durability_KillAndRestart acknowledges S3 writes of every kind (a
@@ -29,7 +29,7 @@ func TestS3Durability_KillAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	c := startChild(t, dir)
 	e := c.env()
-	cl := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	cl := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
 	const b = "s3-durable"
 	if _, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
@@ -53,7 +53,7 @@ func TestS3Durability_KillAndRestart(t *testing.T) {
 	check := func(when string) {
 		t.Helper()
 		e := c.env()
-		cl := s3tClient(e, e.AdminKeyID, e.AdminKey)
+		cl := e.S3(t, e.AdminKeyID, e.AdminKey)
 		for key, want := range map[string][]byte{"small": small, "large": large, "copy": large, "mp": append(append([]byte{}, p1...), p2...)} {
 			out, got := s3tGet(t, cl, b, key)
 			if !bytes.Equal(got, want) {
@@ -67,7 +67,7 @@ func TestS3Durability_KillAndRestart(t *testing.T) {
 			}
 		}
 		_, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("gone")})
-		s3tWantCode(t, when+": the deleted key", err, "NoSuchKey")
+		s3WantCode(t, when+": the deleted key", err, "NoSuchKey")
 		lp, err := cl.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String("open"), UploadId: aws.String(open)})
 		if err != nil || len(lp.Parts) != 1 || aws.ToInt64(lp.Parts[0].Size) != int64(len(p1)) {
 			t.Fatalf("%s: the open upload's parts: %+v %v", when, lp, err)
@@ -79,14 +79,14 @@ func TestS3Durability_KillAndRestart(t *testing.T) {
 	c.stop(t)
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if _, err := server.Rebuild(rctx, dir, nil); err != nil {
+	if _, err := datadir.Rebuild(rctx, dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	c = startChild(t, dir)
 	check("on rebuilt projections")
 	// the open upload still completes after all that
 	e = c.env()
-	cl = s3tClient(e, e.AdminKeyID, e.AdminKey)
+	cl = e.S3(t, e.AdminKeyID, e.AdminKey)
 	sum := md5.Sum(p1)
 	if _, err := cl.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("open"), UploadId: aws.String(open),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(`"` + hex.EncodeToString(sum[:]) + `"`)}}}}); err != nil {

@@ -3,13 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,61 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"github.com/minio/minio-go/v7"
-	mcreds "github.com/minio/minio-go/v7/pkg/credentials"
 )
-
-// s3Client is an aws-sdk-go-v2 S3 client for env signing as keyID/secret:
-// path-style addressing, region us-east-1, static credentials and retries
-// off, so every error a test provokes is the one it sees. opt may change
-// the options further.
-func s3Client(t testing.TB, env *Env, keyID, secret string, opt ...func(*s3.Options)) *s3.Client {
-	t.Helper()
-	return s3.New(s3.Options{
-		BaseEndpoint:     aws.String(env.URL),
-		UsePathStyle:     true,
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
-		RetryMaxAttempts: 1,
-	}, opt...)
-}
-
-// minioClient is a minio-go client for env signing as keyID/secret:
-// plain HTTP, path-style bucket lookup, region us-east-1.
-func minioClient(t testing.TB, env *Env, keyID, secret string) *minio.Client {
-	t.Helper()
-	mc, err := minio.New(strings.TrimPrefix(env.URL, "http://"), &minio.Options{
-		Creds:        mcreds.NewStaticV4(keyID, secret, ""),
-		Secure:       false,
-		BucketLookup: minio.BucketLookupPath,
-		Region:       "us-east-1",
-	})
-	if err != nil {
-		t.Fatalf("minio.New: %v", err)
-	}
-	return mc
-}
-
-// withBucket creates a fresh bucket through S3 CreateBucket with the admin
-// key and returns its name: t's name in lower case ([a-z0-9-] only) with a
-// number unique in this test binary, at most 63 characters.
-func withBucket(t testing.TB, env *Env) string {
-	t.Helper()
-	name := uniqueName(t, "b")
-	if len(name) > 63 {
-		name = strings.TrimRight(name[:63], "-")
-	}
-	c := s3Client(t, env, env.AdminKeyID, env.AdminKey)
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		t.Fatalf("CreateBucket %s: %v", name, err)
-	}
-	return name
-}
 
 // s3Status is the HTTP status of an SDK error (0 if it has none).
 func s3Status(err error) int {
@@ -102,12 +49,6 @@ func s3WantErr(t testing.TB, what string, err error, status int, code string) {
 	}
 }
 
-// s3SHA256 is the hex SHA-256 of b, as x-amz-content-sha256 carries it.
-func s3SHA256(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
 // s3Do sends one request signed (SigV4 header form, s3, us-east-1, now)
 // with keyID/secret and reads the whole answer. target is the path with
 // an optional "?query"; hash is the x-amz-content-sha256 sent and signed
@@ -123,7 +64,7 @@ func s3Do(t testing.TB, env *Env, keyID, secret, method, target string, body []b
 		req.Header.Set(k, v)
 	}
 	if hash == "" {
-		hash = s3SHA256(body)
+		hash = sha256hex(body)
 	}
 	req.Header.Set("x-amz-content-sha256", hash)
 	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
@@ -197,7 +138,7 @@ func (r *s3Recorder) all() []s3Seen {
 func s3RecordingClient(t testing.TB, env *Env, keyID, secret string) (*s3.Client, *s3Recorder) {
 	t.Helper()
 	rec := &s3Recorder{}
-	c := s3Client(t, env, keyID, secret, func(o *s3.Options) {
+	c := env.S3(t, keyID, secret, func(o *s3.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("record", func(ctx context.Context, in middleware.DeserializeInput,
 				next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
@@ -212,5 +153,37 @@ func s3RecordingClient(t testing.TB, env *Env, keyID, secret string) (*s3.Client
 			}), middleware.After)
 		})
 	})
+
 	return c, rec
+}
+
+// s3Keys is every key ListObjectsV2 lists in a bucket, page by page.
+func s3Keys(t testing.TB, c *s3.Client, bucket string) []string {
+	t.Helper()
+	var keys []string
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket)}
+	for page := 0; ; page++ {
+		if page > 1000 {
+			t.Fatalf("ListObjectsV2 %s: paging does not end", bucket)
+		}
+		out, err := c.ListObjectsV2(context.Background(), in)
+		if err != nil {
+			t.Fatalf("ListObjectsV2 %s: %v", bucket, err)
+		}
+		for _, o := range out.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return keys
+		}
+		in.ContinuationToken = out.NextContinuationToken
+	}
+}
+
+// s3WantCode fails unless err is an S3 error with this code (any status).
+func s3WantCode(t testing.TB, what string, err error, code string) {
+	t.Helper()
+	if got := s3Code(err); got != code {
+		t.Fatalf("%s: error %v (code %q), want %s", what, err, got, code)
+	}
 }

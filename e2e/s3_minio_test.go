@@ -71,9 +71,9 @@ func mnList(t testing.TB, mc *minio.Client, bucket string, opts minio.ListObject
 func TestS3Minio_PutGetStatCopy(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	mc := minioClient(t, e, e.AdminKeyID, e.AdminKey)
+	mc := e.Minio(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := uniqueName(t, "m")
+	b := uniqueName(t, "m", 63)
 	if err := mc.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestS3Minio_PutGetStatCopy(t *testing.T) {
 	}
 
 	// known size, one request (aws-chunked, every chunk signed)
-	small := sdkRand(41, 100_000)
+	small := randomBytes(41, 100_000)
 	si, err := mc.PutObject(ctx, b, "obj/small", bytes.NewReader(small), int64(len(small)), minio.PutObjectOptions{
 		ContentType: "text/x-minio", UserMetadata: map[string]string{"color": "green"}, CacheControl: "max-age=5", ContentDisposition: "inline"})
 	if err != nil || si.ETag != md5hex(small) || si.Size != int64(len(small)) || si.VersionID == "" {
@@ -94,13 +94,13 @@ func TestS3Minio_PutGetStatCopy(t *testing.T) {
 	}
 	// unknown size, smaller than a part: minio still uploads it as a
 	// multipart upload of one part
-	stream := sdkRand(42, 300_000)
+	stream := randomBytes(42, 300_000)
 	sti, err := mc.PutObject(ctx, b, "obj/stream", bytes.NewBuffer(stream), -1, minio.PutObjectOptions{PartSize: 5 << 20})
 	if err != nil || sti.ETag != strings.Trim(sdkMultipartETag(stream), `"`) || sti.Size != int64(len(stream)) {
 		t.Fatalf("PutObject of unknown size = %+v, %v", sti, err)
 	}
 	// unknown size and known size past the part size: multipart, 5+5+2 MiB
-	big := sdkRand(43, 12<<20)
+	big := randomBytes(43, 12<<20)
 	wantBig := strings.Trim(sdkMultipartETag(big[:5<<20], big[5<<20:10<<20], big[10<<20:]), `"`)
 	bi, err := mc.PutObject(ctx, b, "obj/big-unknown", io.MultiReader(bytes.NewReader(big)), -1, minio.PutObjectOptions{PartSize: 5 << 20})
 	if err != nil || bi.ETag != wantBig || bi.Size != int64(len(big)) {
@@ -213,9 +213,9 @@ func TestS3Minio_PutGetStatCopy(t *testing.T) {
 func TestS3Minio_ListRemoveVersions(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	mc := minioClient(t, e, e.AdminKeyID, e.AdminKey)
+	mc := e.Minio(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	put := func(key, body string) minio.UploadInfo {
 		t.Helper()
 		i, err := mc.PutObject(ctx, b, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
@@ -295,12 +295,12 @@ func TestS3Minio_ListRemoveVersions(t *testing.T) {
 func TestS3Minio_MultipartAndIncompleteUploads(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	mc := minioClient(t, e, e.AdminKeyID, e.AdminKey)
+	mc := e.Minio(t, e.AdminKeyID, e.AdminKey)
 	core := minio.Core{Client: mc}
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 
-	p1, p2 := sdkRand(51, 5<<20), sdkRand(52, 1234)
+	p1, p2 := randomBytes(51, 5<<20), randomBytes(52, 1234)
 	done, err := core.NewMultipartUpload(ctx, b, "inc/done", minio.PutObjectOptions{ContentType: "application/x-core", UserMetadata: map[string]string{"via": "core"}})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,19 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
-
-// sdkRand is n deterministic pseudo-random bytes.
-func sdkRand(seed uint64, n int) []byte {
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		v := rng.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	return b
-}
 
 func sdkQuoted(b []byte) string { return `"` + md5hex(b) + `"` }
 
@@ -121,10 +107,10 @@ func sdkVersions(t testing.TB, c *s3.Client, bucket string) []string {
 
 func TestS3SDK_Buckets(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	e := StartLocal(t, ownServer)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b1, b2 := withBucket(t, e), withBucket(t, e)
+	b1, b2 := e.Bucket(t), e.Bucket(t)
 
 	names := func() []string {
 		t.Helper()
@@ -235,10 +221,10 @@ func TestS3SDK_Buckets(t *testing.T) {
 func TestS3SDK_PutObjectMetadataAndConditions(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
-	body := sdkRand(1, 20000) // past the inline bound: the bytes live in the blob store
+	b := e.Bucket(t)
+	body := randomBytes(1, 20000) // past the inline bound: the bytes live in the blob store
 	exp := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 	put := s3tPut(t, c, b, "meta/obj", body, func(in *s3.PutObjectInput) {
 		in.ContentType = aws.String("application/x-cairn-test")
@@ -349,9 +335,9 @@ func TestS3SDK_PutObjectMetadataAndConditions(t *testing.T) {
 func TestS3SDK_GetObjectVariants(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	old := []byte("0123456789")
 	body := []byte("abcdefghijklmnopqrstuvwxyz")
 	v1 := s3tPut(t, c, b, "obj", old, func(in *s3.PutObjectInput) { in.ContentType = aws.String("text/x-old") })
@@ -473,9 +459,9 @@ func TestS3SDK_GetObjectVariants(t *testing.T) {
 func TestS3SDK_ListingExact(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	keys := []string{"a b/1", "a b/2", "a%b", "a+b", "dir/x", "dir/y/z", "dir/y/zz", "top", "ü/1", "ü2"} // byte order
 	for i, k := range slices.Backward(keys) {
 		s3tPut(t, c, b, k, []byte(fmt.Sprint(i)))
@@ -695,9 +681,9 @@ func TestS3SDK_ListingExact(t *testing.T) {
 func TestS3SDK_VersionsAndDeletes(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	k1 := aws.ToString(s3tPut(t, c, b, "k", []byte("k one")).VersionId)
 	k2 := aws.ToString(s3tPut(t, c, b, "k", []byte("k two")).VersionId)
 	j1 := aws.ToString(s3tPut(t, c, b, "j", []byte("j one")).VersionId)
@@ -801,12 +787,12 @@ func TestS3SDK_VersionsAndDeletes(t *testing.T) {
 func TestS3SDK_CopyObject(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b1, b2 := withBucket(t, e), withBucket(t, e)
+	b1, b2 := e.Bucket(t), e.Bucket(t)
 	src := "dir/sp ace+ü%.txt"
 	csrc := func(bucket, key string) *string { return aws.String(bucket + "/" + url.PathEscape(key)) }
-	one, two := []byte("source version one"), sdkRand(7, 30000)
+	one, two := []byte("source version one"), randomBytes(7, 30000)
 	v1 := s3tPut(t, c, b1, src, one, func(in *s3.PutObjectInput) {
 		in.ContentType = aws.String("text/x-one")
 		in.Metadata = map[string]string{"gen": "1"}
@@ -931,12 +917,12 @@ func TestS3SDK_CopyObject(t *testing.T) {
 func TestS3SDK_Multipart(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	const mib = 1 << 20
-	p1, p2, p4 := sdkRand(11, 5*mib), sdkRand(12, 5*mib+17), sdkRand(13, 333)
-	srcData := sdkRand(14, 6*mib)
+	p1, p2, p4 := randomBytes(11, 5*mib), randomBytes(12, 5*mib+17), randomBytes(13, 333)
+	srcData := randomBytes(14, 6*mib)
 	p3 := srcData[1000 : 1000+5*mib]
 	s3tPut(t, c, b, "copy-source", srcData)
 	key := "mp/object ü"
@@ -1107,7 +1093,7 @@ func TestS3SDK_ErrorShapeAndRequestIDs(t *testing.T) {
 	e := Start(t)
 	c, rec := s3RecordingClient(t, e, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	put := s3tPut(t, c, b, "obj", []byte("x"))
 	if id, ok := awsmiddleware.GetRequestIDMetadata(put.ResultMetadata); !ok || id == "" {
 		t.Fatal("PutObject result carries no request id")
@@ -1128,7 +1114,7 @@ func TestS3SDK_ErrorShapeAndRequestIDs(t *testing.T) {
 	if s3Status(err) != http.StatusNotModified {
 		t.Fatalf("304: %v", err)
 	}
-	_, err = s3Client(t, e, e.AdminKeyID, "wrong secret").GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("obj")})
+	_, err = e.S3(t, e.AdminKeyID, "wrong secret").GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("obj")})
 	s3WantErr(t, "wrong secret", err, http.StatusForbidden, "SignatureDoesNotMatch")
 
 	seen := rec.all()
@@ -1173,7 +1159,7 @@ func TestS3SDK_ErrorShapeAndRequestIDs(t *testing.T) {
 func s3DoUnsigned(t testing.TB, e *Env, method, target string) *Resp {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.URL+target, nil)
-	req.Header.Set("x-amz-content-sha256", s3SHA256(nil))
+	req.Header.Set("x-amz-content-sha256", sha256hex(nil))
 	resp, err := e.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -1189,15 +1175,15 @@ func s3DoUnsigned(t testing.TB, e *Env, method, target string) *Resp {
 // dialect; a native upload is an S3 object with the same.
 func TestS3SDK_CrossDialect(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	admin := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	e := StartLocal(t, "reads its log")
+	admin := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	key := e.NewKey(t, map[string]string{b: "write"})
-	c := s3Client(t, e, key.ID, key.Value)
+	c := e.S3(t, key.ID, key.Value)
 
 	before := natSync(t, e, e.AdminKey, b, "after", "0")
-	body := sdkRand(21, 40000)
+	body := randomBytes(21, 40000)
 	exp := time.Date(2030, 2, 3, 4, 5, 6, 0, time.UTC)
 	put := s3tPut(t, c, b, "shared/from s3.bin", body, func(in *s3.PutObjectInput) {
 		in.ContentType = aws.String("application/x-from-s3")
@@ -1245,7 +1231,7 @@ func TestS3SDK_CrossDialect(t *testing.T) {
 	}
 
 	// native → S3
-	nat := sdkRand(22, 3000)
+	nat := randomBytes(22, 3000)
 	up := e.Upload(t, key.Value, b, "shared/from-native.txt", nat, map[string]string{"Content-Type": "text/x-native",
 		"x-owncdn-meta-origin": "native"})
 	o, got := sdkGet(t, c, &s3.GetObjectInput{Bucket: &b, Key: aws.String("shared/from-native.txt")})
@@ -1290,9 +1276,9 @@ func TestS3SDK_CrossDialect(t *testing.T) {
 func TestS3SDK_Presigned(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	pc := s3.NewPresignClient(c)
 	do := func(method, u string, body []byte, hdr http.Header) *Resp {
 		t.Helper()
@@ -1312,7 +1298,7 @@ func TestS3SDK_Presigned(t *testing.T) {
 		return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: rb}
 	}
 
-	body := sdkRand(31, 10000)
+	body := randomBytes(31, 10000)
 	pput, err := pc.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("pre/obj"), ContentType: aws.String("text/x-pre"),
 		Metadata: map[string]string{"via": "presigned"}}, s3.WithPresignExpires(10*time.Minute))
 	if err != nil {

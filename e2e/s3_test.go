@@ -22,44 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 )
-
-// s3tClient is an aws-sdk-go-v2 S3 client for the test server, path-style,
-// retries off so every error is seen.
-func s3tClient(e *Env, keyID, secret string) *s3.Client {
-	return s3.New(s3.Options{
-		BaseEndpoint: aws.String(e.URL), UsePathStyle: true, Region: "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
-		RetryMaxAttempts: 1, RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
-	})
-}
-
-// s3tBucket creates a bucket through S3 with the admin key.
-func s3tBucket(t testing.TB, e *Env, c *s3.Client) string {
-	t.Helper()
-	name := uniqueName(t, "s")
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		t.Fatalf("CreateBucket %s: %v", name, err)
-	}
-	return name
-}
-
-// s3tCode returns the S3 error code of err ("" if none).
-func s3tCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func s3tWantCode(t testing.TB, what string, err error, code string) {
-	t.Helper()
-	if got := s3tCode(err); got != code {
-		t.Fatalf("%s: error %v (code %q), want %s", what, err, got, code)
-	}
-}
 
 func s3tGet(t testing.TB, c *s3.Client, bucket, key string, opt ...func(*s3.GetObjectInput)) (*s3.GetObjectOutput, []byte) {
 	t.Helper()
@@ -92,19 +55,17 @@ func s3tPut(t testing.TB, c *s3.Client, bucket, key string, body []byte, opt ...
 	return out
 }
 
-func md5hex(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }
-
 func TestS3_Buckets(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	e := StartLocal(t, ownServer)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 
 	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &b})
-	s3tWantCode(t, "CreateBucket again", err, "BucketAlreadyOwnedByYou")
+	s3WantCode(t, "CreateBucket again", err, "BucketAlreadyOwnedByYou")
 	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
-	s3tWantCode(t, "CreateBucket bad name", err, "InvalidBucketName")
+	s3WantCode(t, "CreateBucket bad name", err, "InvalidBucketName")
 	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +93,7 @@ func TestS3_Buckets(t *testing.T) {
 		t.Fatalf("GetBucketAcl = %+v, %v", acl, err)
 	}
 	_, err = c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &b})
-	s3tWantCode(t, "GetBucketPolicy", err, "NoSuchBucketPolicy")
+	s3WantCode(t, "GetBucketPolicy", err, "NoSuchBucketPolicy")
 
 	// CreateBucket with a chunked, empty body (no Content-Length) and with
 	// a location constraint document both work
@@ -152,7 +113,7 @@ func TestS3_Buckets(t *testing.T) {
 
 	s3tPut(t, c, b, "x", []byte("x"))
 	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &b})
-	s3tWantCode(t, "DeleteBucket not empty", err, "BucketNotEmpty")
+	s3WantCode(t, "DeleteBucket not empty", err, "BucketNotEmpty")
 	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: aws.String("x")}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,15 +126,15 @@ func TestS3_Buckets(t *testing.T) {
 		t.Fatalf("HeadBucket after delete: %v", err)
 	}
 	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &b})
-	s3tWantCode(t, "list a deleted bucket", err, "NoSuchBucket")
+	s3WantCode(t, "list a deleted bucket", err, "NoSuchBucket")
 }
 
 func TestS3_ObjectsAndMetadata(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	body := []byte("hello, s3 world")
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	put := s3tPut(t, c, b, "dir/a b+c%ü.txt", body, func(in *s3.PutObjectInput) {
@@ -204,7 +165,7 @@ func TestS3_ObjectsAndMetadata(t *testing.T) {
 		t.Fatalf("HeadObject missing: %v", err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("missing")})
-	s3tWantCode(t, "GetObject missing", err, "NoSuchKey")
+	s3WantCode(t, "GetObject missing", err, "NoSuchKey")
 
 	// ranges, conditionals, response overrides
 	for _, rc := range []struct{ rng, want string }{{"bytes=0-4", "hello"}, {"bytes=-5", "world"}, {"bytes=10-", "world"}} {
@@ -213,19 +174,19 @@ func TestS3_ObjectsAndMetadata(t *testing.T) {
 		}
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("dir/a b+c%ü.txt"), Range: aws.String("bytes=100-200")})
-	s3tWantCode(t, "unsatisfiable range", err, "InvalidRange")
+	s3WantCode(t, "unsatisfiable range", err, "InvalidRange")
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("dir/a b+c%ü.txt"), IfMatch: aws.String(`"0000"`)})
-	s3tWantCode(t, "If-Match", err, "PreconditionFailed")
+	s3WantCode(t, "If-Match", err, "PreconditionFailed")
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("dir/a b+c%ü.txt"), IfNoneMatch: put.ETag})
-	if s3tCode(err) != "NotModified" {
+	if s3Code(err) != "NotModified" {
 		t.Fatalf("If-None-Match: %v", err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("dir/a b+c%ü.txt"), IfModifiedSince: aws.Time(time.Now().Add(time.Hour))})
-	if s3tCode(err) != "NotModified" {
+	if s3Code(err) != "NotModified" {
 		t.Fatalf("If-Modified-Since: %v", err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("dir/a b+c%ü.txt"), IfUnmodifiedSince: aws.Time(time.Now().Add(-time.Hour))})
-	s3tWantCode(t, "If-Unmodified-Since", err, "PreconditionFailed")
+	s3WantCode(t, "If-Unmodified-Since", err, "PreconditionFailed")
 	out, _ = s3tGet(t, c, b, "dir/a b+c%ü.txt", func(in *s3.GetObjectInput) {
 		in.ResponseContentType = aws.String("application/x-test")
 		in.ResponseContentDisposition = aws.String("inline")
@@ -237,9 +198,9 @@ func TestS3_ObjectsAndMetadata(t *testing.T) {
 
 	// conditional writes leave the object as it was when they fail
 	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("dir/a b+c%ü.txt"), Body: strings.NewReader("other"), IfNoneMatch: aws.String("*")})
-	s3tWantCode(t, "If-None-Match * on an existing key", err, "PreconditionFailed")
+	s3WantCode(t, "If-None-Match * on an existing key", err, "PreconditionFailed")
 	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("dir/a b+c%ü.txt"), Body: strings.NewReader("other"), IfMatch: aws.String(`"00000000000000000000000000000000"`)})
-	s3tWantCode(t, "If-Match wrong", err, "PreconditionFailed")
+	s3WantCode(t, "If-Match wrong", err, "PreconditionFailed")
 	if _, got := s3tGet(t, c, b, "dir/a b+c%ü.txt"); !bytes.Equal(got, body) {
 		t.Fatalf("a failed conditional write changed the object: %q", got)
 	}
@@ -262,9 +223,9 @@ func TestS3_ObjectsAndMetadata(t *testing.T) {
 func TestS3_Listing(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	keys := []string{"a", "a/1", "a/2", "a/b/3", "b c", "b+c", "d%20", "z", "ü/x"} // byte order
 	for _, k := range keys {
 		s3tPut(t, c, b, k, []byte(k))
@@ -355,9 +316,9 @@ func urlDecode(s string) (string, error) {
 func TestS3_VersionsAndDeleteMarkers(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	v1 := s3tPut(t, c, b, "doc", []byte("one"))
 	v2 := s3tPut(t, c, b, "doc", []byte("two"))
 	s3tPut(t, c, b, "other", []byte("x"))
@@ -369,7 +330,7 @@ func TestS3_VersionsAndDeleteMarkers(t *testing.T) {
 		t.Fatalf("DeleteObject = %+v, %v", del, err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("doc")})
-	s3tWantCode(t, "GetObject after delete", err, "NoSuchKey")
+	s3WantCode(t, "GetObject after delete", err, "NoSuchKey")
 	lv, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: &b})
 	if err != nil {
 		t.Fatal(err)
@@ -421,7 +382,7 @@ func TestS3_VersionsAndDeleteMarkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("doc"), VersionId: v1.VersionId})
-	s3tWantCode(t, "purged version", err, "NoSuchVersion")
+	s3WantCode(t, "purged version", err, "NoSuchVersion")
 
 	// DeleteObjects, verbose then quiet
 	for _, k := range []string{"m1", "m2", "m3"} {
@@ -445,9 +406,9 @@ func TestS3_VersionsAndDeleteMarkers(t *testing.T) {
 func TestS3_Copy(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b, b2 := s3tBucket(t, e, c), s3tBucket(t, e, c)
+	b, b2 := e.Bucket(t), e.Bucket(t)
 	v1 := s3tPut(t, c, b, "src", []byte("version one"), func(in *s3.PutObjectInput) {
 		in.Metadata = map[string]string{"k": "v"}
 		in.ContentType = aws.String("text/x-one")
@@ -471,7 +432,7 @@ func TestS3_Copy(t *testing.T) {
 		t.Fatalf("copy (REPLACE) = %q %+v", got, out)
 	}
 	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &b, Key: aws.String("src"), CopySource: aws.String(b + "/src")})
-	s3tWantCode(t, "copy onto itself", err, "InvalidRequest")
+	s3WantCode(t, "copy onto itself", err, "InvalidRequest")
 	for name, in := range map[string]*s3.CopyObjectInput{
 		"if-match":            {CopySourceIfMatch: aws.String(`"nope"`)},
 		"if-none-match":       {CopySourceIfNoneMatch: aws.String(`"` + md5hex([]byte("version two")) + `"`)},
@@ -480,22 +441,22 @@ func TestS3_Copy(t *testing.T) {
 	} {
 		in.Bucket, in.Key, in.CopySource = &b, aws.String("cond"), aws.String(b+"/src")
 		_, err := c.CopyObject(ctx, in)
-		s3tWantCode(t, "copy "+name, err, "PreconditionFailed")
+		s3WantCode(t, "copy "+name, err, "PreconditionFailed")
 	}
 	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &b, Key: aws.String("cond"), CopySource: aws.String(b + "/src"),
 		CopySourceIfMatch: aws.String(`"` + md5hex([]byte("version two")) + `"`)}); err != nil {
 		t.Fatalf("copy with a holding condition: %v", err)
 	}
 	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &b, Key: aws.String("x"), CopySource: aws.String(b + "/missing")})
-	s3tWantCode(t, "copy of a missing key", err, "NoSuchKey")
+	s3WantCode(t, "copy of a missing key", err, "NoSuchKey")
 }
 
 func TestS3_Multipart(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	part := func(n int) []byte {
 		p := make([]byte, n)
@@ -547,11 +508,11 @@ func TestS3_Multipart(t *testing.T) {
 	}
 	e2 := aws.ToString(pc.CopyPartResult.ETag)
 	_, err = done(cp(1, e1), cp(2, e2), cp(3, e3))
-	s3tWantCode(t, "small middle part", err, "EntityTooSmall")
+	s3WantCode(t, "small middle part", err, "EntityTooSmall")
 	_, err = done(cp(3, e3), cp(1, e1))
-	s3tWantCode(t, "wrong order", err, "InvalidPartOrder")
+	s3WantCode(t, "wrong order", err, "InvalidPartOrder")
 	_, err = done(cp(1, e1), cp(3, `"00000000000000000000000000000000"`))
-	s3tWantCode(t, "wrong etag", err, "InvalidPart")
+	s3WantCode(t, "wrong etag", err, "InvalidPart")
 	res, err := done(cp(1, e1), cp(3, e3))
 	if err != nil {
 		t.Fatal(err)
@@ -566,7 +527,7 @@ func TestS3_Multipart(t *testing.T) {
 		t.Fatalf("completed object: %d bytes %+v", len(got), out)
 	}
 	_, err = c.ListParts(ctx, &s3.ListPartsInput{Bucket: &b, Key: aws.String("big"), UploadId: cu.UploadId})
-	s3tWantCode(t, "ListParts after completion", err, "NoSuchUpload")
+	s3WantCode(t, "ListParts after completion", err, "NoSuchUpload")
 
 	ab, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("aborted")})
 	if err != nil {
@@ -576,7 +537,7 @@ func TestS3_Multipart(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: &b, Key: aws.String("aborted"), UploadId: ab.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
-	s3tWantCode(t, "UploadPart after abort", err, "NoSuchUpload")
+	s3WantCode(t, "UploadPart after abort", err, "NoSuchUpload")
 	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: aws.String("aborted")})
 	if err == nil {
 		t.Fatal("an aborted upload created its object")
@@ -588,9 +549,9 @@ func TestS3_Multipart(t *testing.T) {
 func TestS3_Multipart50MiB(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	data := make([]byte, 50<<20)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < len(data); i += 8 {
@@ -620,9 +581,9 @@ func TestS3_Multipart50MiB(t *testing.T) {
 func TestS3_Presigned(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	pc := s3.NewPresignClient(c)
 	put, err := pc.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("pre/signed.txt")}, s3.WithPresignExpires(5*time.Minute))
 	if err != nil {
@@ -686,9 +647,9 @@ func (p presignAt) PresignHTTP(ctx context.Context, creds aws.Credentials, r *ht
 func TestS3_VersioningSuspended(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	setVersioning := func(st types.BucketVersioningStatus) {
 		t.Helper()
 		if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &b,
@@ -752,9 +713,9 @@ func TestS3_VersioningSuspended(t *testing.T) {
 func TestS3_GetByPartNumber(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := s3tClient(e, e.AdminKeyID, e.AdminKey)
+	c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
-	b := s3tBucket(t, e, c)
+	b := e.Bucket(t)
 	p1, p2 := bytes.Repeat([]byte{'1'}, 5<<20), []byte("second part")
 	multipart(t, c, b, "mp", true, p1, p2)
 	s3tPut(t, c, b, "plain", []byte("plain object"))
@@ -776,7 +737,7 @@ func TestS3_GetByPartNumber(t *testing.T) {
 		t.Fatalf("HeadObject part 2 = %+v, %v", head, err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("mp"), PartNumber: aws.Int32(3)})
-	s3tWantCode(t, "part 3 of 2", err, "InvalidPartNumber")
+	s3WantCode(t, "part 3 of 2", err, "InvalidPartNumber")
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("plain"), PartNumber: aws.Int32(2)})
-	s3tWantCode(t, "part 2 of a plain object", err, "InvalidPartNumber")
+	s3WantCode(t, "part 2 of a plain object", err, "InvalidPartNumber")
 }

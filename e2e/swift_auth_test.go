@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -26,32 +25,21 @@ const (
 	swaReuse     = 12 * time.Hour
 )
 
-// swaDo sends one request and reads the whole answer. Every Swift response,
-// 401s included, must carry a non-empty X-Trans-Id.
+// swaDo sends one request to the URL u and reads the whole answer. Every
+// Swift response, 401s included, must carry a non-empty X-Trans-Id, the
+// same as its X-Openstack-Request-Id.
 func swaDo(t testing.TB, e *Env, method, u string, hdr map[string]string, body []byte) *Resp {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	canon := make(map[string]string, len(hdr))
 	for k, v := range hdr {
-		req.Header.Set(k, v)
+		canon[http.CanonicalHeaderKey(k)] = v
 	}
-	resp, err := e.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, u, err)
-	}
-	r := &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
-	swaTransID(t, method+" "+req.URL.Path, r)
+	r := swDo(t, e, method, u, "", canon, rd)
+	swaTransID(t, method+" "+u, r)
 	return r
 }
 
@@ -80,23 +68,11 @@ func swaWant(t testing.TB, what string, r *Resp, status int) {
 // swaKey creates a key of account; a non-admin key may read everything.
 func swaKey(t testing.TB, e *Env, account string, admin bool) Key {
 	t.Helper()
-	body := map[string]any{"name": "swa-" + account, "account": account, "admin": admin}
+	s := KeySpec{Name: "swa-" + account, Account: account, Admin: admin}
 	if !admin {
-		body["access"] = map[string]string{"*": "read"}
+		s.Access = map[string]string{"*": "read"}
 	}
-	var k Key
-	e.Admin(t, "keycreate", body, http.StatusCreated).JSON(t, &k)
-	if k.ID == "" || k.Value == "" {
-		t.Fatalf("keycreate returned no id or value")
-	}
-	return k
-}
-
-// swaAccount creates an account and an account admin key of it.
-func swaAccount(t testing.TB, e *Env, id string) Key {
-	t.Helper()
-	e.Admin(t, "accountcreate", map[string]any{"id": id}, http.StatusCreated)
-	return swaKey(t, e, id, true)
+	return e.CreateKey(t, s)
 }
 
 // swaCred is what an authentication returned.
@@ -144,22 +120,13 @@ func swaV1OK(t testing.TB, e *Env, path, user, key string) swaCred {
 	return c
 }
 
-// swaJSON marshals v for a request body.
-func swaJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 // swaV2Body is a v2 password request (tenant "" leaves tenantName out).
 func swaV2Body(user, password, tenant string) []byte {
 	auth := map[string]any{"passwordCredentials": map[string]any{"username": user, "password": password}}
 	if tenant != "" {
 		auth["tenantName"] = tenant
 	}
-	return swaJSON(map[string]any{"auth": auth})
+	return mustJSON(map[string]any{"auth": auth})
 }
 
 // swaV2 posts a v2 token request.
@@ -262,7 +229,7 @@ func swaV3Body(field, user, password string, domain, scope any) []byte {
 	if scope != nil {
 		auth["scope"] = scope
 	}
-	return swaJSON(map[string]any{"auth": auth})
+	return mustJSON(map[string]any{"auth": auth})
 }
 
 // swaV3 posts a v3 token request.
@@ -434,8 +401,8 @@ func swaFlip(s string) string {
 
 func TestSwiftAuth_V1(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	k := swaAccount(t, e, "acme")
+	e := StartLocal(t, ownServer)
+	k := e.AccountNamed(t, "acme", "")
 	e.Admin(t, "accountcreate", map[string]any{"id": "beta"}, http.StatusCreated)
 	want := e.URL + "/v1/acme"
 
@@ -492,8 +459,8 @@ func TestSwiftAuth_V1(t *testing.T) {
 
 func TestSwiftAuth_V2(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	k := swaAccount(t, e, "acme")
+	e := StartLocal(t, ownServer)
+	k := e.AccountNamed(t, "acme", "")
 	want := e.URL + "/v1/acme"
 	before := time.Now()
 	c, exp := swaV2OK(t, e, swaV2Body(k.ID, k.Value, ""), k, "acme")
@@ -523,8 +490,8 @@ func TestSwiftAuth_V2(t *testing.T) {
 
 func TestSwiftAuth_V3(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	k := swaAccount(t, e, "acme")
+	e := StartLocal(t, ownServer)
+	k := e.AccountNamed(t, "acme", "")
 	want := e.URL + "/v1/acme"
 	before := time.Now().Truncate(time.Second)
 	c, issued, exp := swaV3OK(t, e, swaV3Body("id", k.ID, k.Value, nil, nil), k, "acme")
@@ -563,7 +530,7 @@ func TestSwiftAuth_PublicURL(t *testing.T) {
 	t.Parallel()
 	const base = "https://cdn.example.test"
 	e := Start(t, func(c *server.Config) { c.PublicURL = base })
-	k := swaAccount(t, e, "acme")
+	k := e.AccountNamed(t, "acme", "")
 	want := base + "/v1/acme"
 	c := swaV1OK(t, e, "/auth/v1.0", k.ID, k.Value)
 	if c.URL != want {
@@ -581,8 +548,8 @@ func TestSwiftAuth_PublicURL(t *testing.T) {
 
 func TestSwiftAuth_Rejections(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	k := swaAccount(t, e, "acme")
+	e := StartLocal(t, ownServer)
+	k := e.AccountNamed(t, "acme", "")
 	e.Admin(t, "accountcreate", map[string]any{"id": "beta"}, http.StatusCreated)
 	gone := swaKey(t, e, "acme", true)
 	goneTok := swaV1OK(t, e, "/auth/v1.0", gone.ID, gone.Value).Token
@@ -650,7 +617,7 @@ func TestSwiftAuth_Rejections(t *testing.T) {
 			// Keystone refuses a tenant the user has no role on
 			{"another account as tenantName", swaV2Body(k.ID, k.Value, "beta")},
 			{"empty password", swaV2Body(k.ID, "", "")},
-			{"no password", swaJSON(map[string]any{"auth": map[string]any{"passwordCredentials": map[string]any{"username": k.ID}}})},
+			{"no password", mustJSON(map[string]any{"auth": map[string]any{"passwordCredentials": map[string]any{"username": k.ID}}})},
 			{"password not a string", []byte(`{"auth":{"passwordCredentials":{"username":"` + k.ID + `","password":12}}}`)},
 			{"no passwordCredentials", []byte(`{"auth":{}}`)},
 			{"empty object", []byte(`{}`)},
@@ -679,7 +646,7 @@ func TestSwiftAuth_Rejections(t *testing.T) {
 			// Keystone refuses a project the user has no role on
 			{"another account as project", swaV3Body("id", k.ID, k.Value, nil, map[string]any{"project": map[string]any{"id": "beta"}})},
 			{"empty password", swaV3Body("id", k.ID, "", nil, nil)},
-			{"token method only", swaJSON(map[string]any{"auth": map[string]any{"identity": map[string]any{
+			{"token method only", mustJSON(map[string]any{"auth": map[string]any{"identity": map[string]any{
 				"methods": []string{"token"}, "token": map[string]any{"id": goneTok}}}})},
 			{"no user", []byte(`{"auth":{"identity":{"methods":["password"],"password":{}}}}`)},
 			{"no identity", []byte(`{"auth":{}}`)},
@@ -701,9 +668,9 @@ func TestSwiftAuth_Rejections(t *testing.T) {
 
 func TestSwiftAuth_TokenLifetime(t *testing.T) {
 	t.Parallel()
-	clk := newNatClock()
+	clk := newTestClock(time.Time{})
 	e := Start(t, func(c *server.Config) { c.Clock = clk.Now })
-	k := swaAccount(t, e, "acme")
+	k := e.AccountNamed(t, "acme", "")
 	other := swaKey(t, e, "acme", false)
 	u := e.URL + "/v1/acme"
 	day := int64(swaTokenLife / time.Second)
@@ -777,9 +744,9 @@ func TestSwiftAuth_TokenLifetime(t *testing.T) {
 
 func TestSwiftAuth_TokenSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	clk := newNatClock()
+	clk := newTestClock(time.Time{})
 	e := Start(t, func(c *server.Config) { c.Clock = clk.Now })
-	k := swaAccount(t, e, "acme")
+	k := e.AccountNamed(t, "acme", "")
 	day := int64(swaTokenLife / time.Second)
 	t0 := clk.Now()
 	c1 := swaV1OK(t, e, "/auth/v1.0", k.ID, k.Value)
@@ -812,8 +779,8 @@ func TestSwiftAuth_TokenSurvivesRestart(t *testing.T) {
 
 func TestSwiftAuth_RevokedKey(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	k := swaAccount(t, e, "acme")
+	e := StartLocal(t, "restarts the server")
+	k := e.AccountNamed(t, "acme", "")
 	keep := swaKey(t, e, "acme", false)
 	u := e.URL + "/v1/acme"
 	tok := swaV1OK(t, e, "/auth/v1.0", k.ID, k.Value).Token
@@ -837,8 +804,8 @@ func TestSwiftAuth_RevokedKey(t *testing.T) {
 
 func TestSwiftAuth_BadTokens(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	k := swaAccount(t, e, "acme")
+	e := StartLocal(t, ownServer)
+	k := e.AccountNamed(t, "acme", "")
 	c := swaV1OK(t, e, "/auth/v1.0", k.ID, k.Value)
 	u := e.URL + "/v1/acme"
 	ids := map[string]string{}

@@ -315,7 +315,7 @@ func TestSwiftBulk_Forbidden(t *testing.T) {
 	c := swContainer(t, a.Conn)
 	sxPut(t, e, a.Tok, a.ID, c, "o", []byte("stays"), nil)
 	paths := []string{c + "/o", c}
-	writer := swToken(t, e, swKey(t, e, a.ID, false, map[string]string{"*": "write"}))
+	writer := swToken(t, e, e.CreateKey(t, KeySpec{Account: a.ID, Admin: false, Access: map[string]string{"*": "write"}}))
 	swWantErr(t, "bulk delete with a non-admin key", sxBulk(t, e, writer, a.ID, "", paths), http.StatusForbidden)
 	other := sxNewAcct(t, e)
 	swWantErr(t, "bulk delete with another account's admin", sxBulk(t, e, other.Tok, a.ID, "", paths), http.StatusForbidden)
@@ -389,7 +389,7 @@ func TestSwiftBulk_TenThousand(t *testing.T) {
 				if i >= len(names) {
 					return
 				}
-				r, err := sxSend(e, http.MethodPut, swPath(a.ID, c, names[i]), a.Tok, nil, strings.NewReader("x"))
+				r, err := swSend(e, http.MethodPut, swPath(a.ID, c, names[i]), a.Tok, nil, strings.NewReader("x"))
 				if err != nil || r.Status != http.StatusCreated {
 					select {
 					case errs <- fmt.Sprintf("PUT %s: %v %v", names[i], err, r):

@@ -9,12 +9,9 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,19 +23,12 @@ import (
 	"time"
 )
 
-// swcBin is Debian's swift client. Only that one will do (another "swift"
-// on PATH may be Apple's compiler). Outside CI a missing client skips the
-// test; in CI (.ci/run installs it) it fails.
+// swcBin is Debian's swift client, the one .ci/run installs (cliTool).
 const swcBin = "/usr/bin/swift"
 
 func swcTool(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(swcBin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (.ci/run installs python3-swiftclient from Debian's packages)", swcBin)
-		}
-		t.Skipf("%s is not installed (Debian package python3-swiftclient)", swcBin)
-	}
+	cliTool(t, "swift", "python3-swiftclient")
 }
 
 // swcKeystone fails (in CI) or skips the test unless the swift client can
@@ -210,25 +200,13 @@ func (c *swcCLI) authEnv() (storageURL, token string) {
 	return storageURL, token
 }
 
-// swcAccount makes a fresh account with an admin key for one test.
-func swcAccount(t *testing.T, e *Env, id string) Key {
-	t.Helper()
-	e.Admin(t, "accountcreate", map[string]any{"id": id}, http.StatusCreated)
-	var k Key
-	e.Admin(t, "keycreate", map[string]any{"name": "swc-" + id, "account": id, "admin": true}, http.StatusCreated).JSON(t, &k)
-	if k.ID == "" || k.Value == "" {
-		t.Fatalf("keycreate returned no id or value")
-	}
-	return k
-}
-
 // swcTree writes a small directory tree whose names need quoting (a space,
 // non-ASCII letters) and returns its root and files by relative name.
 func swcTree(t *testing.T) (string, map[string][]byte) {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string][]byte{"a.txt": []byte("alpha\n"), "sub/b.txt": []byte("bravo\n"),
-		"sub/deep/c.bin": randBytes(t, 70<<10), "with space.txt": []byte("space\n"), "sub/ünï.txt": []byte("unicode\n")}
+		"sub/deep/c.bin": freshBytes(70 << 10), "with space.txt": []byte("space\n"), "sub/ünï.txt": []byte("unicode\n")}
 	for name, b := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -241,14 +219,12 @@ func swcTree(t *testing.T) (string, map[string][]byte) {
 	return dir, files
 }
 
-func swcMD5(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }
-
 func TestSwiftCLI_V1(t *testing.T) {
 	t.Parallel()
 	swcTool(t)
 	e := Start(t)
 	const acct = "cli-acct"
-	k := swcAccount(t, e, acct)
+	k := e.AccountNamed(t, acct, "")
 	sw := newSwcCLI(t, "-A", e.URL+"/auth/v1.0", "-U", k.ID, "-K", k.Value)
 
 	// the storage URL is this server's (127.0.0.1): the client talks to nothing else
@@ -281,7 +257,7 @@ func TestSwiftCLI_V1(t *testing.T) {
 		t.Fatal(err)
 	}
 	sw.must("upload", "--object-name", "tree", c, src)
-	piped := randBytes(t, 5000)
+	piped := freshBytes(5000)
 	// from stdin the client uses static large objects: it makes the container
 	// <c>_segments, but data smaller than a segment goes up as one plain PUT
 	// (with an ETag request header)
@@ -341,7 +317,7 @@ func TestSwiftCLI_V1(t *testing.T) {
 	for _, o := range listed {
 		b, ok := files[strings.TrimPrefix(o.Name, "tree/")]
 		lm, err := time.Parse("2006-01-02T15:04:05.999999", o.LastModified)
-		if !ok || o.Hash != swcMD5(b) || o.Bytes != int64(len(b)) || o.ContentType == "" || o.Subdir != "" || err != nil ||
+		if !ok || o.Hash != md5hex(b) || o.Bytes != int64(len(b)) || o.ContentType == "" || o.Subdir != "" || err != nil ||
 			lm.Before(uploaded.Add(-time.Minute)) || lm.After(time.Now().Add(time.Minute)) {
 			t.Errorf("swift list --json entry %+v (%v)", o, err)
 		}
@@ -357,12 +333,12 @@ func TestSwiftCLI_V1(t *testing.T) {
 		"Container": c + "_segments", "Objects": "0", "Bytes": "0"})
 	swcWantFields(t, "stat of an object", sw.stat(c, "tree/a.txt"), map[string]string{
 		"Account": acct, "Container": c, "Object": "tree/a.txt", "Content Type": "text/plain; charset=utf-8",
-		"Content Length": "6", "ETag": swcMD5(files["a.txt"]), "Last Modified": "*", "X-Timestamp": "*",
+		"Content Length": "6", "ETag": md5hex(files["a.txt"]), "Last Modified": "*", "X-Timestamp": "*",
 		"Meta Mtime": fmt.Sprintf("%d.000000", mtime.Unix()), "Accept-Ranges": "bytes"})
 	swcWantFields(t, "stat of the object from stdin", sw.stat(c, "piped.dat"), map[string]string{
-		"Content Length": "5000", "ETag": swcMD5(piped), "Content Type": "application/octet-stream"})
+		"Content Length": "5000", "ETag": md5hex(piped), "Content Type": "application/octet-stream"})
 	swcWantFields(t, "stat of a name with a space", sw.stat(c, "tree/with space.txt"), map[string]string{
-		"Object": "tree/with space.txt", "Content Length": "6", "ETag": swcMD5(files["with space.txt"])})
+		"Object": "tree/with space.txt", "Content Length": "6", "ETag": md5hex(files["with space.txt"])})
 	sw.fails("404 Not Found", "stat", c, "tree/missing.txt")
 	// the client prints the X-Trans-Id of a failed request
 	sw.fails("Failed Transaction ID: ", "stat", c, "tree/missing.txt")
@@ -392,7 +368,7 @@ func TestSwiftCLI_V1(t *testing.T) {
 	// post: object metadata (replaces all of it: Mtime goes), container and account metadata
 	sw.must("post", "-m", "Color:blue", c, "tree/a.txt")
 	swcWantFields(t, "stat after post -m Color:blue", sw.stat(c, "tree/a.txt"), map[string]string{
-		"Meta Color": "blue", "Meta Mtime": "-", "Content Length": "6", "ETag": swcMD5(files["a.txt"]),
+		"Meta Color": "blue", "Meta Mtime": "-", "Content Length": "6", "ETag": md5hex(files["a.txt"]),
 		"Content Type": "text/plain; charset=utf-8"})
 	sw.must("post", "-m", "Color:green", "-m", "Size:Large", c, "tree/a.txt")
 	swcWantFields(t, "stat after a second post", sw.stat(c, "tree/a.txt"), map[string]string{
@@ -440,7 +416,7 @@ func TestSwiftCLI_Keystone(t *testing.T) {
 	swcKeystone(t)
 	e := Start(t)
 	const acct = "ks-acct"
-	k := swcAccount(t, e, acct)
+	k := e.AccountNamed(t, acct, "")
 	v1 := newSwcCLI(t, "-A", e.URL+"/auth/v1.0", "-U", k.ID, "-K", k.Value)
 	storage, token := v1.authEnv()
 
@@ -473,7 +449,7 @@ func TestSwiftCLI_Keystone(t *testing.T) {
 				t.Errorf("swift list %s: %q", c, got)
 			}
 			swcWantFields(t, "stat", sw.stat(c, "dir/f.txt"), map[string]string{
-				"Account": acct, "Content Length": strconv.Itoa(len(body)), "ETag": swcMD5(body)})
+				"Account": acct, "Content Length": strconv.Itoa(len(body)), "ETag": md5hex(body)})
 			out := filepath.Join(t.TempDir(), "back")
 			sw.must("download", c, "dir/f.txt", "-o", out)
 			if got := mustRead(t, out); !bytes.Equal(got, body) {

@@ -38,7 +38,7 @@ func sxMakeSource(t *testing.T, e *Env, a *sxAcct, cont, name string, body []byt
 		"X-Object-Meta-Color": "blue", "X-Object-Meta-Shape": "round"})
 	h := swDo(t, e, http.MethodHead, swPath(a.ID, cont, name), a.Tok, nil, nil)
 	swWant(t, "HEAD source", h, http.StatusOK)
-	if h.Header.Get("Etag") != swMD5(body) || h.Header.Get("Last-Modified") == "" {
+	if h.Header.Get("Etag") != md5hex(body) || h.Header.Get("Last-Modified") == "" {
 		t.Fatalf("HEAD source: Etag %q Last-Modified %q", h.Header.Get("Etag"), h.Header.Get("Last-Modified"))
 	}
 	return sxSource{cont: cont, name: name, body: body, etag: h.Header.Get("Etag"),
@@ -74,8 +74,8 @@ func sxWantObject(t *testing.T, e *Env, a *sxAcct, cont, name string, body []byt
 	if !bytes.Equal(g.Body, body) {
 		t.Errorf("GET %s/%s: %d bytes (sha256 %x), want %d bytes (sha256 %x)", cont, name, len(g.Body), sha256.Sum256(g.Body), len(body), sha256.Sum256(body))
 	}
-	if g.Header.Get("Etag") != swMD5(body) || g.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
-		t.Errorf("GET %s/%s: Etag %q Content-Length %q, want %q and %d", cont, name, g.Header.Get("Etag"), g.Header.Get("Content-Length"), swMD5(body), len(body))
+	if g.Header.Get("Etag") != md5hex(body) || g.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+		t.Errorf("GET %s/%s: Etag %q Content-Length %q, want %q and %d", cont, name, g.Header.Get("Etag"), g.Header.Get("Content-Length"), md5hex(body), len(body))
 	}
 	if got := g.Header.Get("Content-Type"); got != ct {
 		t.Errorf("GET %s/%s: Content-Type %q, want %q", cont, name, got, ct)
@@ -214,11 +214,11 @@ func TestSwiftCopy_Verb(t *testing.T) {
 // in the destination's usage. A small (inline) one reads back too.
 func TestSwiftCopy_Large(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
+	e := StartLocal(t, "counts the blob files in its data directory")
 	a := sxNewAcct(t, e)
 	c1, c2 := swContainer(t, a.Conn), swContainer(t, a.Conn)
 	blobs0 := sxBlobFiles(t, e)
-	big := sxRandom(300<<10, 7)
+	big := randomBytes(7, 300<<10)
 	src := sxMakeSource(t, e, a, c1, "big.bin", big)
 	blobs1 := sxBlobFiles(t, e)
 	if blobs1 != blobs0+1 {
@@ -253,7 +253,7 @@ func TestSwiftCopy_Large(t *testing.T) {
 	sxWantObject(t, e, a, c2, "big-copy", big, src.contentType, meta)
 
 	// small: inline bytes copied alike
-	small := sxRandom(1000, 8)
+	small := randomBytes(8, 1000)
 	ssrc := sxMakeSource(t, e, a, c1, "small.bin", small)
 	sxCopiedHeaders(t, "PUT X-Copy-From small", swDo(t, e, http.MethodPut, swPath(a.ID, c2, "small-copy"), a.Tok,
 		map[string]string{"X-Copy-From": "/" + c1 + "/small.bin"}, bytes.NewReader(nil)), ssrc)
@@ -273,9 +273,9 @@ func TestSwiftCopy_Access(t *testing.T) {
 	a := sxNewAcct(t, e)
 	c1, c2 := swContainer(t, a.Conn), swContainer(t, a.Conn)
 	sxMakeSource(t, e, a, c1, "src", []byte("guarded"))
-	both := swToken(t, e, swKey(t, e, a.ID, false, map[string]string{c1: "read", c2: "write"}))
-	writeOnly := swToken(t, e, swKey(t, e, a.ID, false, map[string]string{c2: "write"}))
-	readOnly := swToken(t, e, swKey(t, e, a.ID, false, map[string]string{c1: "read"}))
+	both := swToken(t, e, e.CreateKey(t, KeySpec{Account: a.ID, Admin: false, Access: map[string]string{c1: "read", c2: "write"}}))
+	writeOnly := swToken(t, e, e.CreateKey(t, KeySpec{Account: a.ID, Admin: false, Access: map[string]string{c2: "write"}}))
+	readOnly := swToken(t, e, e.CreateKey(t, KeySpec{Account: a.ID, Admin: false, Access: map[string]string{c1: "read"}}))
 	other := sxNewAcct(t, e)
 
 	put := func(tok, cont, name, from string) *Resp {
@@ -309,10 +309,10 @@ func TestSwiftCopy_CrossDialect(t *testing.T) {
 	e := Start(t)
 	a := sxNewAcct(t, e)
 	c1, c2 := swContainer(t, a.Conn), swContainer(t, a.Conn)
-	s3c := s3Client(t, e, a.Key.ID, a.Key.Value)
+	s3c := e.S3(t, a.Key.ID, a.Key.Value)
 	ctx := context.Background()
 	for _, size := range []int{500, 100 << 10} {
-		body := sxRandom(size, uint64(size))
+		body := randomBytes(uint64(size), size)
 		name := "src-" + strconv.Itoa(size)
 		src := sxMakeSource(t, e, a, c1, name, body)
 		dst := "swift-copy-" + strconv.Itoa(size)

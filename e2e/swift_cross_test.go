@@ -23,11 +23,11 @@ import (
 func TestSwift_CrossDialect(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	c := swConn(t, e, e.AdminKeyID, e.AdminKey, 1)
+	c := e.Swift(t, e.AdminKeyID, e.AdminKey, 1)
 	if c.StorageUrl != e.URL+"/v1/default" {
 		t.Fatalf("server admin key: storage URL %q", c.StorageUrl)
 	}
-	s3c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	s3c := e.S3(t, e.AdminKeyID, e.AdminKey)
 	ctx := context.Background()
 	cont := swContainer(t, c)
 	tok := c.AuthToken
@@ -36,7 +36,7 @@ func TestSwift_CrossDialect(t *testing.T) {
 		t.Parallel()
 		name := "x/from-swift.txt"
 		body := []byte("written through Swift")
-		sum := swMD5(body)
+		sum := md5hex(body)
 		h, err := c.ObjectPut(swCtx, cont, name, bytes.NewReader(body), true, "", "text/x-swift", swift.Headers{
 			"X-Object-Meta-Color": "blue", "Cache-Control": "max-age=9", "Content-Disposition": "inline"})
 		if err != nil || h["Etag"] != sum {
@@ -93,7 +93,7 @@ func TestSwift_CrossDialect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum := swMD5(body)
+		sum := md5hex(body)
 		if aws.ToString(put.ETag) != `"`+sum+`"` {
 			t.Fatalf("S3 PutObject ETag %q, want %q", aws.ToString(put.ETag), sum)
 		}
@@ -127,8 +127,8 @@ func TestSwift_CrossDialect(t *testing.T) {
 		name := "z/from-native.txt"
 		body := []byte("written through the native API")
 		up := e.Upload(t, e.AdminKey, cont, name, body, map[string]string{"Content-Type": "text/x-native", "x-owncdn-meta-color": "red"})
-		if up.ETag != swMD5(body) {
-			t.Fatalf("uploadfile etag %q, want the MD5 %q", up.ETag, swMD5(body))
+		if up.ETag != md5hex(body) {
+			t.Fatalf("uploadfile etag %q, want the MD5 %q", up.ETag, md5hex(body))
 		}
 		objs, err := c.Objects(swCtx, cont, &swift.ObjectsOpts{Prefix: "z/"})
 		if err != nil || len(objs) != 1 || objs[0].Name != name || objs[0].Hash != up.ETag || objs[0].Bytes != int64(len(body)) ||
@@ -160,10 +160,10 @@ func TestSwift_CrossBuckets(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
 	ctx := context.Background()
-	c := swConn(t, e, e.AdminKeyID, e.AdminKey, 2)
-	s3c := s3Client(t, e, e.AdminKeyID, e.AdminKey)
+	c := e.Swift(t, e.AdminKeyID, e.AdminKey, 2)
+	s3c := e.S3(t, e.AdminKeyID, e.AdminKey)
 
-	b := withBucket(t, e)
+	b := e.Bucket(t)
 	names, err := c.ContainerNames(swCtx, nil)
 	if err != nil || !slices.Contains(names, b) {
 		t.Fatalf("default account listing %q (%v) has no S3 bucket %s", names, err, b)
@@ -202,12 +202,12 @@ func TestSwift_CrossBuckets(t *testing.T) {
 	}
 
 	// a bucket an account admin makes through S3 is in that account, not the default one
-	acct, k := swAccount(t, e)
+	acct, k := e.Account(t)
 	ab := swName(t) + "-acct"
-	if _, err := s3Client(t, e, k.ID, k.Value).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &ab}); err != nil {
+	if _, err := e.S3(t, k.ID, k.Value).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &ab}); err != nil {
 		t.Fatal(err)
 	}
-	ac := swConn(t, e, k.ID, k.Value, 1)
+	ac := e.Swift(t, k.ID, k.Value, 1)
 	if got, err := ac.ContainerNames(swCtx, nil); err != nil || !slices.Equal(got, []string{ab}) {
 		t.Errorf("account %s listing: %q %v, want [%s]", acct, got, err, ab)
 	}

@@ -9,6 +9,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -206,7 +207,7 @@ func TestSwiftExpiry_Headers(t *testing.T) {
 // out, with no reaper event yet (the reaper is held off here).
 func TestSwiftExpiry_GoneAtOnce(t *testing.T) {
 	t.Parallel()
-	clk := newNatClock()
+	clk := newTestClock(time.Time{})
 	e := Start(t, func(c *server.Config) {
 		c.Clock = clk.Now
 		c.ReapInterval = server.Duration(time.Hour) // the reaper does not run during the test
@@ -214,7 +215,7 @@ func TestSwiftExpiry_GoneAtOnce(t *testing.T) {
 	a := sxNewAcct(t, e)
 	tok := a.Tok
 	cont := swContainer(t, a.Conn)
-	s3c := s3Client(t, e, a.Key.ID, a.Key.Value)
+	s3c := e.S3(t, a.Key.ID, a.Key.Value)
 	ctx := context.Background()
 
 	sxPut(t, e, tok, a.ID, cont, "doomed.txt", []byte("swift doomed"), map[string]string{"X-Delete-After": "60"})
@@ -250,7 +251,7 @@ func TestSwiftExpiry_GoneAtOnce(t *testing.T) {
 		t.Helper()
 		swEq(t, "Swift JSON listing", sxSwiftNames(t, e, tok, a.ID, cont), want)
 		swEq(t, "Swift plain listing", swListPlain(t, e, swPath(a.ID, cont), tok), want)
-		swEq(t, "S3 ListObjectsV2", sxS3Keys(t, s3c, cont), want)
+		swEq(t, "S3 ListObjectsV2", s3Keys(t, s3c, cont), want)
 		swEq(t, "native filelist", sxNatPaths(t, e, e.AdminKey, cont), want)
 	}
 
@@ -335,17 +336,12 @@ func TestSwiftExpiry_Reaper(t *testing.T) {
 	}
 
 	// usage drops with the reaper's events
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, b := sxUsage(t, e, tok, a.ID, cont)
-		if n == 2 && b == 9 {
-			break
+	eventually(t, 10*time.Second, func() error {
+		if n, b := sxUsage(t, e, tok, a.ID, cont); n != 2 || b != 9 {
+			return fmt.Errorf("container usage after the expiries: %d objects %d bytes, want 2 and 9", n, b)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("container usage after the expiries: %d objects %d bytes, want 2 and 9", n, b)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return nil
+	})
 	if n, b := sxAccountUsage(t, e, tok, a.ID); n != 2 || b != 9 {
 		t.Errorf("account usage after the expiries: %d objects %d bytes, want 2 and 9", n, b)
 	}
@@ -358,6 +354,7 @@ func TestSwiftExpiry_Reaper(t *testing.T) {
 // TestSwiftExpiry_RealClock: X-Delete-After: 1 on the real clock; GET is
 // 404 no earlier than delete-at, and the reaper's event follows.
 func TestSwiftExpiry_RealClock(t *testing.T) {
+	realClock(t)
 	t.Parallel()
 	e := Start(t, func(c *server.Config) { c.ReapInterval = server.Duration(20 * time.Millisecond) })
 	a := sxNewAcct(t, e)
@@ -375,9 +372,9 @@ func TestSwiftExpiry_RealClock(t *testing.T) {
 	if deleteAt < before+1 || deleteAt > after+1 {
 		t.Fatalf("delete_at %d, want between %d and %d (now + 1 s)", deleteAt, before+1, after+1)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		r, err := sxSend(e, http.MethodGet, swPath(a.ID, cont, "brief"), a.Tok, nil, nil)
+	// the real clock passes delete-at: eventually's pauses are that wait
+	eventually(t, 15*time.Second, func() error {
+		r, err := swSend(e, http.MethodGet, swPath(a.ID, cont, "brief"), a.Tok, nil, nil)
 		seen := time.Now().Unix()
 		if err != nil {
 			t.Fatal(err)
@@ -386,16 +383,13 @@ func TestSwiftExpiry_RealClock(t *testing.T) {
 			if seen < deleteAt {
 				t.Errorf("GET was 404 at %d, before delete-at %d", seen, deleteAt)
 			}
-			break
+			return nil
 		}
 		if r.Status != http.StatusOK || string(r.Body) != "one second" {
 			t.Fatalf("GET before the expiry: %d %q", r.Status, sxTrim(r.Body))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET still 200 at %d, delete-at %d", seen, deleteAt)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("GET still 200 at %d, delete-at %d", seen, deleteAt)
+	})
 	v := sxWaitOp(t, e, e.AdminKey, cont, "brief", "expire", 30*time.Second)
 	if actor, ok := v["actor"]; ok && actor != "reaper" {
 		t.Errorf("the expire version's actor is %v, want \"reaper\"", actor)

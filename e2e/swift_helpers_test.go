@@ -1,22 +1,19 @@
 package e2e
 
-// Helpers for the OpenStack Swift dialect tests (swift_test.go,
-// swift_cross_test.go). Every name starts with "sw" or "Swift" so it cannot
-// collide with helpers of other e2e files.
+// Helpers for the OpenStack Swift dialect tests: raw requests, the
+// dialect's error shape, listings. Connections, accounts and keys come
+// from the harness (Env.Swift, Env.Account, Env.CreateKey). Every name
+// starts with "sw" so it cannot collide with helpers of other e2e files.
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,115 +26,6 @@ var swCtx = context.Background()
 // swHTTP sends the raw requests of swDo. Transparent gzip is off, so a
 // stored Content-Encoding comes back with the bytes as stored.
 var swHTTP = &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 32}}
-
-// swTransport is the transport of a swConn connection: it notes every
-// response that came without an X-Trans-Id, so every request the client
-// makes (auth, errors and retries included) is held to the contract.
-type swTransport struct {
-	base    *http.Transport
-	mu      sync.Mutex
-	missing []string
-}
-
-func (s *swTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := s.base.RoundTrip(req)
-	if err == nil && resp.Header.Get("X-Trans-Id") == "" {
-		s.mu.Lock()
-		s.missing = append(s.missing, fmt.Sprintf("%s %s -> %d", req.Method, req.URL.Path, resp.StatusCode))
-		s.mu.Unlock()
-	}
-	return resp, err
-}
-
-// CloseIdleConnections lets the client flush keep-alive connections after
-// authenticating, as it does with its own transport.
-func (s *swTransport) CloseIdleConnections() { s.base.CloseIdleConnections() }
-
-// swAuthURL is the AuthUrl ncw/swift takes for an auth version.
-func swAuthURL(t testing.TB, env *Env, authVersion int) string {
-	t.Helper()
-	switch authVersion {
-	case 1:
-		return env.URL + "/auth/v1.0"
-	case 2:
-		return env.URL + "/v2.0"
-	case 3:
-		return env.URL + "/v3"
-	}
-	t.Fatalf("no Swift auth version %d", authVersion)
-	return ""
-}
-
-// swConn is an ncw/swift connection authenticated as user (a key id) with
-// key (its value) through auth v1, v2 or v3. Retries are down to one, so a
-// 401 is retried once after authenticating again and then reported. When
-// the test ends it fails the test if any response the connection received
-// had no X-Trans-Id.
-func swConn(t testing.TB, env *Env, user, key string, authVersion int) *swift.Connection {
-	t.Helper()
-	tr := &swTransport{base: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16}}
-	c := &swift.Connection{
-		UserName:       user,
-		ApiKey:         key,
-		AuthUrl:        swAuthURL(t, env, authVersion),
-		AuthVersion:    authVersion,
-		Retries:        1,
-		ConnectTimeout: 60 * time.Second,
-		Timeout:        60 * time.Second,
-		Transport:      tr,
-	}
-	if authVersion == 3 {
-		c.Domain = "Default" // the contract ignores the domain
-	}
-	if err := c.Authenticate(swCtx); err != nil {
-		t.Fatalf("swift auth v%d as %s: %v", authVersion, user, err)
-	}
-	if c.StorageUrl == "" || c.AuthToken == "" {
-		t.Fatalf("swift auth v%d as %s: storage URL %q, token %q", authVersion, user, c.StorageUrl, c.AuthToken)
-	}
-	t.Cleanup(func() {
-		tr.base.CloseIdleConnections()
-		tr.mu.Lock()
-		defer tr.mu.Unlock()
-		for _, m := range tr.missing {
-			t.Errorf("swift client: response without X-Trans-Id: %s", m)
-		}
-	})
-	return c
-}
-
-// swAccount creates a fresh account (its id from uniqueName) with an
-// account admin key in it.
-func swAccount(t testing.TB, env *Env) (string, Key) {
-	t.Helper()
-	acct := uniqueName(t, "a")
-	if len(acct) > 64 {
-		acct = strings.TrimRight(acct[:64], "-")
-	}
-	if !swAccountRe.MatchString(acct) {
-		t.Fatalf("account id %q is not valid", acct)
-	}
-	env.Admin(t, "accountcreate", map[string]any{"id": acct, "name": "Swift " + acct}, http.StatusCreated)
-	return acct, swKey(t, env, acct, true, nil)
-}
-
-var swAccountRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-
-// swKey creates a key in acct: an account admin key, or one with the
-// native access map ({"<container>": "read"|"write", "*": ...}).
-func swKey(t testing.TB, env *Env, acct string, admin bool, access map[string]string) Key {
-	t.Helper()
-	body := map[string]any{"name": fmt.Sprintf("%s-key-%d", acct, serviceNo.Add(1)), "account": acct, "admin": admin}
-	if access != nil {
-		body["access"] = access
-	}
-	var k Key
-	env.Admin(t, "keycreate", body, http.StatusCreated).JSON(t, &k)
-	if k.ID == "" || k.Value == "" {
-		t.Fatalf("keycreate in %s returned no id or value", acct)
-	}
-	return k
-}
 
 // swToken authenticates through auth v1 with X-Auth-User <keyid> and
 // returns the token, failing the test unless the answer is 204.
@@ -154,11 +42,7 @@ func swToken(t testing.TB, env *Env, k Key) string {
 
 // swName is a fresh container name for t.
 func swName(t testing.TB) string {
-	name := uniqueName(t, "c")
-	if len(name) > 60 {
-		name = strings.TrimRight(name[:60], "-")
-	}
-	return name
+	return uniqueName(t, "c", 60)
 }
 
 // swContainer creates a fresh container through conn and returns its name.
@@ -189,13 +73,26 @@ func swPath(acct string, parts ...string) string {
 // X-Trans-Id, which the contract puts on every response.
 func swDo(t testing.TB, env *Env, method, path, token string, hdr map[string]string, body io.Reader) *Resp {
 	t.Helper()
+	r, err := swSend(env, method, path, token, hdr, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if r.Header.Get("X-Trans-Id") == "" {
+		t.Errorf("%s %s -> %d: no X-Trans-Id header", method, path, r.Status)
+	}
+	return r
+}
+
+// swSend is swDo for goroutines: no testing.T, the transport error
+// returned, no header checked.
+func swSend(env *Env, method, path, token string, hdr map[string]string, body io.Reader) (*Resp, error) {
 	u := path
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		u = env.URL + path
 	}
 	req, err := http.NewRequest(method, u, body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
@@ -203,19 +100,7 @@ func swDo(t testing.TB, env *Env, method, path, token string, hdr map[string]str
 	for k, v := range hdr {
 		req.Header[k] = []string{v}
 	}
-	resp, err := swHTTP.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, path, err)
-	}
-	if resp.Header.Get("X-Trans-Id") == "" {
-		t.Errorf("%s %s -> %d: no X-Trans-Id header", method, path, resp.StatusCode)
-	}
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return readResp(swHTTP, req)
 }
 
 // swWant fails the test unless r has one of the statuses.
@@ -259,12 +144,6 @@ func swWantClientErr(t testing.TB, what string, err error, status int) {
 	if got := swStatus(err); got != status {
 		t.Fatalf("%s: status %d, want %d (%v)", what, got, status, err)
 	}
-}
-
-// swMD5 is the hex MD5 of b, Swift's Etag.
-func swMD5(b []byte) string {
-	s := md5.Sum(b)
-	return hex.EncodeToString(s[:])
 }
 
 // swContainerEntry is one container of an account listing in JSON.

@@ -10,11 +10,9 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	slmultipart "mime/multipart"
 	"net/http"
@@ -33,19 +31,10 @@ import (
 // slEmptyMD5 is the MD5 of nothing: the Etag of an empty concatenation.
 const slEmptyMD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
-// slBytes is n reproducible pseudo-random bytes for seed.
-func slBytes(seed uint64, n int) []byte {
-	var s [32]byte
-	binary.LittleEndian.PutUint64(s[:], seed)
-	b := make([]byte, n)
-	_, _ = rand.NewChaCha8(s).Read(b)
-	return b
-}
-
 // slETag is a large object's Etag: the MD5 hex of the segments' etag
 // strings concatenated, in quotes.
 func slETag(etags ...string) string {
-	return `"` + swMD5([]byte(strings.Join(etags, ""))) + `"`
+	return `"` + md5hex([]byte(strings.Join(etags, ""))) + `"`
 }
 
 // slSeg is an uploaded segment.
@@ -63,10 +52,10 @@ func slPut(t testing.TB, e *Env, tok, acct, cont, name string, body []byte) slSe
 	t.Helper()
 	r := swDo(t, e, http.MethodPut, swPath(acct, cont, name), tok, nil, bytes.NewReader(body))
 	swWant(t, "PUT "+cont+"/"+name, r, http.StatusCreated)
-	if got := r.Header.Get("Etag"); got != swMD5(body) {
-		t.Fatalf("PUT %s/%s: Etag %q, want %q", cont, name, got, swMD5(body))
+	if got := r.Header.Get("Etag"); got != md5hex(body) {
+		t.Fatalf("PUT %s/%s: Etag %q, want %q", cont, name, got, md5hex(body))
 	}
-	return slSeg{cont: cont, name: name, body: body, etag: swMD5(body)}
+	return slSeg{cont: cont, name: name, body: body, etag: md5hex(body)}
 }
 
 // slSegs uploads one segment per size into cont, named prefix+"%02d"
@@ -75,7 +64,7 @@ func slSegs(t testing.TB, e *Env, tok, acct, cont, prefix string, seed uint64, s
 	t.Helper()
 	var out []slSeg
 	for i, n := range sizes {
-		out = append(out, slPut(t, e, tok, acct, cont, fmt.Sprintf("%s%02d", prefix, i+1), slBytes(seed+uint64(i), n)))
+		out = append(out, slPut(t, e, tok, acct, cont, fmt.Sprintf("%s%02d", prefix, i+1), randomBytes(seed+uint64(i), n)))
 	}
 	return out
 }
@@ -123,7 +112,7 @@ func slWantWhole(t testing.TB, e *Env, tok, path string, content []byte, etag st
 		r := swDo(t, e, m, path, tok, nil, nil)
 		swWant(t, m+" "+path, r, http.StatusOK)
 		if m == http.MethodGet && !bytes.Equal(r.Body, content) {
-			t.Errorf("GET %s: %d bytes (md5 %s), want %d bytes (md5 %s)", path, len(r.Body), swMD5(r.Body), len(content), swMD5(content))
+			t.Errorf("GET %s: %d bytes (md5 %s), want %d bytes (md5 %s)", path, len(r.Body), md5hex(r.Body), len(content), md5hex(content))
 		}
 		if got := r.Header.Get("Content-Length"); got != strconv.Itoa(len(content)) {
 			t.Errorf("%s %s: Content-Length %q, want %d", m, path, got, len(content))
@@ -147,8 +136,8 @@ func slWantRange(t testing.TB, e *Env, tok, path string, content []byte, rng str
 	swWant(t, "GET "+path+" Range "+rng, r, http.StatusPartialContent)
 	want := content[lo : hi+1]
 	if !bytes.Equal(r.Body, want) {
-		t.Errorf("GET %s Range %s: %d bytes (md5 %s), want content[%d:%d] (%d bytes, md5 %s)", path, rng, len(r.Body), swMD5(r.Body),
-			lo, hi+1, len(want), swMD5(want))
+		t.Errorf("GET %s Range %s: %d bytes (md5 %s), want content[%d:%d] (%d bytes, md5 %s)", path, rng, len(r.Body), md5hex(r.Body),
+			lo, hi+1, len(want), md5hex(want))
 	}
 	if got, wcr := r.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-%d/%d", lo, hi, len(content)); got != wcr {
 		t.Errorf("GET %s Range %s: Content-Range %q, want %q", path, rng, got, wcr)
@@ -202,7 +191,7 @@ func slWantMultiRange(t testing.TB, e *Env, tok, path string, content []byte, ct
 			t.Errorf("GET %s Range %s: part %d Content-Type %q, want %q", path, rng, i, part.Header.Get("Content-Type"), ct)
 		}
 		if !bytes.Equal(b, content[lo:hi+1]) {
-			t.Errorf("GET %s Range %s: part %d is %d bytes (md5 %s), want content[%d:%d]", path, rng, i, len(b), swMD5(b), lo, hi+1)
+			t.Errorf("GET %s Range %s: part %d is %d bytes (md5 %s), want content[%d:%d]", path, rng, i, len(b), md5hex(b), lo, hi+1)
 		}
 	}
 }
@@ -237,7 +226,7 @@ func slWantBody(t testing.TB, e *Env, tok, path string, body []byte) {
 	r := swDo(t, e, http.MethodGet, path, tok, nil, nil)
 	swWant(t, "GET "+path, r, http.StatusOK)
 	if !bytes.Equal(r.Body, body) {
-		t.Errorf("GET %s: %d bytes (md5 %s), want %d bytes (md5 %s)", path, len(r.Body), swMD5(r.Body), len(body), swMD5(body))
+		t.Errorf("GET %s: %d bytes (md5 %s), want %d bytes (md5 %s)", path, len(r.Body), md5hex(r.Body), len(body), md5hex(body))
 	}
 }
 
@@ -262,8 +251,8 @@ func slLines(body []byte) []string {
 func TestSwiftLarge_DLO(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)
@@ -272,9 +261,9 @@ func TestSwiftLarge_DLO(t *testing.T) {
 
 	// segments uploaded out of name order: 70000 bytes (a blob), 13
 	// (inline), 1000; and objects that are not under the prefix "big/"
-	d3 := slPut(t, e, tok, acct, segc, "big/00000003", slBytes(13, 1000))
-	d1 := slPut(t, e, tok, acct, segc, "big/00000001", slBytes(11, 70000))
-	d2 := slPut(t, e, tok, acct, segc, "big/00000002", slBytes(12, 13))
+	d3 := slPut(t, e, tok, acct, segc, "big/00000003", randomBytes(13, 1000))
+	d1 := slPut(t, e, tok, acct, segc, "big/00000001", randomBytes(11, 70000))
+	d2 := slPut(t, e, tok, acct, segc, "big/00000002", randomBytes(12, 13))
 	for _, decoy := range []string{"big", "big0", "bigger/x", "bi/g"} {
 		slPut(t, e, tok, acct, segc, decoy, []byte("not a segment: "+decoy))
 	}
@@ -318,13 +307,13 @@ func TestSwiftLarge_DLO(t *testing.T) {
 	slClientSeek(t, c, cont, "dlo", content, 69990, 40)
 
 	// segments added after the manifest are read, in name order
-	d2a := slPut(t, e, tok, acct, segc, "big/00000002a", slBytes(14, 5000))
-	d4 := slPut(t, e, tok, acct, segc, "big/00000004", slBytes(15, 70001))
+	d2a := slPut(t, e, tok, acct, segc, "big/00000002a", randomBytes(14, 5000))
+	d4 := slPut(t, e, tok, acct, segc, "big/00000004", randomBytes(15, 70001))
 	content, etags = slJoin(d1, d2, d2a, d3, d4)
 	slWantWhole(t, e, tok, op("dlo"), content, slETag(etags...), dloHdr)
 	slWantRange(t, e, tok, op("dlo"), content, "bytes=70005-75020", 70005, 75020) // d2, d2a, d3
 	// an overwritten segment is read as it is now
-	d2 = slPut(t, e, tok, acct, segc, "big/00000002", slBytes(16, 21))
+	d2 = slPut(t, e, tok, acct, segc, "big/00000002", randomBytes(16, 21))
 	// a deleted one is gone from the content
 	swWant(t, "DELETE segment 1", swDo(t, e, http.MethodDelete, sp("big/00000001"), tok, nil, nil), http.StatusNoContent)
 	content, etags = slJoin(d2, d2a, d3, d4)
@@ -333,8 +322,8 @@ func TestSwiftLarge_DLO(t *testing.T) {
 
 	t.Run("same_container", func(t *testing.T) {
 		t.Parallel()
-		a := slPut(t, e, tok, acct, cont, "same/1", slBytes(21, 100))
-		b := slPut(t, e, tok, acct, cont, "same/2", slBytes(22, 200))
+		a := slPut(t, e, tok, acct, cont, "same/1", randomBytes(21, 100))
+		b := slPut(t, e, tok, acct, cont, "same/2", randomBytes(22, 200))
 		r := swDo(t, e, http.MethodPut, op("same"), tok, map[string]string{"X-Object-Manifest": cont + "/same/"}, strings.NewReader(""))
 		swWant(t, "PUT a DLO manifest beside its segments", r, http.StatusCreated)
 		content, etags := slJoin(a, b)
@@ -347,17 +336,17 @@ func TestSwiftLarge_DLO(t *testing.T) {
 		swWant(t, "PUT a DLO manifest with no segments", r, http.StatusCreated)
 		slWantWhole(t, e, tok, op("empty-dlo"), nil, `"`+slEmptyMD5+`"`, map[string]string{"X-Object-Manifest": segc + "/nothing-here/"})
 		// the first segment appears
-		seg := slPut(t, e, tok, acct, segc, "nothing-here/a", slBytes(23, 77))
+		seg := slPut(t, e, tok, acct, segc, "nothing-here/a", randomBytes(23, 77))
 		slWantWhole(t, e, tok, op("empty-dlo"), seg.body, slETag(seg.etag), nil)
 	})
 
 	t.Run("other_account", func(t *testing.T) {
 		t.Parallel()
 		// a manifest naming another account's container must not read it
-		acct2, k2 := swAccount(t, e)
-		c2 := swConn(t, e, k2.ID, k2.Value, 1)
+		acct2, k2 := e.Account(t)
+		c2 := e.Swift(t, k2.ID, k2.Value, 1)
 		fc := swContainer(t, c2)
-		secret := slBytes(31, 3000)
+		secret := randomBytes(31, 3000)
 		slPut(t, e, c2.AuthToken, acct2, fc, "f/1", secret)
 		r := swDo(t, e, http.MethodPut, op("foreign"), tok, map[string]string{"X-Object-Manifest": fc + "/f/"}, nil)
 		if r.Status == http.StatusCreated {
@@ -377,9 +366,9 @@ func TestSwiftLarge_DLO(t *testing.T) {
 		t.Parallel()
 		// a key that may write cont but not read segc must not read segc
 		// through a manifest
-		rk := swKey(t, e, acct, false, map[string]string{cont: "write"})
+		rk := e.CreateKey(t, KeySpec{Account: acct, Admin: false, Access: map[string]string{cont: "write"}})
 		rtok := swToken(t, e, rk)
-		hidden := slPut(t, e, tok, acct, segc, "hidden/1", slBytes(41, 2500))
+		hidden := slPut(t, e, tok, acct, segc, "hidden/1", randomBytes(41, 2500))
 		if r := swDo(t, e, http.MethodGet, sp(hidden.name), rtok, nil, nil); r.Status != http.StatusForbidden {
 			t.Fatalf("GET %s with a key without access to it: %d, want 403", hidden.name, r.Status)
 		}
@@ -396,7 +385,7 @@ func TestSwiftLarge_DLO(t *testing.T) {
 			if n := natGet(t, e, rk.Value, cont, "rk-dlo"); bytes.Contains(n.Body, hidden.body[:64]) {
 				t.Errorf("native getfile of a DLO over a container the key may not read: %d, %d bytes: the segment leaked", n.Status, len(n.Body))
 			}
-			out, err := s3Client(t, e, rk.ID, rk.Value).GetObject(context.Background(), &s3.GetObjectInput{Bucket: &cont, Key: aws.String("rk-dlo")})
+			out, err := e.S3(t, rk.ID, rk.Value).GetObject(context.Background(), &s3.GetObjectInput{Bucket: &cont, Key: aws.String("rk-dlo")})
 			if err == nil {
 				b, _ := io.ReadAll(out.Body)
 				out.Body.Close()
@@ -459,8 +448,8 @@ type slBulkReport struct {
 func TestSwiftLarge_SLO(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)
@@ -472,7 +461,7 @@ func TestSwiftLarge_SLO(t *testing.T) {
 		// 70000 (blob), 13 (inline), 65537 (blob), 1000 bytes in segc, and
 		// one segment beside the manifest
 		segs := slSegs(t, e, tok, acct, segc, "pg/", 100, 70000, 13, 65537, 1000)
-		local := slPut(t, e, tok, acct, cont, "pg-local-seg", slBytes(110, 4321))
+		local := slPut(t, e, tok, acct, cont, "pg-local-seg", randomBytes(110, 4321))
 		segs = append(segs, local)
 		entries := slEntries(segs...)
 		entries[1]["etag"], entries[1]["size_bytes"] = nil, nil // null: not checked
@@ -545,8 +534,8 @@ func TestSwiftLarge_SLO(t *testing.T) {
 		// a plain object where the manifest would go keeps its content
 		old := slPut(t, e, tok, acct, cont, "bad-slo", []byte("the object before"))
 		entries := slEntries(segs...)
-		missing := map[string]any{"path": "/" + segc + "/bad/none", "etag": swMD5([]byte("x")), "size_bytes": 1}
-		entries[1]["etag"] = swMD5([]byte("something else"))
+		missing := map[string]any{"path": "/" + segc + "/bad/none", "etag": md5hex([]byte("x")), "size_bytes": 1}
+		entries[1]["etag"] = md5hex([]byte("something else"))
 		entries[2]["size_bytes"] = 18
 		entries = slices.Insert(entries, 1, missing)
 		r := slPutSLO(t, e, tok, acct, cont, "bad-slo", entries, nil)
@@ -606,10 +595,10 @@ func TestSwiftLarge_SLO(t *testing.T) {
 	t.Run("unreadable_segments", func(t *testing.T) {
 		t.Parallel()
 		// another account's object is not a segment this account has
-		acct2, k2 := swAccount(t, e)
-		c2 := swConn(t, e, k2.ID, k2.Value, 1)
+		acct2, k2 := e.Account(t)
+		c2 := e.Swift(t, k2.ID, k2.Value, 1)
 		fc := swContainer(t, c2)
-		foreign := slPut(t, e, c2.AuthToken, acct2, fc, "f/1", slBytes(250, 3000))
+		foreign := slPut(t, e, c2.AuthToken, acct2, fc, "f/1", randomBytes(250, 3000))
 		r := slPutSLO(t, e, tok, acct, cont, "foreign-slo", slEntries(foreign), nil)
 		swWant(t, "PUT an SLO manifest naming another account's object", r, http.StatusBadRequest)
 		if lines := slLines(r.Body); !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, foreign.path()+", ") }) {
@@ -617,9 +606,9 @@ func TestSwiftLarge_SLO(t *testing.T) {
 		}
 		slWantGone(t, e, tok, op("foreign-slo"))
 		// nor one in a container the key may not read
-		rk := swKey(t, e, acct, false, map[string]string{cont: "write"})
+		rk := e.CreateKey(t, KeySpec{Account: acct, Admin: false, Access: map[string]string{cont: "write"}})
 		rtok := swToken(t, e, rk)
-		hidden := slPut(t, e, tok, acct, segc, "hidden-seg", slBytes(251, 2000))
+		hidden := slPut(t, e, tok, acct, segc, "hidden-seg", randomBytes(251, 2000))
 		r = slPutSLO(t, e, rtok, acct, cont, "hidden-slo", slEntries(hidden), nil)
 		if r.Status < 400 || r.Status >= 500 {
 			t.Errorf("PUT an SLO manifest over an object the key may not read: status %d, want a 4xx", r.Status)
@@ -635,7 +624,7 @@ func TestSwiftLarge_SLO(t *testing.T) {
 		swWant(t, "PUT the SLO manifest", r, http.StatusCreated)
 		// overwrite the middle segment, delete the last: the SLO reads as
 		// it was written
-		slPut(t, e, tok, acct, segc, segs[1].name, slBytes(399, 600))
+		slPut(t, e, tok, acct, segc, segs[1].name, randomBytes(399, 600))
 		swWant(t, "DELETE the last segment", swDo(t, e, http.MethodDelete, sp(segs[2].name), tok, nil, nil), http.StatusNoContent)
 		slWantGone(t, e, tok, sp(segs[2].name))
 		slWantWhole(t, e, tok, op("pinned"), content, slETag(etags...), map[string]string{"X-Static-Large-Object": "True"})
@@ -686,8 +675,8 @@ func TestSwiftLarge_SLO(t *testing.T) {
 func TestSwiftLarge_Client(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	_, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 3)
+	_, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 3)
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)
 
@@ -709,7 +698,7 @@ func TestSwiftLarge_Client(t *testing.T) {
 	check := func(t *testing.T, name string, data []byte, dlo bool, nseg int) {
 		t.Helper()
 		if got, err := c.ObjectGetBytes(swCtx, cont, name); err != nil || !bytes.Equal(got, data) {
-			t.Errorf("ObjectGetBytes %s: %d bytes (md5 %s) %v, want %d bytes (md5 %s)", name, len(got), swMD5(got), err, len(data), swMD5(data))
+			t.Errorf("ObjectGetBytes %s: %d bytes (md5 %s) %v, want %d bytes (md5 %s)", name, len(got), md5hex(got), err, len(data), md5hex(data))
 		}
 		inf, h, err := c.Object(swCtx, cont, name)
 		if err != nil || inf.Bytes != int64(len(data)) || h.IsLargeObjectDLO() != dlo || h.IsLargeObjectSLO() == dlo {
@@ -741,7 +730,7 @@ func TestSwiftLarge_Client(t *testing.T) {
 
 	t.Run("static", func(t *testing.T) {
 		t.Parallel()
-		data := slBytes(600, 350001)
+		data := randomBytes(600, 350001)
 		f, err := c.StaticLargeObjectCreate(swCtx, &swift.LargeObjectOpts{Container: cont, ObjectName: "client/slo.bin",
 			ContentType: "application/x-client-slo", ChunkSize: 100000, SegmentContainer: segc, SegmentPrefix: "slo-segs"})
 		if err != nil {
@@ -760,7 +749,7 @@ func TestSwiftLarge_Client(t *testing.T) {
 
 	t.Run("dynamic", func(t *testing.T) {
 		t.Parallel()
-		data := slBytes(700, 250000)
+		data := randomBytes(700, 250000)
 		opts := &swift.LargeObjectOpts{Container: cont, ObjectName: "client/dlo.bin", ContentType: "application/x-client-dlo",
 			ChunkSize: 100000, SegmentContainer: segc, SegmentPrefix: "dlo-segs"}
 		f, err := c.DynamicLargeObjectCreate(swCtx, opts)
@@ -774,7 +763,7 @@ func TestSwiftLarge_Client(t *testing.T) {
 		check(t, "client/dlo.bin", data, true, 3)
 
 		// append: the client lists the segments and adds more
-		more := slBytes(701, 120000)
+		more := randomBytes(701, 120000)
 		f, err = c.DynamicLargeObjectCreateFile(swCtx, &swift.LargeObjectOpts{Container: cont, ObjectName: "client/dlo.bin",
 			Flags: os.O_APPEND, ContentType: "application/x-client-dlo", ChunkSize: 100000, SegmentContainer: segc})
 		if err != nil {
@@ -799,12 +788,12 @@ func TestSwiftLarge_Client(t *testing.T) {
 func TestSwiftLarge_CrossDialect(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 2)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 2)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)
-	s3c := s3Client(t, e, k.ID, k.Value)
+	s3c := e.S3(t, k.ID, k.Value)
 	ctx := context.Background()
 
 	dsegs := slSegs(t, e, tok, acct, segc, "d/", 800, 70000, 33, 66000)
@@ -839,7 +828,7 @@ func TestSwiftLarge_CrossDialect(t *testing.T) {
 			nat := natGet(t, e, k.Value, cont, tc.name)
 			if nat.Status != http.StatusOK || !bytes.Equal(nat.Body, content) || nat.Header.Get("Content-Length") != total {
 				t.Errorf("native getfile %s: %d, %d bytes (md5 %s), Content-Length %q; want 200, %d bytes (md5 %s) as Swift GET: %.200s",
-					tc.name, nat.Status, len(nat.Body), swMD5(nat.Body), nat.Header.Get("Content-Length"), len(content), swMD5(content), nat.Body)
+					tc.name, nat.Status, len(nat.Body), md5hex(nat.Body), nat.Header.Get("Content-Length"), len(content), md5hex(content), nat.Body)
 			}
 			nr := e.Do(t, Req{Fn: "getfile", Key: k.Value, Query: Q("sid", cont, "path", tc.name), Header: map[string]string{"Range": rng}})
 			if nr.Status != http.StatusPartialContent || !bytes.Equal(nr.Body, part) || nr.Header.Get("Content-Range") != cr {
@@ -855,7 +844,7 @@ func TestSwiftLarge_CrossDialect(t *testing.T) {
 				out.Body.Close()
 				if err != nil || !bytes.Equal(b, content) || aws.ToInt64(out.ContentLength) != int64(len(content)) {
 					t.Errorf("S3 GetObject %s: %d bytes (md5 %s) %v, ContentLength %d; want %d bytes (md5 %s) as Swift GET",
-						tc.name, len(b), swMD5(b), err, aws.ToInt64(out.ContentLength), len(content), swMD5(content))
+						tc.name, len(b), md5hex(b), err, aws.ToInt64(out.ContentLength), len(content), md5hex(content))
 				}
 			}
 			out, err = s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: &cont, Key: aws.String(tc.name), Range: aws.String(rng)})

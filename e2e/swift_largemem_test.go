@@ -144,6 +144,7 @@ func slMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) 
 // RSS must not grow by more than 64 MiB while it streams. A range across
 // three segment boundaries in the middle is checked the same way.
 func TestSwiftLarge_StreamingMemory(t *testing.T) {
+	realClock(t) // samples the child's memory every 20 ms while it streams
 	if testing.Short() {
 		t.Skip("uploads and streams 200 MiB through a child server")
 	}
@@ -156,8 +157,8 @@ func TestSwiftLarge_StreamingMemory(t *testing.T) {
 	if pid != ch.cmd.Process.Pid {
 		t.Fatalf("child hello pid %d, process %d", pid, ch.cmd.Process.Pid)
 	}
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)

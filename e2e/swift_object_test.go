@@ -30,8 +30,8 @@ const swObjBody = "0123456789abcdefghij"
 func TestSwift_Object(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 3)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 3)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	op := func(name string) string { return swPath(acct, cont, name) }
@@ -55,7 +55,7 @@ func TestSwift_Object(t *testing.T) {
 			t.Fatalf("Close: %v", err)
 		}
 		h, err := f.Headers()
-		if err != nil || h["Etag"] != swMD5(all) || h["Last-Modified"] == "" || h["X-Trans-Id"] == "" {
+		if err != nil || h["Etag"] != md5hex(all) || h["Last-Modified"] == "" || h["X-Trans-Id"] == "" {
 			t.Errorf("PUT answer headers: %v %v", h, err)
 		}
 		if _, err := time.Parse(http.TimeFormat, h["Last-Modified"]); err != nil {
@@ -66,7 +66,7 @@ func TestSwift_Object(t *testing.T) {
 			t.Fatalf("read back %d bytes, want %d: %v", len(got), len(all), err)
 		}
 		info, oh, err := c.Object(swCtx, cont, "chunked.bin")
-		if err != nil || info.Bytes != int64(len(all)) || info.Hash != swMD5(all) || info.ContentType != "application/x-chunk" ||
+		if err != nil || info.Bytes != int64(len(all)) || info.Hash != md5hex(all) || info.ContentType != "application/x-chunk" ||
 			oh.ObjectMetadata()["color"] != "red" {
 			t.Errorf("HEAD = %+v %v %v", info, oh, err)
 		}
@@ -77,17 +77,17 @@ func TestSwift_Object(t *testing.T) {
 		body := []byte("checked by the server")
 		_, err := c.ObjectPut(swCtx, cont, "etag-bad-client", bytes.NewReader(body), true, strings.Repeat("0", 32), "", nil)
 		swWantClientErr(t, "ObjectPut with a wrong Etag", err, http.StatusUnprocessableEntity)
-		r := swDo(t, e, http.MethodPut, op("etag-bad"), tok, map[string]string{"Etag": swMD5([]byte("other"))}, bytes.NewReader(body))
+		r := swDo(t, e, http.MethodPut, op("etag-bad"), tok, map[string]string{"Etag": md5hex([]byte("other"))}, bytes.NewReader(body))
 		swWantErr(t, "PUT with a wrong Etag", r, http.StatusUnprocessableEntity)
 		for _, n := range []string{"etag-bad", "etag-bad-client"} {
 			swWant(t, "HEAD after a refused PUT", swDo(t, e, http.MethodHead, op(n), tok, nil, nil), http.StatusNotFound)
 		}
-		r = swDo(t, e, http.MethodPut, op("etag-good"), tok, map[string]string{"Etag": swMD5(body)}, bytes.NewReader(body))
+		r = swDo(t, e, http.MethodPut, op("etag-good"), tok, map[string]string{"Etag": md5hex(body)}, bytes.NewReader(body))
 		swWant(t, "PUT with the right Etag", r, http.StatusCreated)
-		if r.Header.Get("Etag") != swMD5(body) { // unquoted
-			t.Errorf("PUT Etag %q, want %q", r.Header.Get("Etag"), swMD5(body))
+		if r.Header.Get("Etag") != md5hex(body) { // unquoted
+			t.Errorf("PUT Etag %q, want %q", r.Header.Get("Etag"), md5hex(body))
 		}
-		if _, err := c.ObjectPut(swCtx, cont, "etag-good-client", bytes.NewReader(body), true, swMD5(body), "", nil); err != nil {
+		if _, err := c.ObjectPut(swCtx, cont, "etag-good-client", bytes.NewReader(body), true, md5hex(body), "", nil); err != nil {
 			t.Errorf("ObjectPut with the right Etag: %v", err)
 		}
 	})
@@ -115,7 +115,7 @@ func TestSwift_Object(t *testing.T) {
 			lm, err := time.Parse(http.TimeFormat, hd.Get("Last-Modified"))
 			ts, terr := strconv.ParseFloat(hd.Get("X-Timestamp"), 64)
 			if hd.Get("Content-Type") != "application/x-mine" || hd.Get("X-Object-Meta-Favourite-Food") != "pizza" ||
-				hd.Get("X-Object-Meta-Color") != "red" || hd.Get("Etag") != swMD5([]byte("meta")) || hd.Get("Content-Length") != "4" ||
+				hd.Get("X-Object-Meta-Color") != "red" || hd.Get("Etag") != md5hex([]byte("meta")) || hd.Get("Content-Length") != "4" ||
 				hd.Get("Accept-Ranges") != "bytes" || err != nil || terr != nil || ts < float64(lm.Unix()-1) || ts > float64(lm.Unix()+1) {
 				t.Errorf("%s headers: %v", m, hd)
 			}
@@ -185,7 +185,7 @@ func TestSwift_Object(t *testing.T) {
 		if err := c.ObjectPutString(swCtx, cont, "cond", body, ""); err != nil {
 			t.Fatal(err)
 		}
-		etag := swMD5([]byte(body))
+		etag := md5hex([]byte(body))
 		r := swDo(t, e, http.MethodHead, op("cond"), tok, nil, nil)
 		swWant(t, "HEAD cond", r, http.StatusOK)
 		lm, err := time.Parse(http.TimeFormat, r.Header.Get("Last-Modified"))
@@ -201,11 +201,11 @@ func TestSwift_Object(t *testing.T) {
 		}{
 			{"If-Match", `"` + etag + `"`, 200},
 			{"If-Match", "*", 200},
-			{"If-Match", `"` + swMD5(nil) + `"`, 412},
+			{"If-Match", `"` + md5hex(nil) + `"`, 412},
 			{"If-None-Match", `"` + etag + `"`, 304},
 			{"If-None-Match", etag, 304}, // Swift strips the quotes, so a bare etag matches too
 			{"If-None-Match", "*", 304},
-			{"If-None-Match", `"` + swMD5(nil) + `"`, 200},
+			{"If-None-Match", `"` + md5hex(nil) + `"`, 200},
 			{"If-Modified-Since", at, 304},
 			{"If-Modified-Since", before, 200},
 			{"If-Unmodified-Since", before, 412},
@@ -282,7 +282,7 @@ func TestSwift_Object(t *testing.T) {
 				}
 			}
 			if hd.Get("X-Object-Meta-C") != "3" || hd.Values("X-Object-Meta-A") != nil || hd.Values("X-Object-Meta-B") != nil ||
-				hd.Get("Content-Type") != "text/x-posted" || hd.Get("Etag") != swMD5([]byte(body)) || hd.Get("Content-Length") != strconv.Itoa(len(body)) {
+				hd.Get("Content-Type") != "text/x-posted" || hd.Get("Etag") != md5hex([]byte(body)) || hd.Get("Content-Length") != strconv.Itoa(len(body)) {
 				t.Errorf("%s after POST: %v", m, hd)
 			}
 			if m == http.MethodGet && string(r.Body) != body {

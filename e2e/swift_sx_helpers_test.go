@@ -7,12 +7,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -21,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/ncw/swift/v2"
 )
 
@@ -38,8 +35,8 @@ type sxAcct struct {
 // sxNewAcct creates an account with an admin key and authenticates it.
 func sxNewAcct(t testing.TB, e *Env) *sxAcct {
 	t.Helper()
-	id, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	id, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	return &sxAcct{ID: id, Key: k, Tok: c.AuthToken, Conn: c}
 }
 
@@ -56,16 +53,6 @@ func sxBody(b []byte) io.Reader {
 type sxChunked struct{ r io.Reader }
 
 func (c *sxChunked) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// sxRandom is n pseudo-random bytes (seeded, so reruns send the same).
-func sxRandom(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
 
 // sxPut PUTs body at acct/cont/name with the headers and fails the test
 // unless the answer is 201.
@@ -151,29 +138,6 @@ func sxSwiftNames(t testing.TB, e *Env, tok, acct, cont string) []string {
 	return swObjectNames(t, l)
 }
 
-// sxS3Keys is every key ListObjectsV2 lists in a bucket, page by page.
-func sxS3Keys(t testing.TB, c *s3.Client, bucket string) []string {
-	t.Helper()
-	var keys []string
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket)}
-	for page := 0; ; page++ {
-		if page > 1000 {
-			t.Fatalf("ListObjectsV2 %s: paging does not end", bucket)
-		}
-		out, err := c.ListObjectsV2(context.Background(), in)
-		if err != nil {
-			t.Fatalf("ListObjectsV2 %s: %v", bucket, err)
-		}
-		for _, o := range out.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-		if !aws.ToBool(out.IsTruncated) {
-			return keys
-		}
-		in.ContinuationToken = out.NextContinuationToken
-	}
-}
-
 // sxNatPaths is every path the native filelist lists in a service.
 func sxNatPaths(t testing.TB, e *Env, key, sid string) []string {
 	t.Helper()
@@ -214,24 +178,17 @@ func sxStr(v map[string]any, name string) string {
 // and returns that version (nil when versionlist lacks it).
 func sxWaitOp(t testing.TB, e *Env, key, sid, path, op string, timeout time.Duration) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var up *natUpdate
-	for up == nil {
+	eventually(t, timeout, func() error {
 		ups := sxUpdates(t, e, key, sid)
 		for i := range ups {
 			if ups[i].Op == op && ups[i].Path == path {
 				up = &ups[i]
-				break
+				return nil
 			}
 		}
-		if up != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("syncnext %s: no %q update of %q within %v: %q", sid, op, path, timeout, sxOps(ups, path))
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return fmt.Errorf("syncnext %s: no %q update of %q: %q", sid, op, path, sxOps(ups, path))
+	})
 	vs := sxVersionsRaw(t, e, key, sid, path)
 	for _, v := range vs {
 		if id, _ := v["sync_id"].(float64); uint64(id) == up.SyncID {
@@ -294,31 +251,6 @@ func sxBlobFiles(t testing.TB, e *Env) int {
 		t.Fatalf("walking %s: %v", root, err)
 	}
 	return n
-}
-
-// sxSend is one raw Swift request for goroutines: no testing.T, the
-// transport error returned.
-func sxSend(e *Env, method, path, tok string, hdr map[string]string, body io.Reader) (*Resp, error) {
-	req, err := http.NewRequest(method, e.URL+path, body)
-	if err != nil {
-		return nil, err
-	}
-	if tok != "" {
-		req.Header.Set("X-Auth-Token", tok)
-	}
-	for k, v := range hdr {
-		req.Header[k] = []string{v}
-	}
-	resp, err := swHTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
 // sxTrim is a body cut for a message.

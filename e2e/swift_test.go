@@ -27,11 +27,11 @@ import (
 func TestSwift_Auth(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
+	acct, k := e.Account(t)
 	want := e.URL + "/v1/" + acct
 	var tokens, made []string
 	for _, v := range []int{1, 2, 3} {
-		c := swConn(t, e, k.ID, k.Value, v)
+		c := e.Swift(t, k.ID, k.Value, v)
 		if c.StorageUrl != want {
 			t.Errorf("auth v%d: storage URL %q, want %q", v, c.StorageUrl, want)
 		}
@@ -63,7 +63,7 @@ func TestSwift_Auth(t *testing.T) {
 		t.Errorf("tokens of v1, v2, v3 differ: %q", tokens)
 	}
 	// the server admin key lands in the default account
-	if c := swConn(t, e, e.AdminKeyID, e.AdminKey, 1); c.StorageUrl != e.URL+"/v1/default" {
+	if c := e.Swift(t, e.AdminKeyID, e.AdminKey, 1); c.StorageUrl != e.URL+"/v1/default" {
 		t.Errorf("server admin key: storage URL %q", c.StorageUrl)
 	}
 
@@ -82,7 +82,7 @@ func TestSwift_Auth(t *testing.T) {
 				}
 			}
 		}
-		other, _ := swAccount(t, e)
+		other, _ := e.Account(t)
 		bad := map[string]map[string]string{
 			"wrong password":      {"X-Auth-User": k.ID, "X-Auth-Key": k.Value + "x"},
 			"unknown user":        {"X-Auth-User": "CK000000000000000000", "X-Auth-Key": k.Value},
@@ -212,8 +212,8 @@ func TestSwift_Auth(t *testing.T) {
 func TestSwift_Account(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	tok := c.AuthToken
 	ap := swPath(acct)
 
@@ -238,8 +238,8 @@ func TestSwift_Account(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, ok := swAccount(t, e)
-	oc := swConn(t, e, ok.ID, ok.Value, 1)
+	_, ok := e.Account(t)
+	oc := e.Swift(t, ok.ID, ok.Value, 1)
 	if err := oc.ContainerCreate(swCtx, base+"-e", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestSwift_Account(t *testing.T) {
 			t.Errorf("account metadata after update: %v", r.Header)
 		}
 		// a key that is not an account admin may not
-		plain := swKey(t, e, acct, false, map[string]string{"*": "write"})
+		plain := e.CreateKey(t, KeySpec{Account: acct, Admin: false, Access: map[string]string{"*": "write"}})
 		r = swDo(t, e, http.MethodPost, ap, swToken(t, e, plain), map[string]string{"X-Account-Meta-Color": "red"}, nil)
 		swWantErr(t, "account POST by a non-admin key", r, http.StatusForbidden)
 		if _, h, _ := c.Account(swCtx); h["X-Account-Meta-Color"] != "green" {
@@ -387,8 +387,8 @@ func TestSwift_Account(t *testing.T) {
 func TestSwift_Container(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 2)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 2)
 	tok := c.AuthToken
 
 	t.Run("create_metadata", func(t *testing.T) {
@@ -500,7 +500,7 @@ func TestSwift_Container(t *testing.T) {
 		swListJSON(t, e, p, tok, &all)
 		swEq(t, "json listing", swObjectNames(t, all), objs)
 		for _, o := range all {
-			if o.Hash != swMD5([]byte("body of "+o.Name)) || o.Bytes != int64(len("body of "+o.Name)) || !swLastModifiedRe.MatchString(o.LastModified) {
+			if o.Hash != md5hex([]byte("body of "+o.Name)) || o.Bytes != int64(len("body of "+o.Name)) || !swLastModifiedRe.MatchString(o.LastModified) {
 				t.Errorf("json entry %+v", o)
 			}
 		}
@@ -533,7 +533,7 @@ func TestSwift_Container(t *testing.T) {
 		}
 		// the client's view of the same
 		os, err := c.Objects(swCtx, name, &swift.ObjectsOpts{Delimiter: '/'})
-		if err != nil || len(os) != 4 || !os[1].PseudoDirectory || os[1].Name != "b/" || os[0].Hash != swMD5([]byte("body of a.txt")) {
+		if err != nil || len(os) != 4 || !os[1].PseudoDirectory || os[1].Name != "b/" || os[0].Hash != md5hex([]byte("body of a.txt")) {
 			t.Errorf("Objects delimiter / = %+v, %v", os, err)
 		}
 		ns, err := c.ObjectNames(swCtx, name, &swift.ObjectsOpts{Prefix: "b/", Marker: "b/1"})
@@ -568,7 +568,7 @@ func TestSwift_Container(t *testing.T) {
 			t.Fatalf("container xml: %v: %s", err, r.Body)
 		}
 		if doc.Name != name || len(doc.Objects) != 2 || doc.Objects[0].Name != "a.txt" || doc.Objects[1].Name != "d" ||
-			doc.Objects[1].Hash != swMD5([]byte("body of d")) || doc.Objects[1].Bytes != 9 || len(doc.Subdirs) != 2 ||
+			doc.Objects[1].Hash != md5hex([]byte("body of d")) || doc.Objects[1].Bytes != 9 || len(doc.Subdirs) != 2 ||
 			doc.Subdirs[0].Name != "b/" || doc.Subdirs[1].Name != "e/" {
 			t.Errorf("container xml: %s", r.Body)
 		}
@@ -607,10 +607,10 @@ func TestSwift_Container(t *testing.T) {
 func TestSwift_TransID(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
+	acct, k := e.Account(t)
 	tok := swToken(t, e, k)
 	cont := swName(t)
-	etag := swMD5([]byte("t"))
+	etag := md5hex([]byte("t"))
 	steps := []struct {
 		method, path, token string
 		hdr                 map[string]string
@@ -625,7 +625,7 @@ func TestSwift_TransID(t *testing.T) {
 		{"PUT", swPath(acct, cont), tok, nil, "", 201},
 		{"PUT", swPath(acct, cont), tok, nil, "", 202},
 		{"PUT", swPath(acct, cont, "t"), tok, nil, "t", 201},
-		{"PUT", swPath(acct, cont, "bad"), tok, map[string]string{"Etag": swMD5(nil)}, "t", 422},
+		{"PUT", swPath(acct, cont, "bad"), tok, map[string]string{"Etag": md5hex(nil)}, "t", 422},
 		{"GET", swPath(acct, cont, "t"), tok, nil, "", 200},
 		{"HEAD", swPath(acct, cont, "t"), tok, nil, "", 200},
 		{"GET", swPath(acct, cont, "t"), tok, map[string]string{"If-None-Match": `"` + etag + `"`}, "", 304},
@@ -675,8 +675,8 @@ func TestSwift_TransID(t *testing.T) {
 func TestSwift_Public(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	pub, priv, rr := swName(t)+"-pub", swName(t)+"-priv", swName(t)+"-rr"
 	for cn, h := range map[string]swift.Headers{pub: {"X-Container-Meta-Type": "public"}, priv: nil, rr: {"X-Container-Read": ".r:*"}} {
 		if err := c.ContainerCreate(swCtx, cn, h); err != nil {
@@ -690,7 +690,7 @@ func TestSwift_Public(t *testing.T) {
 	for _, cn := range []string{pub, rr} {
 		r := anon(http.MethodGet, swPath(acct, cn, "doc.txt"))
 		swWant(t, "anonymous GET in "+cn, r, http.StatusOK)
-		if string(r.Body) != "public? "+cn || r.Header.Get("Etag") != swMD5([]byte("public? "+cn)) {
+		if string(r.Body) != "public? "+cn || r.Header.Get("Etag") != md5hex([]byte("public? "+cn)) {
 			t.Errorf("anonymous GET in %s: %q %v", cn, r.Body, r.Header)
 		}
 		r = anon(http.MethodHead, swPath(acct, cn, "doc.txt"))
@@ -727,11 +727,11 @@ func TestSwift_Public(t *testing.T) {
 func TestSwift_ACL(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	owner, ok := swAccount(t, e)
-	oc := swConn(t, e, ok.ID, ok.Value, 1)
-	guest, gadm := swAccount(t, e)
-	g1 := swKey(t, e, guest, false, map[string]string{"*": "write"})
-	g2 := swKey(t, e, guest, false, map[string]string{"*": "write"})
+	owner, ok := e.Account(t)
+	oc := e.Swift(t, ok.ID, ok.Value, 1)
+	guest, gadm := e.Account(t)
+	g1 := e.CreateKey(t, KeySpec{Account: guest, Admin: false, Access: map[string]string{"*": "write"}})
+	g2 := e.CreateKey(t, KeySpec{Account: guest, Admin: false, Access: map[string]string{"*": "write"}})
 	tok1, tok2, tokAdm := swToken(t, e, g1), swToken(t, e, g2), swToken(t, e, gadm)
 	cont := swContainer(t, oc)
 	if err := oc.ObjectPutString(swCtx, cont, "shared.txt", "shared", ""); err != nil {
@@ -799,7 +799,7 @@ func TestSwift_ACL(t *testing.T) {
 		t.Errorf("owner HEAD: %v %v", h, err)
 	}
 	// the client through the owner's URL
-	gc := swConn(t, e, g1.ID, g1.Value, 3)
+	gc := e.Swift(t, g1.ID, g1.Value, 3)
 	gc.StorageUrl = e.URL + swPath(owner)
 	if got, err := gc.ObjectGetString(swCtx, cont, "shared.txt"); err != nil || got != "shared" {
 		t.Errorf("client through the owner's URL: %q %v", got, err)
@@ -834,8 +834,8 @@ func TestSwift_ACL(t *testing.T) {
 func TestSwift_NonAdmin(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	c1, c2 := swContainer(t, c), swName(t)+"-two"
 	if err := c.ContainerCreate(swCtx, c2, nil); err != nil {
 		t.Fatal(err)
@@ -845,8 +845,8 @@ func TestSwift_NonAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w := swToken(t, e, swKey(t, e, acct, false, map[string]string{"*": "write"}))
-	rd := swToken(t, e, swKey(t, e, acct, false, map[string]string{c1: "read"}))
+	w := swToken(t, e, e.CreateKey(t, KeySpec{Account: acct, Admin: false, Access: map[string]string{"*": "write"}}))
+	rd := swToken(t, e, e.CreateKey(t, KeySpec{Account: acct, Admin: false, Access: map[string]string{c1: "read"}}))
 
 	swWantErr(t, "non-admin container PUT", swDo(t, e, http.MethodPut, swPath(acct, swName(t)+"-new"), w, nil, nil), http.StatusForbidden)
 	swWantErr(t, "non-admin container PUT of an existing one", swDo(t, e, http.MethodPut, swPath(acct, c1), w,
@@ -886,9 +886,9 @@ func TestSwift_NonAdmin(t *testing.T) {
 func TestSwift_Isolation(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
-	a, ka := swAccount(t, e)
-	b, kb := swAccount(t, e)
-	ca, cb := swConn(t, e, ka.ID, ka.Value, 1), swConn(t, e, kb.ID, kb.Value, 2)
+	a, ka := e.Account(t)
+	b, kb := e.Account(t)
+	ca, cb := e.Swift(t, ka.ID, ka.Value, 1), e.Swift(t, kb.ID, kb.Value, 2)
 	contA, contB := swContainer(t, ca), swContainer(t, cb)
 	for _, x := range []struct {
 		c    *swift.Connection
@@ -977,7 +977,7 @@ func TestSwift_Info(t *testing.T) {
 		t.Errorf("/info: %s", r.Body)
 	}
 	// the client finds it next to the storage URL
-	c := swConn(t, e, e.AdminKeyID, e.AdminKey, 1)
+	c := e.Swift(t, e.AdminKeyID, e.AdminKey, 1)
 	qi, err := c.QueryInfo(swCtx)
 	if err != nil {
 		t.Fatalf("QueryInfo: %v", err)
@@ -992,10 +992,10 @@ func TestSwift_Info(t *testing.T) {
 // and past that time the object reads 404 at once (a test clock).
 func TestSwift_Expiry(t *testing.T) {
 	t.Parallel()
-	clk := newNatClock()
+	clk := newTestClock(time.Time{})
 	e := Start(t, func(c *server.Config) { c.Clock = clk.Now })
-	acct, k := swAccount(t, e)
-	c := swConn(t, e, k.ID, k.Value, 1)
+	acct, k := e.Account(t)
+	c := e.Swift(t, k.ID, k.Value, 1)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	now := clk.Now().Unix()

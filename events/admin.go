@@ -8,6 +8,22 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
+// ServiceAdmin is the core's family of changes to services and accounts
+// (the tenants owning them), each one event.
+type ServiceAdmin interface {
+	CreateService(ctx context.Context, o Origin, in ServiceInput) (*schema.Service, error)
+	UpdateService(ctx context.Context, o Origin, id string, update func(*schema.Service) error) (*schema.Service, error)
+	DeleteService(ctx context.Context, o Origin, id string) error
+	SetServiceQuota(ctx context.Context, o Origin, id string, bytes, count int64) (*schema.Service, error)
+	CreateAccount(ctx context.Context, o Origin, id, name string) (*schema.Account, error)
+	EnsureAccount(ctx context.Context, id, name string) error
+	UpdateAccount(ctx context.Context, o Origin, id string, update func(*schema.Account) error) (*schema.Account, error)
+	DeleteAccount(ctx context.Context, o Origin, id string) error
+	SetAccountQuota(ctx context.Context, o Origin, id string, bytes int64) (*schema.Account, error)
+}
+
+var _ ServiceAdmin = (*Core)(nil)
+
 // ServiceInput creates or updates a service.
 type ServiceInput struct {
 	ID       string
@@ -170,77 +186,6 @@ func (s *Core) DeleteService(ctx context.Context, o Origin, id string) error {
 	return err
 }
 
-// KeyInput creates an API key.
-type KeyInput struct {
-	Account string
-	Name    string
-	Admin   bool
-	Access  map[string]string
-}
-
-// CreateKey creates a key and returns it with its value, which is never
-// shown again (the log holds it sealed).
-func (s *Core) CreateKey(ctx context.Context, o Origin, in KeyInput) (*schema.Key, string, error) {
-	if in.Account == "" {
-		in.Account = schema.DefaultAccount
-	}
-	if _, err := s.state.Account(ctx, in.Account); err != nil {
-		return nil, "", err
-	}
-	if in.Access == nil {
-		in.Access = map[string]string{}
-	}
-	for sid, level := range in.Access {
-		if sid != schema.AllServices && !schema.ValidContainerName(sid) {
-			return nil, "", schema.Errorf(schema.KindInvalidArgument, "access: invalid service id")
-		}
-		if level != schema.AccessRead && level != schema.AccessWrite {
-			return nil, "", schema.Errorf(schema.KindInvalidArgument, `access levels are "read" or "write"`)
-		}
-	}
-	if len(in.Access) == 0 && !in.Admin {
-		return nil, "", schema.Errorf(schema.KindInvalidArgument, "a key needs access to at least one service (or \"*\")")
-	}
-	id, value := NewKeyID(), NewKeyValue()
-	p := schema.KeyCreated{ID: id, Name: in.Name, Admin: in.Admin, Access: in.Access,
-		Sealed: s.sealer.Seal(value), Lookup: LookupHash(value)}
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		ev, err := s.newEvent(o, schema.TypeKeyCreated, in.Account, "", "", p)
-		return ev, Expect{Filter: schema.KeySubject(id, "*")}, err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	k, err := s.state.Key(ctx, id)
-	return k, value, err
-}
-
-// RevokeKey revokes a key; KindNotFound for an unknown or revoked key.
-func (s *Core) RevokeKey(ctx context.Context, o Origin, id string) error {
-	k, err := s.state.Key(ctx, id)
-	if err != nil {
-		return err
-	}
-	if k.Revoked {
-		return schema.Errorf(schema.KindNotFound, "key not found")
-	}
-	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
-		ev, err := s.newEvent(o, schema.TypeKeyRevoked, k.Account, "", "", schema.KeyRevoked{ID: id})
-		return ev, Expect{}, err
-	})
-	return err
-}
-
-// KeySecret returns a key's clear value (for SigV4 verification). It never
-// leaves the process.
-func (s *Core) KeySecret(k *schema.Key) (string, error) {
-	v, err := s.sealer.Open(k.Sealed)
-	if err != nil {
-		return "", schema.Wrap(schema.KindInternal, err, "key cannot be opened")
-	}
-	return v, nil
-}
-
 // CreateAccount creates an account; KindAlreadyExists when taken.
 func (s *Core) CreateAccount(ctx context.Context, o Origin, id, name string) (*schema.Account, error) {
 	if !schema.ValidAccountID(id) {
@@ -339,6 +284,30 @@ func (s *Core) SetAccountQuota(ctx context.Context, o Origin, id string, bytes i
 			return nil, Expect{}, err
 		}
 		ev, err := s.newEvent(o, schema.TypeQuotaSet, id, "", "", schema.QuotaSet{Bytes: bytes})
+		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.state.Account(ctx, id)
+}
+
+// UpdateAccount changes an account's name or metadata.
+func (s *Core) UpdateAccount(ctx context.Context, o Origin, id string, update func(*schema.Account) error) (*schema.Account, error) {
+	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
+		subject := schema.AccountSubject(id, "*")
+		seq, err := s.subjectSeq(ctx, subject)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		a, err := s.state.Account(ctx, id)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		if err := update(a); err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := s.newEvent(o, schema.TypeAccountUpdated, id, "", "", schema.AccountUpdated{ID: id, Name: a.Name, Meta: a.Meta})
 		return ev, Expect{Filter: subject, FilterSeq: seq}, err
 	})
 	if err != nil {

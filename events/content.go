@@ -8,6 +8,17 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
+// ObjectReader is the core's family of reads of object content: the bytes
+// of a version, wherever they are (inline in the log, in the blobstore,
+// or in a large object's segments), and the large objects' resolution
+// (large.go).
+type ObjectReader interface {
+	Open(ctx context.Context, v *schema.Version) (blobstore.Reader, error)
+	Resolve(ctx context.Context, v *schema.Version, canRead func(*schema.Service) bool) (*schema.Version, error)
+}
+
+var _ ObjectReader = (*Core)(nil)
+
 // inlineReader is a blobstore.Reader over bytes carried by an event.
 type inlineReader struct{ *bytes.Reader }
 

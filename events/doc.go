@@ -6,6 +6,16 @@
 // log, never check-then-write in memory), and replies only after the local
 // projections applied the event (read your writes).
 //
+// An object mutation reads the state it decides on (the service, its
+// account and the object's newest version) once, in prepare, and goes
+// one way: dialect, core, log, projections, reply (mutation.go). Core's
+// methods come in families by concern, each an interface declared next to
+// them: ObjectWriter (objects.go), ObjectReader (content.go), Uploads
+// (multipart.go), ServiceAdmin (admin.go: services and accounts),
+// KeyAdmin (keys.go, tokens.go), Replication (replica.go), PointInTime
+// (restore.go) and Maintenance (maintenance.go, checkpoint.go); the core
+// plumbing is in service.go.
+//
 // Multipart uploads are events too (upload.created, upload.part, and an
 // object put that completes them or upload.aborted); part bytes and a
 // completed object's concatenated bytes are in the blobstore, fsynced,

@@ -36,11 +36,60 @@ type SegmentInput struct {
 	Size    int64  // < 0 = not checked
 }
 
-// BadSegment says why one segment of an SLO was refused.
+// SegmentProblem says what is wrong with one segment of a static large
+// object. Each dialect words it in its own terms.
+type SegmentProblem int
+
+const (
+	// SegmentMissing: no live object at the segment's path.
+	SegmentMissing SegmentProblem = iota + 1
+	// SegmentForeign: the segment's service is not one of the large
+	// object's account.
+	SegmentForeign
+	// SegmentDynamic: the segment is a dynamic large object's manifest.
+	SegmentDynamic
+	// SegmentETagMismatch: the segment's ETag is not the one given.
+	SegmentETagMismatch
+	// SegmentSizeMismatch: the segment's size is not the one given.
+	SegmentSizeMismatch
+)
+
+// Kind is the domain error kind of the problem on its own.
+func (p SegmentProblem) Kind() schema.Kind {
+	switch p {
+	case SegmentMissing:
+		return schema.KindNotFound
+	case SegmentForeign:
+		return schema.KindForbidden
+	case SegmentETagMismatch, SegmentSizeMismatch:
+		return schema.KindPreconditionFailed
+	}
+	return schema.KindInvalidArgument
+}
+
+func (p SegmentProblem) String() string {
+	switch p {
+	case SegmentMissing:
+		return "not found"
+	case SegmentForeign:
+		return "in a service of another account"
+	case SegmentDynamic:
+		return "a dynamic large object"
+	case SegmentETagMismatch:
+		return "ETag mismatch"
+	case SegmentSizeMismatch:
+		return "size mismatch"
+	}
+	return "invalid"
+}
+
+// BadSegment is one refused segment of an SLO: its index in the list,
+// where it points and what is wrong with it.
 type BadSegment struct {
-	Index  int
-	Path   string // "/service/path", as the manifest named it
-	Reason string // "404 Not Found", "Etag Mismatch", "Size Mismatch", ...
+	Index   int
+	Service string
+	Path    string
+	Problem SegmentProblem
 }
 
 // SegmentsError lists every bad segment of an SLO; it is an
@@ -51,10 +100,11 @@ type SegmentsError struct {
 
 func (e *SegmentsError) Error() string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "%d bad segments:", len(e.Bad))
 	for _, s := range e.Bad {
-		fmt.Fprintf(&b, "%s, %s\n", s.Path, s.Reason)
+		fmt.Fprintf(&b, " segment %d (%s/%s) %s;", s.Index, s.Service, s.Path, s.Problem)
 	}
-	return b.String()
+	return strings.TrimSuffix(b.String(), ";")
 }
 
 // Unwrap makes the error an InvalidArgument for every dialect.
@@ -80,10 +130,7 @@ type LargeInput struct {
 // itself an SLO contributes its segments. The ETag is Swift's: the MD5 of
 // the segments' ETags concatenated.
 func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.Version, error) {
-	if err := schema.CheckPath(in.Path); err != nil {
-		return nil, err
-	}
-	svc, err := s.writable(ctx, in.Service)
+	m, err := s.prepare(ctx, in.Service, in.Path, scopeNone, true)
 	if err != nil {
 		return nil, err
 	}
@@ -94,25 +141,27 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 	var bad []BadSegment
 	now := s.opts.Clock()
 	for i, in := range in.Segments {
-		name := "/" + in.Service + "/" + in.Path
+		bad1 := func(p SegmentProblem) {
+			bad = append(bad, BadSegment{Index: i, Service: in.Service, Path: in.Path, Problem: p})
+		}
 		v, err := s.state.Object(ctx, in.Service, in.Path)
 		if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(now)) {
-			bad = append(bad, BadSegment{i, name, "404 Not Found"})
+			bad1(SegmentMissing)
 			continue
 		} else if err != nil {
 			return nil, err
 		}
-		if seg, err := s.state.Service(ctx, in.Service); err != nil || seg.Account != svc.Account {
-			bad = append(bad, BadSegment{i, name, "403 Forbidden"})
+		if !s.sameAccount(ctx, m.svc, in.Service) {
+			bad1(SegmentForeign)
 			continue
 		}
 		switch {
 		case v.Headers[ManifestHeader] != "":
-			bad = append(bad, BadSegment{i, name, "Dynamic large objects cannot be segments"})
+			bad1(SegmentDynamic)
 		case in.ETag != "" && !strings.EqualFold(strings.Trim(in.ETag, `"`), v.ETag):
-			bad = append(bad, BadSegment{i, name, "Etag Mismatch"})
+			bad1(SegmentETagMismatch)
 		case in.Size >= 0 && in.Size != v.Size:
-			bad = append(bad, BadSegment{i, name, "Size Mismatch"})
+			bad1(SegmentSizeMismatch)
 		default:
 			segs = append(segs, segmentsOf(v)...)
 		}
@@ -121,10 +170,20 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 		return nil, &SegmentsError{Bad: bad}
 	}
 	p := schema.ObjectPut{ContentType: in.ContentType, Meta: in.Meta, Headers: in.Headers, DeleteAt: in.DeleteAt,
-		Segments: segs, Null: svc.Suspended()}
+		Segments: segs}
 	p.Size, p.ETag = sizeAndETag(segs)
-	return s.commitVersion(ctx, o, schema.TypeObjectPut, svc.Account, in.Service, in.Path, p.Size, Conditions{},
-		func(version string) any { p.Version = version; return p })
+	return s.commitVersion(ctx, o, m, schema.TypeObjectPut, p.Size, Conditions{},
+		func(m *mutation, version string) any { p.Version, p.Null = version, m.svc.Suspended(); return p })
+}
+
+// sameAccount reports whether service id belongs to own's account (own
+// itself, already read, is not read again).
+func (s *Core) sameAccount(ctx context.Context, own *schema.Service, id string) bool {
+	if id == own.ID {
+		return true
+	}
+	svc, err := s.state.Service(ctx, id)
+	return err == nil && svc.Account == own.Account
 }
 
 // segmentsOf returns the segments a version contributes to a large object:

@@ -131,7 +131,8 @@ func TestService_PutLargeBadSegments(t *testing.T) {
 	if !errors.As(err, &se) || !schema.IsKind(err, schema.KindInvalidArgument) {
 		t.Fatalf("err = %v, want a SegmentsError that is InvalidArgument", err)
 	}
-	want := []events.BadSegment{{1, "/big/missing", "404 Not Found"}, {2, "/big/ok", "Etag Mismatch"}, {3, "/big/ok", "Size Mismatch"}}
+	want := []events.BadSegment{{1, "big", "missing", events.SegmentMissing}, {2, "big", "ok", events.SegmentETagMismatch},
+		{3, "big", "ok", events.SegmentSizeMismatch}}
 	if len(se.Bad) != len(want) {
 		t.Fatalf("bad segments %+v, want %+v", se.Bad, want)
 	}

@@ -2,12 +2,34 @@ package events
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/schema"
 )
+
+// Maintenance is the core's family of background jobs and start-up
+// steps: expiry (the reaper), retention, garbage collection and signed
+// checkpoints of the hash chain (checkpoint.go).
+type Maintenance interface {
+	ExpireObject(ctx context.Context, service, path, version string) error
+	ReapOnce(ctx context.Context) (int, error)
+	RunReaper(ctx context.Context, interval time.Duration, log *slog.Logger)
+	RetainOnce(ctx context.Context) (int, error)
+	RunRetention(ctx context.Context, interval time.Duration, log *slog.Logger)
+	CollectGarbage(ctx context.Context, grace time.Duration) (int, error)
+	RunCollector(ctx context.Context, interval, grace time.Duration, log *slog.Logger)
+	Checkpoint(ctx context.Context, key ed25519.PrivateKey) (uint64, error)
+	RunCheckpoints(ctx context.Context, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger)
+	// SeedTime makes event times continue after t (the newest in the log).
+	SeedTime(t time.Time)
+}
+
+var _ Maintenance = (*Core)(nil)
 
 // ReapOnce appends an expiry event for every scheduled expiry that is due,
 // and returns how many it handled.
@@ -114,3 +136,38 @@ const ActorRetention = "retention"
 func (s *Core) RunRetention(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	every(ctx, interval, log, "retention", "purged", s.RetainOnce)
 }
+
+// ExpireObject records that version's expiry passed, if it is still the
+// live version (a newer put makes the expiry moot: nothing is appended).
+// A replica's expiries are its primary's: nothing is appended either.
+func (s *Core) ExpireObject(ctx context.Context, service, path, version string) error {
+	m := &mutation{service: service, path: path, scope: scopeObject}
+	if err := s.load(ctx, m); err != nil {
+		return err
+	}
+	if m.svc.Settings.Replica != nil { // its primary's reaper decides, and the change follows
+		return nil
+	}
+	if err := s.refuseReadOnly(); err != nil {
+		return err
+	}
+	_, err := s.commitObject(ctx, m, func(m *mutation) (*schema.Event, error) {
+		head := m.head
+		if head == nil || head.Deleted || head.Version != version || !head.ExpiredAt(s.opts.Clock()) {
+			return nil, errMoot
+		}
+		ev, err := s.newEvent(Origin{Actor: schema.Actor{KeyID: schema.ActorReaper}}, schema.TypeObjectExpired, m.svc.Account, service, path, nil)
+		if err != nil {
+			return nil, err
+		}
+		ev.Data, err = json.Marshal(schema.ObjectExpired{Version: ev.ID, Expired: version})
+		return ev, err
+	})
+	if errors.Is(err, errMoot) || schema.IsKind(err, schema.KindNotFound) {
+		return nil
+	}
+	return err
+}
+
+// errMoot stops a mutation that has nothing to do.
+var errMoot = errors.New("events: nothing to do")

@@ -14,6 +14,19 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
+// Uploads is the core's family of multipart uploads: each step is an
+// event, and the completion is the object's put.
+type Uploads interface {
+	CreateUpload(ctx context.Context, o Origin, in UploadInput) (*schema.Upload, error)
+	Upload(ctx context.Context, service, id string) (*schema.Upload, error)
+	PutPart(ctx context.Context, o Origin, service, upload string, n int, body io.Reader) (*schema.Part, error)
+	Parts(ctx context.Context, service, upload string) ([]*schema.Part, error)
+	CompleteUpload(ctx context.Context, o Origin, service, upload string, list []CompletePart, cond Conditions) (*schema.Version, error)
+	AbortUpload(ctx context.Context, o Origin, service, upload string) error
+}
+
+var _ Uploads = (*Core)(nil)
+
 // Multipart upload limits (S3's).
 const (
 	MaxParts    = 10000
@@ -114,12 +127,22 @@ type CompletePart struct {
 // at least MinPartSize) as one put event that also closes the upload. The
 // ETag is S3's: MD5 of the parts' binary MD5s, "-", the number of parts.
 func (s *Core) CompleteUpload(ctx context.Context, o Origin, service, upload string, list []CompletePart, cond Conditions) (*schema.Version, error) {
-	svc, err := s.writable(ctx, service)
-	if err != nil {
+	if err := s.refuseReadOnly(); err != nil {
 		return nil, err
 	}
 	u, err := s.Upload(ctx, service, upload)
+	if schema.IsKind(err, schema.KindNotFound) {
+		// no such upload: a service that is missing or may not be
+		// written says so first
+		if _, serr := s.writable(ctx, service); serr != nil {
+			return nil, serr
+		}
+	}
 	if err != nil {
+		return nil, err
+	}
+	m := &mutation{service: service, path: u.Path, scope: condScope(cond), quota: true, client: true}
+	if err := s.load(ctx, m); err != nil {
 		return nil, err
 	}
 	stored, err := s.state.Parts(ctx, service, upload)
@@ -130,14 +153,10 @@ func (s *Core) CompleteUpload(ctx context.Context, o Origin, service, upload str
 	if err != nil {
 		return nil, err
 	}
-	if cond.Any() { // fail fast before concatenating; re-checked atomically below
-		cur, _, err := s.live(ctx, service, u.Path)
-		if err != nil {
-			return nil, err
-		}
-		if err := cond.Check(cur); err != nil {
-			return nil, err
-		}
+	// fail fast before concatenating; checked again on the state the
+	// append expects
+	if err := cond.Check(m.live(s.opts.Clock())); err != nil {
+		return nil, err
 	}
 	sums := md5.New()
 	done := &schema.MultipartDone{Upload: upload}
@@ -154,9 +173,8 @@ func (s *Core) CompleteUpload(ctx context.Context, o Origin, service, upload str
 	}
 	put.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(sums.Sum(nil)), len(parts))
 	put.ContentType, put.Meta, put.Headers, put.Multipart = u.ContentType, u.Meta, u.Headers, done
-	put.Null = svc.Suspended()
-	v, err := s.commitVersion(ctx, o, schema.TypeObjectPut, svc.Account, service, u.Path, put.Size, cond,
-		func(version string) any { put.Version = version; return put })
+	v, err := s.commitVersion(ctx, o, m, schema.TypeObjectPut, put.Size, cond,
+		func(m *mutation, version string) any { put.Version, put.Null = version, m.svc.Suspended(); return put })
 	if schema.IsKind(err, schema.KindNotFound) {
 		// the completion lost a race with an abort or another completion
 		return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchUpload, "upload not found")

@@ -12,6 +12,19 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
+// Replication is the core's family of writes that make a service a
+// replica of another instance's: the sources it follows and the changes
+// it applies, as the primary made them.
+type Replication interface {
+	CreateSource(ctx context.Context, o Origin, name, rawURL, key string) (*schema.Source, error)
+	DeleteSource(ctx context.Context, o Origin, name string) error
+	SourceKey(src *schema.Source) (string, error)
+	ApplyChange(ctx context.Context, id string, c Change, fetch Fetch) error
+	Resync(ctx context.Context, id string, primarySyncID uint64, files []Change, fetch func(Change) Fetch) error
+}
+
+var _ Replication = (*Core)(nil)
+
 // Replication, OwnCDN's way: a replica service follows a service of
 // another instance (a source: its API URL and a key there) through its
 // syncnext feed, and appends each change to its own log as the same kind
@@ -87,39 +100,41 @@ func (s *Core) SourceKey(src *schema.Source) (string, error) {
 	return v, nil
 }
 
-// Change is one change of a primary's service as its syncnext reports it.
+// Change is one change of a primary's service, as the replication
+// follower reads it from syncnext (schema.Update on the wire).
 type Change struct {
-	SyncID      uint64            `json:"sync_id"`
-	Time        time.Time         `json:"time"`
-	Op          string            `json:"op"`
-	Path        string            `json:"path"`
-	Version     string            `json:"version"`
-	Size        int64             `json:"size"`
-	ETag        string            `json:"etag"`
-	ContentType string            `json:"content_type"`
-	Meta        map[string]string `json:"meta"`
-	Headers     map[string]string `json:"headers"`
-	DeleteAt    int64             `json:"delete_at"`
-	CopiedFrom  *schema.ObjectRef `json:"copied_from"`
-	PartSizes   []int64           `json:"part_sizes"`
-	Segments    []SegmentRef      `json:"segments"`
+	SyncID      uint64
+	Time        time.Time
+	Op          string
+	Path        string
+	Version     string
+	Size        int64
+	ETag        string
+	ContentType string
+	Meta        map[string]string
+	Headers     map[string]string
+	DeleteAt    int64
+	CopiedFrom  *schema.ObjectRef
+	PartSizes   []int64
+	Segments    []SegmentRef
 
 	local  []schema.Segment // Segments as the replica holds them
-	Null   bool             `json:"null"`
-	SHA256 string           `json:"sha256"`
-	Purged string           `json:"purged"`
-	Actor  string           `json:"actor"`
+	Null   bool
+	SHA256 string
+	Purged string
+	Actor  string
 }
 
-// SegmentRef is one segment of a primary's static large object.
+// SegmentRef is one segment of a primary's static large object
+// (schema.UpdateSegment on the wire).
 type SegmentRef struct {
-	Service     string `json:"service"`
-	Path        string `json:"path"`
-	Version     string `json:"version"`
-	Size        int64  `json:"size"`
-	ETag        string `json:"etag"`
-	ContentType string `json:"content_type"`
-	SHA256      string `json:"sha256"`
+	Service     string
+	Path        string
+	Version     string
+	Size        int64
+	ETag        string
+	ContentType string
+	SHA256      string
 }
 
 // localSegments finds a large object's segments among what the replica
@@ -161,6 +176,9 @@ func (s *Core) ApplyChange(ctx context.Context, id string, c Change, fetch Fetch
 		return nil
 	}
 	if err := schema.CheckPath(c.Path); err != nil {
+		return err
+	}
+	if err := s.refuseReadOnly(); err != nil {
 		return err
 	}
 	var blob *schema.BlobRef
@@ -341,6 +359,9 @@ func (s *Core) Resync(ctx context.Context, id string, primarySyncID uint64, file
 	n := uint64(len(files))
 	if n > primarySyncID {
 		return schema.Errorf(schema.KindConflict, "the primary lists %d files but only %d changes", n, primarySyncID)
+	}
+	if err := s.refuseReadOnly(); err != nil {
+		return err
 	}
 	// every blob first: the resync's events then follow each other
 	blobs := make([]*schema.BlobRef, len(files))

@@ -10,26 +10,10 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
-// Request is one entry of a service's request log (reqlist). It never holds
-// a key value, only the key id.
-type Request struct {
-	Time       time.Time `json:"time"`
-	Method     string    `json:"method"`
-	Function   string    `json:"function"`
-	Path       string    `json:"path,omitempty"`
-	Status     int       `json:"status"`
-	Bytes      int64     `json:"bytes"`
-	DurationMS float64   `json:"duration_ms"`
-	ClientIP   string    `json:"client_ip"`
-	KeyID      string    `json:"key_id,omitempty"`
-	UserAgent  string    `json:"user_agent,omitempty"`
-	Dialect    string    `json:"dialect,omitempty"`
-}
-
-// RecordRequest appends r to the service's request log without waiting for
-// the acknowledgement: the request log is best-effort and capped, and is not
-// part of the mutation history.
-func (l *JetStream) RecordRequest(service string, r Request) {
+// RecordRequest appends r, an access-log record, to the service's request
+// log without waiting for the acknowledgement: the request log is
+// best-effort and capped, and is not part of the mutation history.
+func (l *JetStream) RecordRequest(service string, r schema.Request) {
 	data, err := json.Marshal(r)
 	if err != nil {
 		return
@@ -39,7 +23,7 @@ func (l *JetStream) RecordRequest(service string, r Request) {
 
 // Requests returns up to limit of a service's most recent requests, newest
 // first.
-func (l *JetStream) Requests(ctx context.Context, service string, limit int) ([]Request, error) {
+func (l *JetStream) Requests(ctx context.Context, service string, limit int) ([]schema.Request, error) {
 	select {
 	case <-l.js.PublishAsyncComplete():
 	case <-ctx.Done():
@@ -52,7 +36,7 @@ func (l *JetStream) Requests(ctx context.Context, service string, limit int) ([]
 	}
 	total := int(info.State.Subjects[subj])
 	if total == 0 {
-		return []Request{}, nil
+		return []schema.Request{}, nil
 	}
 	cons, err := l.js.OrderedConsumer(ctx, schema.ReqStreamName, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subj},
@@ -60,18 +44,18 @@ func (l *JetStream) Requests(ctx context.Context, service string, limit int) ([]
 	if err != nil {
 		return nil, schema.Wrap(schema.KindUnavailable, err, "request log unavailable")
 	}
-	all := make([]Request, 0, total)
+	all := make([]schema.Request, 0, total)
 	batch, err := cons.Fetch(total, jetstream.FetchMaxWait(5*time.Second))
 	if err != nil {
 		return nil, schema.Wrap(schema.KindUnavailable, err, "request log unavailable")
 	}
 	for m := range batch.Messages() {
-		var r Request
+		var r schema.Request
 		if json.Unmarshal(m.Data(), &r) == nil {
 			all = append(all, r)
 		}
 	}
-	out := make([]Request, 0, limit)
+	out := make([]schema.Request, 0, limit)
 	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
 		out = append(out, all[i])
 	}

@@ -11,6 +11,15 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
+// PointInTime is the core's family of changes that bring a service back
+// to a moment of its history (the projections resolve the moment:
+// projections.PointInTime).
+type PointInTime interface {
+	Restore(ctx context.Context, o Origin, in RestoreInput) ([]RestoreAction, error)
+}
+
+var _ PointInTime = (*Core)(nil)
+
 // restoreWorkers is how many paths a restore applies at once.
 const restoreWorkers = 16
 
@@ -63,7 +72,10 @@ func (s *Core) Restore(ctx context.Context, o Origin, in RestoreInput) ([]Restor
 			}
 		}
 	} else {
-		if _, err := s.writable(ctx, in.Service); err != nil {
+		if err := s.refuseReadOnly(); err != nil {
+			return nil, err
+		}
+		if err := refuseReplica(svc); err != nil {
 			return nil, err
 		}
 		live, err := s.listAll(ctx, in.Service, in.Prefix, nil)

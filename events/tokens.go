@@ -93,27 +93,3 @@ func (s *Core) TokenKey(ctx context.Context, token string) (string, time.Time, e
 	}
 	return t.KeyID, expires, nil
 }
-
-// UpdateAccount changes an account's name or metadata.
-func (s *Core) UpdateAccount(ctx context.Context, o Origin, id string, update func(*schema.Account) error) (*schema.Account, error) {
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		subject := schema.AccountSubject(id, "*")
-		seq, err := s.subjectSeq(ctx, subject)
-		if err != nil {
-			return nil, Expect{}, err
-		}
-		a, err := s.state.Account(ctx, id)
-		if err != nil {
-			return nil, Expect{}, err
-		}
-		if err := update(a); err != nil {
-			return nil, Expect{}, err
-		}
-		ev, err := s.newEvent(o, schema.TypeAccountUpdated, id, "", "", schema.AccountUpdated{ID: id, Name: a.Name, Meta: a.Meta})
-		return ev, Expect{Filter: subject, FilterSeq: seq}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.state.Account(ctx, id)
-}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cairnhq/cairn/handlers/native/client"
 )
 
 // multiFlag collects a repeatable flag.
@@ -187,7 +188,7 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		fmt.Fprint(stdout, adminUsage)
 		return fmt.Errorf("unknown admin function %q", fn)
 	}
-	out, err := call(ctx, method, strings.TrimRight(*url, "/")+"/"+fn, *key, body)
+	out, err := call(ctx, method, *url, fn, *key, body)
 	if err != nil {
 		return err
 	}
@@ -212,44 +213,19 @@ func keyFromDataDir(dir string) string {
 	return f.Value
 }
 
-// call sends one native API request and returns the pretty-printed JSON
-// answer, or an error carrying the server's error code and message.
-func call(ctx context.Context, method, url, key string, body map[string]any) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
+// call calls one native function with a JSON body (none when body is
+// nil) and returns the pretty-printed JSON answer, or an error carrying
+// the server's status, message and code (*client.Error).
+func call(ctx context.Context, method, baseURL, fn, key string, body map[string]any) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	var b any
+	if body != nil {
+		b = body
+	}
+	raw, err := client.New(baseURL, key, nil).Call(ctx, method, fn, b)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("x-owncdn-key", key)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
-			return nil, fmt.Errorf("%s: %s (%s)", resp.Status, e.Error.Message, e.Error.Code)
-		}
-		return nil, fmt.Errorf("%s", resp.Status)
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {

@@ -249,7 +249,7 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, historyUsage) }
-	client := feedFlags(fs, getenv)
+	newClient := feedFlags(fs, getenv)
 	sid := fs.String("sid", "", "service id")
 	path := fs.String("path", "", "the object's path")
 	asJSON := fs.Bool("json", false, "print JSON lines")
@@ -260,7 +260,7 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fs.Usage()
 		return errors.New("history needs --sid and --path")
 	}
-	c, err := client()
+	c, err := newClient()
 	if err != nil {
 		return err
 	}
@@ -296,7 +296,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, auditUsage) }
-	client := feedFlags(fs, getenv)
+	newClient := feedFlags(fs, getenv)
 	sid := fs.String("sid", "", "service id (the admin key may omit it: every service)")
 	actor := fs.String("actor", "", "only this actor's events (a key id, reaper, admin, system)")
 	sinceRaw := fs.String("since", "", "from this moment (RFC 3339)")
@@ -321,14 +321,12 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		*f.t = t
 	}
-	c, err := client()
+	c, err := newClient()
 	if err != nil {
 		return err
 	}
 	q := feedQuery(*sid, *typ, "")
-	if !since.IsZero() {
-		q.Set("since", since.Format(time.RFC3339Nano))
-	}
+	q.Since = since
 	cols := []string{"time", "seq", "actor", "dialect", "client", "request", "op", "path", "version", "size", "detail"}
 	if *sid == "" {
 		cols = append(cols[:6], append([]string{"service"}, cols[6:]...)...)

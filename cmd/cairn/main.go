@@ -25,6 +25,9 @@ import (
 
 	"github.com/cairnhq/cairn/cmd/server"
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/events/datadir"
+	"github.com/cairnhq/cairn/projections"
+	"github.com/cairnhq/cairn/schema"
 )
 
 func main() {
@@ -166,7 +169,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		fmt.Fprintf(stdout, "NATS change feed: %s, user %s, password %s (kept in %s/%s); `cairn subject --sid SID` prints a service's filters\n",
 			u, srv.NATSUser, srv.NATSPassword, cfg.Data, server.NATSFile)
 	}
-	fmt.Fprintf(stdout, "try: curl -H 'x-owncdn-key: <key>' %s/servicelist\n", srv.URL())
+	fmt.Fprintf(stdout, "try: curl -H '%s: <key>' %s/servicelist\n", schema.KeyHeader, srv.URL())
 	fmt.Fprintf(stdout, "S3: endpoint %s, region us-east-1, path-style; access key id = key id, secret = key\n", srv.URL())
 	fmt.Fprintf(stdout, "Swift: auth %s/auth/v1.0 (also /v2.0, /v3); user = key id, key = key value\n", srv.URL())
 	fmt.Fprintf(stdout, "checkpoints of the log's hash chain are signed with ed25519 key %s (cairn verify checks them)\n",
@@ -194,9 +197,13 @@ func rebuild(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	if *until != "" || *out != "" {
 		return rebuildUntil(ctx, cfg.Data, *until, *out, stdout)
 	}
-	st, err := server.Rebuild(ctx, cfg.Data, func(applied, total uint64) {
+	st, err := datadir.Rebuild(ctx, cfg.Data, func(applied, total uint64) {
 		fmt.Fprintf(stdout, "applied %d of %d events\n", applied, total)
 	})
+	if fe := (*projections.FoldError)(nil); errors.As(err, &fe) {
+		// the rebuild folds into a temporary file: the old one stays
+		return fmt.Errorf("rebuild stopped at event %d (%s), which this version cannot fold; projections.db is unchanged: %w", fe.Seq, fe.Type, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/events/datadir"
 )
 
 // rebuildUntil runs `cairn rebuild --until TIME|SEQ --out DIR [--data SRC]`:
@@ -22,7 +23,7 @@ func rebuildUntil(ctx context.Context, src, until, out string, stdout io.Writer)
 	if err != nil {
 		return err
 	}
-	st, err := server.RebuildUntil(ctx, server.UntilOptions{
+	st, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{
 		Source: src, Out: out, Seq: seq, Time: at,
 		Logf: func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) },
 		Progress: func(applied, total uint64) {

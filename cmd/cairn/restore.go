@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // restoreCmd is `cairn restore --sid S --to TIME|sync:N [--prefix P]
@@ -44,7 +43,7 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, getenv fun
 			body[k] = v
 		}
 	}
-	raw, err := call(ctx, http.MethodPost, strings.TrimRight(*url, "/")+"/restore", *key, body)
+	raw, err := call(ctx, http.MethodPost, *url, "restore", *key, body)
 	if err != nil {
 		return err
 	}

@@ -8,14 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cairnhq/cairn/handlers/native/client"
 )
 
 // The change-feed commands (tail, history, audit) read GET /events of a
@@ -23,15 +23,11 @@ import (
 // data directory's admin.json, as cairn admin does).
 
 // feedClient asks one server for pages of its change feed.
-type feedClient struct {
-	base string
-	key  string
-	http *http.Client
-}
+type feedClient struct{ c *client.Client }
 
 // feedFlags adds --url, --key and --data to fs; client builds the client
 // once fs is parsed.
-func feedFlags(fs *flag.FlagSet, getenv func(string) string) (client func() (*feedClient, error)) {
+func feedFlags(fs *flag.FlagSet, getenv func(string) string) (newClient func() (*feedClient, error)) {
 	u := fs.String("url", getenv("CAIRN_URL"), "server URL (default http://127.0.0.1:8700)")
 	key := fs.String("key", getenv("CAIRN_KEY"), "key value: one that may read the service, or the admin key (default: the data directory's admin.json)")
 	data := fs.String("data", getenv("CAIRN_DATA"), "data directory to read admin.json from when --key is not given")
@@ -47,65 +43,17 @@ func feedFlags(fs *flag.FlagSet, getenv func(string) string) (client func() (*fe
 		}
 		// No overall timeout: a long poll holds its request up to a
 		// minute; a context ends each call.
-		return &feedClient{base: strings.TrimRight(*u, "/"), key: *key, http: &http.Client{}}, nil
+		return &feedClient{c: client.New(*u, *key, nil)}, nil
 	}
-}
-
-// feedPage is one answer of GET /events: the events as the server sent
-// them (JSON objects with seq first) and where to continue.
-type feedPage struct {
-	Events []json.RawMessage `json:"events"`
-	Last   uint64            `json:"last"`
-}
-
-// statusError is a non-2xx answer of the server.
-type statusError struct {
-	status  int
-	message string
-}
-
-func (e *statusError) Error() string { return e.message }
-
-// page fetches one page of the feed.
-func (c *feedClient) page(ctx context.Context, q url.Values) (*feedPage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/events?"+q.Encode(), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("x-owncdn-key", c.key)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		msg := resp.Status
-		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
-			msg = fmt.Sprintf("%s: %s (%s)", resp.Status, e.Error.Message, e.Error.Code)
-		}
-		return nil, &statusError{status: resp.StatusCode, message: msg}
-	}
-	var p feedPage
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("events: not a feed page: %w", err)
-	}
-	return &p, nil
 }
 
 // each calls fn with every event of the feed q asks for, from after to
 // the end of the log as it is now, page by page.
-func (c *feedClient) each(ctx context.Context, q url.Values, after uint64, fn func(raw json.RawMessage, ev *feedEvent) (more bool, err error)) error {
-	q.Set("limit", "1000")
+func (c *feedClient) each(ctx context.Context, q client.FeedQuery, after uint64, fn func(raw json.RawMessage, ev *feedEvent) (more bool, err error)) error {
+	q.Limit = 1000
 	for {
-		q.Set("after", strconv.FormatUint(after, 10))
-		p, err := c.page(ctx, q)
+		q.After = after
+		p, err := c.c.Events(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -122,20 +70,14 @@ func (c *feedClient) each(ctx context.Context, q url.Values, after uint64, fn fu
 				return err
 			}
 		}
-		q.Del("since") // the first page placed after; later ones follow it
+		q.Since = time.Time{} // the first page placed after; later ones follow it
 		after = p.Last
 	}
 }
 
 // feedQuery builds the query of sid, type and path ("" left out).
-func feedQuery(sid, typ, path string) url.Values {
-	q := url.Values{}
-	for k, v := range map[string]string{"sid": sid, "type": typ, "path": path} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	return q
+func feedQuery(sid, typ, path string) client.FeedQuery {
+	return client.FeedQuery{SID: sid, Type: typ, Path: path}
 }
 
 const tailUsage = `usage: cairn tail [--url URL --key KEY] [--sid S] [--type T] [--path P] [--from SEQ|RFC3339-TIME]
@@ -149,13 +91,13 @@ follows every service.
 `
 
 // tailWait is how long each long poll of tail waits (the server's most).
-const tailWait = "60"
+const tailWait = 60 * time.Second
 
 func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, tailUsage) }
-	client := feedFlags(fs, getenv)
+	newClient := feedFlags(fs, getenv)
 	sid := fs.String("sid", "", "service id (the admin key may omit it: every service)")
 	typ := fs.String("type", "", "only events of this type (object.put.v1, ...)")
 	path := fs.String("path", "", "only the events of this file (needs --sid)")
@@ -163,7 +105,7 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	c, err := client()
+	c, err := newClient()
 	if err != nil {
 		return err
 	}
@@ -174,7 +116,7 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	switch {
 	case *from == "":
 		// A moment after every event: the server places us at the end.
-		q.Set("since", "9999-12-31T23:59:59Z")
+		q.Since = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 	case isDigits(*from):
 		n, err := strconv.ParseUint(*from, 10, 64)
 		if err != nil {
@@ -186,22 +128,22 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		if err != nil {
 			return fmt.Errorf("--from must be an event sequence or an RFC 3339 time, not %q", *from)
 		}
-		q.Set("since", t.Format(time.RFC3339Nano))
+		q.Since = t
 	}
-	q.Set("limit", "1000")
+	q.Limit = 1000
 	backoff := time.Duration(0)
 	for {
-		q.Set("after", strconv.FormatUint(after, 10))
-		if after > 0 || !q.Has("since") {
-			q.Set("wait", tailWait)
+		q.After = after
+		if after > 0 || q.Since.IsZero() {
+			q.Wait = tailWait
 		}
-		p, err := c.page(ctx, q)
+		p, err := c.c.Events(ctx, q)
 		if ctx.Err() != nil {
 			return nil // interrupted: a clean end
 		}
 		if err != nil {
-			var se *statusError
-			if errors.As(err, &se) && se.status < 500 {
+			var ce *client.Error
+			if errors.As(err, &ce) && ce.Status < 500 {
 				return err
 			}
 			// The server is away or overloaded: say so and try again.
@@ -225,7 +167,7 @@ func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 				return err
 			}
 		}
-		q.Del("since")
+		q.Since = time.Time{}
 		after = p.Last
 	}
 }

@@ -11,13 +11,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/cairnhq/cairn/cmd/server"
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/events/datadir"
+	"github.com/cairnhq/cairn/handlers/native/client"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -49,7 +51,7 @@ func verifyCmd(ctx context.Context, args []string, stdout io.Writer, getenv func
 		if *key == "" {
 			return errors.New("--url needs the server's admin key (--key or CAIRN_KEY)")
 		}
-		r := &remoteLog{base: strings.TrimRight(*url, "/"), key: *key, chains: map[uint64]string{}}
+		r := &remoteLog{c: client.New(*url, *key, nil), chains: map[uint64]string{}}
 		rep, err = events.Verify(ctx, r, r, pub)
 	default:
 		if *data == "" {
@@ -58,7 +60,7 @@ func verifyCmd(ctx context.Context, args []string, stdout io.Writer, getenv func
 		if *data == "" {
 			*data = server.Default().Data
 		}
-		rep, err = server.VerifyDir(ctx, *data, pub)
+		rep, err = datadir.VerifyDir(ctx, *data, pub)
 	}
 	if err != nil {
 		return err
@@ -104,12 +106,12 @@ func pubkeyCmd(args []string, stdout io.Writer, getenv func(string) string) erro
 	if *data == "" {
 		*data = server.Default().Data
 	}
-	b, err := os.ReadFile(filepath.Join(*data, server.SigningKeyFile))
+	b, err := os.ReadFile(filepath.Join(*data, datadir.SigningKeyFile))
 	if err != nil {
 		return err
 	}
 	if len(b) != ed25519.SeedSize {
-		return fmt.Errorf("%s is not an ed25519 seed", server.SigningKeyFile)
+		return fmt.Errorf("%s is not an ed25519 seed", datadir.SigningKeyFile)
 	}
 	_, err = fmt.Fprintln(stdout, events.PublicKeyHex(ed25519.NewKeyFromSeed(b)))
 	return err
@@ -117,30 +119,23 @@ func pubkeyCmd(args []string, stdout io.Writer, getenv func(string) string) erro
 
 // remoteLog reads a running server's log and blobs through /audit/.
 type remoteLog struct {
-	base, key string
-	last      uint64
-	page      map[uint64]*events.RawEvent // the page being walked
-	chains    map[uint64]string           // every chain value seen, for checkpoints
+	c      *client.Client
+	last   uint64
+	page   map[uint64]*events.RawEvent // the page being walked
+	chains map[uint64]string           // every chain value seen, for checkpoints
 }
 
-func (r *remoteLog) get(ctx context.Context, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
-	if err != nil {
-		return nil, err
+// get reads path; a 404 is schema.KindNotFound.
+func (r *remoteLog) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
+	resp, err := r.c.Do(ctx, http.MethodGet, path, q, nil, nil)
+	var ce *client.Error
+	switch {
+	case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
+		return nil, schema.Errorf(schema.KindNotFound, "/%s: not found", path)
+	case errors.As(err, &ce):
+		return nil, fmt.Errorf("/%s: %s", path, ce.StatusText)
 	}
-	req.Header.Set("x-owncdn-key", r.key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound {
-			return nil, schema.Errorf(schema.KindNotFound, "%s: not found", path)
-		}
-		return nil, fmt.Errorf("%s: %s", path, resp.Status)
-	}
-	return resp, nil
+	return resp, err
 }
 
 func (r *remoteLog) LastSeq(ctx context.Context) (uint64, error) {
@@ -152,7 +147,7 @@ func (r *remoteLog) LastSeq(ctx context.Context) (uint64, error) {
 
 // fetch reads the page of events after seq.
 func (r *remoteLog) fetch(ctx context.Context, after uint64) error {
-	resp, err := r.get(ctx, "/audit/log?after="+strconv.FormatUint(after, 10))
+	resp, err := r.get(ctx, "audit/log", url.Values{"after": {strconv.FormatUint(after, 10)}})
 	if err != nil {
 		return err
 	}
@@ -204,7 +199,7 @@ func (r *remoteLog) Raw(ctx context.Context, seq uint64) (*events.RawEvent, erro
 }
 
 func (r *remoteLog) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, error) {
-	resp, err := r.get(ctx, "/audit/blob?digest="+digest)
+	resp, err := r.get(ctx, "audit/blob", url.Values{"digest": {digest}})
 	if err != nil {
 		return nil, err
 	}

@@ -16,12 +16,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cairnhq/cairn/schema"
 )
 
 // Options describes one run.
 type Options struct {
 	URL     string // server base URL
-	Key     string // x-owncdn-key value with write access to SID
+	Key     string // key value (sent in schema.KeyHeader) with write access to SID
 	SID     string // storage service to upload into
 	Prefix  string // paths are Prefix + a number
 	Size    int    // bytes per object
@@ -77,7 +79,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 					firstErr.CompareAndSwap(nil, err)
 					continue
 				}
-				req.Header.Set("x-owncdn-key", o.Key)
+				req.Header.Set(schema.KeyHeader, o.Key)
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {

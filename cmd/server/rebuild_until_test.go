@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/events/datadir"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -139,7 +140,7 @@ func TestRebuildUntil_ReadOnlyServer(t *testing.T) {
 	before := ruTree(t, h.dir)
 
 	bySeq := filepath.Join(t.TempDir(), "by-seq")
-	st, err := RebuildUntil(ctx, UntilOptions{Source: h.dir, Out: bySeq, Seq: h.mid})
+	st, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: h.dir, Out: bySeq, Seq: h.mid})
 	if err != nil {
 		t.Fatalf("RebuildUntil(seq %d): %v", h.mid, err)
 	}
@@ -159,7 +160,7 @@ func TestRebuildUntil_ReadOnlyServer(t *testing.T) {
 	// The moment as a time: the last event at or before it.
 	var progress []uint64
 	byTime := filepath.Join(t.TempDir(), "by-time")
-	st2, err := RebuildUntil(ctx, UntilOptions{Source: h.dir, Out: byTime, Time: h.at,
+	st2, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: h.dir, Out: byTime, Time: h.at,
 		Progress: func(applied, total uint64) { progress = append(progress, applied, total) }})
 	if err != nil {
 		t.Fatalf("RebuildUntil(time): %v", err)
@@ -183,7 +184,7 @@ func TestRebuildUntil_ReadOnlyServer(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "--read-only") {
 		t.Errorf("plain Open of a copy: %v, want a hint at --read-only", err)
 	}
-	if rs, err := Rebuild(ctx, bySeq, nil); err != nil || rs.Events != h.mid || rs.Digest != h.digest {
+	if rs, err := datadir.Rebuild(ctx, bySeq, nil); err != nil || rs.Events != h.mid || rs.Digest != h.digest {
 		t.Errorf("Rebuild of a copy: %d events, digest %s (%v); want %d and %s", rs.Events, rs.Digest, err, h.mid, h.digest)
 	}
 
@@ -268,7 +269,7 @@ func TestRebuildUntil_Refusals(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
-	if _, err := RebuildUntil(ctx, UntilOptions{Source: cfg.Data, Out: out, Seq: 1}); err == nil || !strings.Contains(err.Error(), "stop it first") {
+	if _, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: cfg.Data, Out: out, Seq: 1}); err == nil || !strings.Contains(err.Error(), "stop it first") {
 		t.Errorf("RebuildUntil of a running server: %v, want 'stop it first'", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
@@ -279,18 +280,18 @@ func TestRebuildUntil_Refusals(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		o    UntilOptions
+		o    datadir.UntilOptions
 		want string
 	}{
-		{"no moment", UntilOptions{Source: cfg.Data, Out: out}, "sequence or a time"},
-		{"no out", UntilOptions{Source: cfg.Data, Seq: 1}, "--out"},
-		{"past the log", UntilOptions{Source: cfg.Data, Out: out, Seq: 1 << 40}, "past the log"},
-		{"before the log", UntilOptions{Source: cfg.Data, Out: out, Time: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}, "no event at or before"},
-		{"out inside the source", UntilOptions{Source: cfg.Data, Out: filepath.Join(cfg.Data, "pit"), Seq: 1}, "contain each other"},
-		{"not a data directory", UntilOptions{Source: tmp, Out: out, Seq: 1}, "not a cairn data directory"},
+		{"no moment", datadir.UntilOptions{Source: cfg.Data, Out: out}, "sequence or a time"},
+		{"no out", datadir.UntilOptions{Source: cfg.Data, Seq: 1}, "--out"},
+		{"past the log", datadir.UntilOptions{Source: cfg.Data, Out: out, Seq: 1 << 40}, "past the log"},
+		{"before the log", datadir.UntilOptions{Source: cfg.Data, Out: out, Time: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}, "no event at or before"},
+		{"out inside the source", datadir.UntilOptions{Source: cfg.Data, Out: filepath.Join(cfg.Data, "pit"), Seq: 1}, "contain each other"},
+		{"not a data directory", datadir.UntilOptions{Source: tmp, Out: out, Seq: 1}, "not a cairn data directory"},
 	}
 	for _, c := range cases {
-		if _, err := RebuildUntil(ctx, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := datadir.RebuildUntil(ctx, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 		if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
@@ -308,7 +309,7 @@ func TestRebuildUntil_Refusals(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(full, "keep"), []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RebuildUntil(ctx, UntilOptions{Source: cfg.Data, Out: full, Seq: 1}); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if _, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: cfg.Data, Out: full, Seq: 1}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("non-empty out: %v, want 'not empty'", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(full, "keep")); err != nil || string(b) != "mine" {
@@ -318,7 +319,7 @@ func TestRebuildUntil_Refusals(t *testing.T) {
 	if err := os.MkdirAll(empty, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RebuildUntil(ctx, UntilOptions{Source: cfg.Data, Out: empty, Seq: 1 << 40}); err == nil {
+	if _, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: cfg.Data, Out: empty, Seq: 1 << 40}); err == nil {
 		t.Errorf("a rebuild past the log succeeded")
 	}
 	if entries, err := os.ReadDir(empty); err != nil || len(entries) != 0 {

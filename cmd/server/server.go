@@ -16,10 +16,13 @@ import (
 
 	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/events/datadir"
+	"github.com/cairnhq/cairn/events/replication"
 	"github.com/cairnhq/cairn/handlers"
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/audit"
 	"github.com/cairnhq/cairn/handlers/native"
+	"github.com/cairnhq/cairn/handlers/native/client"
 	"github.com/cairnhq/cairn/handlers/s3"
 	"github.com/cairnhq/cairn/handlers/swift"
 	"github.com/cairnhq/cairn/projections"
@@ -46,15 +49,14 @@ type Server struct {
 	NATSUser, NATSPassword string
 	// ReadOnlyAt is where a read-only server (Config.ReadOnly) stands; nil
 	// otherwise.
-	ReadOnlyAt *Moment
+	ReadOnlyAt *datadir.Moment
 
 	logger   *slog.Logger
-	replicas *replicator
+	replicas *replication.Follower
 	http     *http.Server
 	ln       net.Listener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	runErr   chan error
 	lock     *os.File
 	closeOne sync.Once
 
@@ -70,7 +72,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	pit, err := checkPointInTime(cfg)
+	pit, err := datadir.CheckServable(cfg.Data, cfg.ReadOnly, cfg.AdminKeyID == "")
 	if err != nil {
 		return nil, err
 	}
@@ -80,14 +82,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, logger: logger, runErr: make(chan error, 1)}
+	s := &Server{Config: cfg, logger: logger}
 	ok := false
 	defer func() {
 		if !ok {
 			s.shutdown(context.Background())
 		}
 	}()
-	if s.lock, err = lockDir(cfg.Data); err != nil {
+	if s.lock, err = datadir.Lock(cfg.Data); err != nil {
 		return nil, err
 	}
 	interval, _ := cfg.syncInterval()
@@ -100,17 +102,17 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	if s.Blobs, err = blobstore.OpenFS(filepath.Join(cfg.Data, "blobs")); err != nil {
+	if s.Blobs, err = blobstore.OpenFS(filepath.Join(cfg.Data, datadir.BlobsDir)); err != nil {
 		return nil, err
 	}
 	if err := s.openState(ctx, pit); err != nil {
 		return nil, err
 	}
-	secret, err := events.LoadOrCreateSecret(filepath.Join(cfg.Data, "secret.key"))
+	secret, err := events.LoadOrCreateSecret(filepath.Join(cfg.Data, datadir.SecretFile))
 	if err != nil {
 		return nil, err
 	}
-	if s.SigningKey, err = events.LoadOrCreateSigningKey(filepath.Join(cfg.Data, SigningKeyFile)); err != nil {
+	if s.SigningKey, err = events.LoadOrCreateSigningKey(filepath.Join(cfg.Data, datadir.SigningKeyFile)); err != nil {
 		return nil, err
 	}
 	sealer, err := events.NewSealer(secret)
@@ -127,15 +129,16 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	if !cfg.ReadOnly { // a read-only server serves the projections as they are
+		last, err := s.catchUp(ctx)
+		if err != nil {
+			return nil, err
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.runProjections(runCtx)
 		}()
-		if err := s.catchUp(ctx); err != nil {
-			return nil, err
-		}
-		if last, err := s.Log.LastSeq(ctx); err == nil && last > 0 {
+		if last > 0 {
 			if ev, err := s.Log.Get(ctx, last); err == nil {
 				s.Core.SeedTime(ev.Time)
 			}
@@ -148,7 +151,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	auth := access.New(s.State, s.AdminKeyID, s.AdminKey)
 	feeds, stopFeeds := context.WithCancel(context.Background())
 	s.stopFeeds = stopFeeds
-	s.replicas = newReplicator(s.Core, s.State, logger, time.Duration(cfg.ReplicationWait))
+	s.replicas = replication.New(s.Core, s.State, replication.Options{Wait: time.Duration(cfg.ReplicationWait), Log: logger,
+		Connect: primaryClient(time.Duration(cfg.ReplicationWait))})
 	reqs := s.requests()
 	if err := s.openCaches(ctx); err != nil {
 		return nil, err
@@ -166,7 +170,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 		return s, nil
 	}
 
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.Core.RunReaper(runCtx, time.Duration(cfg.ReapInterval), logger) }()
 	s.wg.Add(1)
 	go func() {
@@ -175,16 +179,19 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	}()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.Core.RunRetention(runCtx, time.Duration(cfg.RetainInterval), logger) }()
-	go func() { defer s.wg.Done(); s.collect(runCtx) }()
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.replicas.run(runCtx) }()
+	go func() {
+		defer s.wg.Done()
+		s.Core.RunCollector(runCtx, time.Duration(cfg.GCInterval), time.Duration(cfg.GCGrace), logger)
+	}()
+	s.replicas.Start()
 	ok = true
 	return s, nil
 }
 
 // runProjections applies the log until ctx ends. When the runner stops
 // with an error it is restarted after a pause; meanwhile waiters get an
-// error at once instead of hanging, and start-up (catchUp) fails.
+// error at once instead of hanging.
 func (s *Server) runProjections(ctx context.Context) {
 	for {
 		err := s.State.Run(ctx, s.Log)
@@ -193,10 +200,6 @@ func (s *Server) runProjections(ctx context.Context) {
 		}
 		s.logger.Error("projection runner stopped; restarting in 1s", "err", err, "applied", s.State.Applied())
 		s.State.Fail(err)
-		select {
-		case s.runErr <- err:
-		default:
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -221,35 +224,40 @@ func openProjections(path string, logger *slog.Logger) (*projections.Store, erro
 	return projections.Open(path, projections.Options{})
 }
 
-// catchUp waits until the projections have applied the whole log,
-// logging progress for long replays.
-func (s *Server) catchUp(ctx context.Context) error {
+// catchUp folds the whole log into the projections before the server
+// serves (projections.Store.CatchUp), logging progress for long replays,
+// and returns the log's last sequence.
+func (s *Server) catchUp(ctx context.Context) (uint64, error) {
 	last, err := s.Log.LastSeq(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	start := time.Now()
-	from := s.State.Applied()
-	if last > from+10000 {
+	start, from := time.Now(), s.State.Applied()
+	long := last > from+10000
+	if long {
 		s.logger.Info("replaying the log into the projections", "from", from, "to", last)
 	}
-	ticker := time.NewTicker(2 * time.Second)
-	defer ticker.Stop()
-	done := make(chan error, 1)
-	go func() { done <- s.State.Wait(ctx, last) }()
-	for {
-		select {
-		case err := <-done:
-			if err == nil && last > from+10000 {
-				s.logger.Info("projections caught up", "events", last-from, "took", time.Since(start))
-			}
-			return err
-		case err := <-s.runErr:
-			return err
-		case <-ticker.C:
-			s.logger.Info("replaying", "applied", s.State.Applied(), "of", last)
+	told := start
+	err = s.State.CatchUp(ctx, s.Log, last, func(applied, total uint64) {
+		if time.Since(told) >= 2*time.Second {
+			s.logger.Info("replaying", "applied", applied, "of", total)
+			told = time.Now()
 		}
+	})
+	if err != nil {
+		return 0, err
 	}
+	if long {
+		s.logger.Info("projections caught up", "events", last-from, "took", time.Since(start))
+	}
+	return last, nil
+}
+
+// primaryClient connects the replication follower to a primary with the
+// native client: each request may take the long poll's wait and a minute.
+func primaryClient(wait time.Duration) func(src *schema.Source, key string) replication.Primary {
+	hc := &http.Client{Timeout: wait + 60*time.Second}
+	return func(src *schema.Source, key string) replication.Primary { return client.New(src.URL, key, hc) }
 }
 
 type adminFile struct {
@@ -264,7 +272,7 @@ func (s *Server) adminKey() error {
 		s.AdminKeyID, s.AdminKey = s.Config.AdminKeyID, s.Config.AdminKey
 		return nil
 	}
-	path := filepath.Join(s.Config.Data, "admin.json")
+	path := filepath.Join(s.Config.Data, datadir.AdminFile)
 	var f adminFile
 	b, err := os.ReadFile(path)
 	switch {
@@ -284,24 +292,6 @@ func (s *Server) adminKey() error {
 	}
 	s.AdminKeyID, s.AdminKey = f.ID, f.Value
 	return nil
-}
-
-func (s *Server) collect(ctx context.Context) {
-	t := time.NewTicker(time.Duration(s.Config.GCInterval))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.Core.CollectGarbage(ctx, time.Duration(s.Config.GCGrace))
-			if err != nil && ctx.Err() == nil {
-				s.logger.Error("blob collector", "err", err)
-			} else if n > 0 {
-				s.logger.Info("blob collector", "removed", n)
-			}
-		}
-	}
 }
 
 // Listen binds the HTTP address (Config.Listen; port 0 picks one).
@@ -356,6 +346,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if s.replicas != nil { // before the wait: a follower appends to the log
+		errs = append(errs, s.replicas.Close())
 	}
 	if s.Log != nil && s.State != nil && s.cancel != nil && !s.Config.ReadOnly {
 		if last, err := s.Log.LastSeq(ctx); err == nil {

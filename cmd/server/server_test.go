@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairnhq/cairn/events/datadir"
 )
 
 func testConfig(t *testing.T, name string) Config {
@@ -51,7 +53,7 @@ func TestServer_OpenListenClose(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "in use") {
 		t.Errorf("second Open: %v, want 'in use'", err)
 	}
-	if _, err := Rebuild(ctx, cfg.Data, nil); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := datadir.Rebuild(ctx, cfg.Data, nil); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("Rebuild of a running server's directory: %v, want 'in use'", err)
 	}
 
@@ -143,15 +145,5 @@ func TestOpen_BadAdminFile(t *testing.T) {
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestRebuild_RefusesForeignDirectory(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := Rebuild(context.Background(), dir, nil); err == nil {
-		t.Fatal("Rebuild of a directory without a log must fail")
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Fatalf("Rebuild of a foreign directory created %d entries", len(entries))
 	}
 }

@@ -96,6 +96,7 @@ func TestLookup(t *testing.T) {
 		{"cache service read", reader, "edge", read, forbidden},
 		{"cache service by its admin", acctAdmin, "edge", read, ok},
 		{"cache service refused where storage only", acctAdmin, "edge", storage(read), notStorage},
+		{"cache service: a key without rights learns nothing of its type", reader, "edge", storage(read), forbidden},
 
 		// Swift: the URL's account scopes the lookup.
 		{"scoped: own account's", reader, "photos", in("a", read), ok},

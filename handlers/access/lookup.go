@@ -54,12 +54,14 @@ type Services interface {
 //     is KindNotFound (reason no_such_service) to a principal that could
 //     have seen it (MayKnow) and KindForbidden to any other, exactly as
 //     a service it may not read: names cannot be probed.
-//   - A cache service, when want.StorageOnly, is KindMethodNotAllowed.
 //   - Read and List need CanRead (or, with want.Public, a public
 //     container: PublicRead for Read, PublicListing for List),
 //     Write needs CanWrite, Own needs Owns; otherwise KindForbidden
 //     (KindUnauthorized for an anonymous request, which has no rights to
 //     show).
+//   - Then, to a principal with the rights, a cache service is
+//     KindMethodNotAllowed when want.StorageOnly (checked last, so a key
+//     without rights learns nothing of a service's type).
 func Lookup(ctx context.Context, services Services, p *Principal, id string, want Want) (*schema.Service, error) {
 	svc, err := services.Service(ctx, id)
 	if err != nil && !schema.IsKind(err, schema.KindNotFound) {
@@ -71,14 +73,14 @@ func Lookup(ctx context.Context, services Services, p *Principal, id string, wan
 		}
 		return nil, p.refused("this key has no access to service %q", id)
 	}
-	if want.StorageOnly && svc.Type != schema.ServiceStorage {
-		return nil, schema.Errorf(schema.KindMethodNotAllowed, "service %q is a %s service; this works on storage services only", id, svc.Type)
-	}
 	if !p.allowed(svc, want) {
 		if want.Level == Write && p != nil && p.CanRead(svc) {
 			return nil, schema.Errorf(schema.KindForbidden, "this key has read access only to service %q", id)
 		}
 		return nil, p.refused("this key has no access to service %q", id)
+	}
+	if want.StorageOnly && svc.Type != schema.ServiceStorage { // after the rights: a key that may not read it learns nothing of its type
+		return nil, schema.Errorf(schema.KindMethodNotAllowed, "service %q is a %s service; this works on storage services only", id, svc.Type)
 	}
 	return svc, nil
 }

@@ -61,7 +61,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, h.pubKey+"\n")
 		return
 	}
-	p, err := h.auth.ByValue(r.Context(), r.Header.Get("x-owncdn-key"))
+	p, err := h.auth.ByValue(r.Context(), r.Header.Get(schema.KeyHeader))
 	if err != nil || !p.Server {
 		http.Error(w, "the server's admin key is required", http.StatusUnauthorized)
 		return

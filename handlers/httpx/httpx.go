@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -43,7 +42,9 @@ func InfoOf(ctx context.Context) *Info {
 	return &Info{}
 }
 
-// NewRequestID returns a random 16-byte hex id.
+// NewRequestID returns a new request id: 12 random bytes (96 bits, so two
+// requests never share one in practice) as 24 upper-case hex digits, the
+// X-Request-Id and request_id clients see.
 func NewRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -286,7 +287,7 @@ func ServeBytes(w http.ResponseWriter, r *http.Request, status int, start, lengt
 
 // RequestLog keeps each service's recent requests (the native reqlist).
 type RequestLog interface {
-	RecordRequest(service string, r events.Request)
+	RecordRequest(service string, r schema.Request)
 }
 
 // RecordRequest adds a finished request on service to log (nil: none),
@@ -300,7 +301,7 @@ func RecordRequest(log RequestLog, service string, r *http.Request, rec *Recorde
 	if status == 0 {
 		status = http.StatusOK
 	}
-	log.RecordRequest(service, events.Request{
+	log.RecordRequest(service, schema.Request{
 		Time: info.Start.UTC(), Method: r.Method, Function: operation, Path: path,
 		Status: status, Bytes: rec.Bytes, DurationMS: float64(time.Since(info.Start).Microseconds()) / 1000,
 		ClientIP: ClientIP(r), KeyID: keyID, UserAgent: r.UserAgent(), Dialect: info.Dialect,

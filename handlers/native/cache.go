@@ -18,21 +18,7 @@ import (
 // cacheJSON is a cache service's state in servicelist and the admin
 // answers: what it holds, its counters since the server started and, for
 // admin keys, its settings.
-type cacheJSON struct {
-	Settings     *schema.CacheSettings `json:"settings,omitempty"`
-	Files        int64                 `json:"files"`
-	Bytes        int64                 `json:"bytes"`
-	Hits         int64                 `json:"hits"`
-	Misses       int64                 `json:"misses"`
-	NegativeHits int64                 `json:"negative_hits"`
-	Fetches      int64                 `json:"fetches"`
-	Revalidated  int64                 `json:"revalidated"`
-	Evicted      int64                 `json:"evicted"`
-	Expired      int64                 `json:"expired"`
-	BytesServed  int64                 `json:"bytes_served"`
-	BytesFetched int64                 `json:"bytes_fetched"`
-	Waiting      int64                 `json:"waiting"`
-}
+type cacheJSON = schema.CacheEntry
 
 // cacheState returns a cache service's state (nil for other services),
 // with its settings when settings is set.
@@ -59,7 +45,7 @@ func (h *Handler) cacheState(s *schema.Service, settings bool) *cacheJSON {
 }
 
 // caches returns the cache services, or 503 on a server without them.
-func (h *Handler) caches() (*events.Caches, error) {
+func (h *Handler) caches() (Caches, error) {
 	if h.d.Caches == nil {
 		return nil, schema.Errorf(schema.KindUnavailable, "cache services are not served here")
 	}
@@ -156,7 +142,7 @@ func (h *Handler) cacheUploadFile(c *call) error {
 	}
 	e, err := caches.Put(c.r.Context(), c.svc, events.CachePut{Path: p, Body: c.r.Body, Meta: meta,
 		ContentType: httpx.ContentType(c.r.Header.Get("Content-Type"), p),
-		Cond:        events.Conditions{IfMatch: c.r.Header.Get("If-Match"), IfNoneMatch: c.r.Header.Get("If-None-Match")}})
+		Cond:        writeConditions(c.r.Header)})
 	if err != nil {
 		return err
 	}
@@ -173,7 +159,7 @@ func (h *Handler) cacheDeleteFile(c *call) error {
 	if err != nil {
 		return err
 	}
-	e, err := caches.Delete(c.r.Context(), c.svc, p, events.Conditions{IfMatch: c.r.Header.Get("If-Match")})
+	e, err := caches.Delete(c.r.Context(), c.svc, p, deleteConditions(c.r.Header))
 	if err != nil {
 		return err
 	}

@@ -10,35 +10,31 @@ import (
 )
 
 // statusOf is the dialect's one table from error kind to HTTP status and
-// wire code (spec/native.md: 409 for preconditions and conflicts).
+// wire code (schema/native.openapi.json: 409 for preconditions and
+// conflicts).
 var statusOf = map[schema.Kind]struct {
 	Status int
 	Code   string
 }{
-	schema.KindInternal:            {http.StatusInternalServerError, "internal_error"},
-	schema.KindNotFound:            {http.StatusNotFound, "not_found"},
-	schema.KindAlreadyExists:       {http.StatusConflict, "already_exists"},
-	schema.KindConflict:            {http.StatusConflict, "conflict"},
-	schema.KindPreconditionFailed:  {http.StatusConflict, "precondition_failed"},
-	schema.KindInvalidArgument:     {http.StatusBadRequest, "invalid_argument"},
-	schema.KindQuotaExceeded:       {http.StatusRequestEntityTooLarge, "quota_exceeded"},
-	schema.KindTooLarge:            {http.StatusRequestEntityTooLarge, "too_large"},
-	schema.KindUnauthorized:        {http.StatusUnauthorized, "unauthorized"},
-	schema.KindForbidden:           {http.StatusForbidden, "forbidden"},
-	schema.KindNotImplemented:      {http.StatusNotImplemented, "not_implemented"},
-	schema.KindUnavailable:         {http.StatusServiceUnavailable, "unavailable"},
-	schema.KindMethodNotAllowed:    {http.StatusMethodNotAllowed, "method_not_allowed"},
-	schema.KindHistoryTruncated:    {http.StatusGone, "history_truncated"},
-	schema.KindRangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, "invalid_range"},
+	schema.KindInternal:            {http.StatusInternalServerError, schema.CodeInternal},
+	schema.KindNotFound:            {http.StatusNotFound, schema.CodeNotFound},
+	schema.KindAlreadyExists:       {http.StatusConflict, schema.CodeAlreadyExists},
+	schema.KindConflict:            {http.StatusConflict, schema.CodeConflict},
+	schema.KindPreconditionFailed:  {http.StatusConflict, schema.CodePreconditionFailed},
+	schema.KindInvalidArgument:     {http.StatusBadRequest, schema.CodeInvalidArgument},
+	schema.KindQuotaExceeded:       {http.StatusRequestEntityTooLarge, schema.CodeQuotaExceeded},
+	schema.KindTooLarge:            {http.StatusRequestEntityTooLarge, schema.CodeTooLarge},
+	schema.KindUnauthorized:        {http.StatusUnauthorized, schema.CodeUnauthorized},
+	schema.KindForbidden:           {http.StatusForbidden, schema.CodeForbidden},
+	schema.KindNotImplemented:      {http.StatusNotImplemented, schema.CodeNotImplemented},
+	schema.KindUnavailable:         {http.StatusServiceUnavailable, schema.CodeUnavailable},
+	schema.KindMethodNotAllowed:    {http.StatusMethodNotAllowed, schema.CodeMethodNotAllowed},
+	schema.KindHistoryTruncated:    {http.StatusGone, schema.CodeHistoryTruncated},
+	schema.KindRangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, schema.CodeRangeNotSatisfiable},
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-	RequestID string `json:"request_id"`
-}
+// errorBody is the native error body (the wire type is defined in schema).
+type errorBody = schema.ErrorBody
 
 // writeError answers err in the native shape. Internal causes go to the
 // log with the request id, never to the client.

@@ -14,17 +14,8 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
-type serviceJSON struct {
-	ID         string       `json:"id"`
-	Name       string       `json:"name"`
-	Type       string       `json:"type"`
-	Replica    *replicaJSON `json:"replica"`
-	Cache      *cacheJSON   `json:"cache"`
-	Access     string       `json:"access"`
-	Files      int64        `json:"files"`
-	Bytes      int64        `json:"bytes"`
-	LastSyncID uint64       `json:"last_sync_id"`
-}
+// serviceJSON is a servicelist row (the wire type is defined in schema).
+type serviceJSON = schema.ServiceEntry
 
 func (h *Handler) serviceList(c *call) error {
 	all, err := h.d.State.Services(c.r.Context())
@@ -46,14 +37,8 @@ func (h *Handler) serviceList(c *call) error {
 	return nil
 }
 
-type fileJSON struct {
-	Path        string `json:"path"`
-	Size        int64  `json:"size"`
-	ETag        string `json:"etag"`
-	ContentType string `json:"content_type"`
-	Modified    string `json:"modified"`
-	Version     string `json:"version"`
-}
+// fileJSON is a filelist row (the wire type is defined in schema).
+type fileJSON = schema.FileEntry
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -70,15 +55,17 @@ func intParam(c *call, name string, def, min, max int) (int, error) {
 	return n, nil
 }
 
-// asof resolves the asof parameter to a sync id and that moment's time.
-// ok is false when no asof was given.
-func (h *Handler) asof(c *call) (syncID uint64, at time.Time, ok bool, err error) {
+// asof resolves the asof parameter to a moment; nil when none was given.
+func (h *Handler) asof(c *call) (*projections.Moment, error) {
 	raw := c.query("asof")
 	if raw == "" {
-		return 0, time.Time{}, false, nil
+		return nil, nil
 	}
 	m, err := h.d.State.MomentOf(c.r.Context(), c.svc, raw)
-	return m.SyncID, m.Time, err == nil, err
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 func (h *Handler) fileList(c *call) error {
@@ -92,17 +79,19 @@ func (h *Handler) fileList(c *call) error {
 	if err != nil {
 		return err
 	}
-	syncID, at, hasAsof, err := h.asof(c)
+	at, err := h.asof(c)
 	if err != nil {
 		return err
 	}
 	files, prefixes := []fileJSON{}, []string{}
 	var next *string
-	if !hasAsof || syncID > 0 {
-		res, err := h.d.State.List(c.r.Context(), c.svc.ID, projections.ListOptions{
-			Prefix: c.query("prefix"), Delimiter: c.query("delimiter"), After: c.query("after"),
-			Limit: limit, AsOf: syncID, AsOfTime: at, Now: h.d.Core.Now(),
-		})
+	if at == nil || at.SyncID > 0 { // sync id 0: before the first change, nothing
+		opts := projections.ListOptions{Prefix: c.query("prefix"), Delimiter: c.query("delimiter"), After: c.query("after"),
+			Limit: limit, Now: h.d.Core.Now()}
+		if at != nil {
+			opts.AsOf, opts.AsOfTime = at.SyncID, at.Time
+		}
+		res, err := h.d.State.List(c.r.Context(), c.svc.ID, opts)
 		if err != nil {
 			return err
 		}
@@ -115,7 +104,7 @@ func (h *Handler) fileList(c *call) error {
 			next = &res.Next
 		}
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"files": files, "prefixes": prefixes, "next": next})
+	writeJSON(c.w, http.StatusOK, schema.FileList{Files: files, Prefixes: prefixes, Next: next})
 	return nil
 }
 
@@ -134,34 +123,29 @@ func (c *call) path() (string, error) {
 	return p, schema.CheckPath(p)
 }
 
-// resolve finds the version getfile serves: by id, as of a moment, or the
-// live one. Deleted and expired versions are not found.
+// resolve finds the version getfile serves with the one version chooser
+// (projections.Choose): by id, as of a moment, or the live one. The
+// dialect's own rules on top: a version id takes precedence over asof
+// (asof is then not read), and a deletion is 404 however it is named (by
+// id too). A large object reads as its whole content.
 func (h *Handler) resolve(c *call, p string) (*schema.Version, error) {
 	ctx := c.r.Context()
-	notFound := schema.Errorf(schema.KindNotFound, "file not found")
-	var v *schema.Version
-	var err error
-	now := h.d.Core.Now()
-	if id := c.query("version"); id != "" {
-		v, err = h.d.State.Version(ctx, c.svc.ID, p, id)
-	} else if syncID, at, ok, aerr := h.asof(c); aerr != nil {
-		return nil, aerr
-	} else if ok {
-		if syncID == 0 {
-			return nil, notFound
+	sel := projections.Selector{VersionID: c.query("version"), Now: h.d.Core.Now()}
+	if sel.VersionID == "" {
+		at, err := h.asof(c)
+		if err != nil {
+			return nil, err
 		}
-		v, err = h.d.State.VersionAt(ctx, c.svc.ID, p, syncID)
-		now = at
-	} else {
-		v, err = h.d.State.Object(ctx, c.svc.ID, p)
+		sel.At = at
+	}
+	chosen, err := projections.Choose(ctx, h.d.State, c.svc.ID, p, sel)
+	if chosen.Marker != nil && schema.IsKind(err, schema.KindMethodNotAllowed) {
+		return nil, schema.Errorf(schema.KindNotFound, "file not found")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !v.Live(now) {
-		return nil, notFound
-	}
-	return h.d.Core.Resolve(ctx, v, c.p.CanRead) // a large object reads as its whole content
+	return h.d.Core.Resolve(ctx, chosen.Version, c.p.CanRead)
 }
 
 func (h *Handler) getFile(c *call) error {
@@ -197,6 +181,17 @@ func (h *Handler) getFile(c *call) error {
 	return serveBody(c, v.ETag, v.Time, v.Size, v.ContentType, func() (io.ReadSeekCloser, error) {
 		return h.d.Core.Open(c.r.Context(), v)
 	})
+}
+
+// writeConditions are an upload's conditions: If-Match and If-None-Match
+// (the dates are for reads), decided by the core with schema.Conditions.
+func writeConditions(hd http.Header) schema.Conditions {
+	return schema.Conditions{IfMatch: hd.Get("If-Match"), IfNoneMatch: hd.Get("If-None-Match")}
+}
+
+// deleteConditions are a deletion's conditions: If-Match only.
+func deleteConditions(hd http.Header) schema.Conditions {
+	return schema.Conditions{IfMatch: hd.Get("If-Match")}
 }
 
 // serveBody answers a GET or HEAD of a file whose headers are set: the
@@ -294,13 +289,13 @@ func (h *Handler) uploadFile(c *call) error {
 	v, err := h.d.Core.PutObject(c.r.Context(), c.origin(), events.PutInput{
 		Service: c.svc.ID, Path: p, Body: c.r.Body, Meta: meta, DeleteAt: at,
 		ContentType: httpx.ContentType(c.r.Header.Get("Content-Type"), p),
-		Cond:        events.Conditions{IfMatch: c.r.Header.Get("If-Match"), IfNoneMatch: c.r.Header.Get("If-None-Match")},
+		Cond:        writeConditions(c.r.Header),
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusCreated, map[string]any{"path": v.Path, "version": v.Version, "size": v.Size,
-		"etag": v.ETag, "sync_id": v.SyncID})
+	writeJSON(c.w, http.StatusCreated, schema.Uploaded{Path: v.Path, Version: v.Version, Size: v.Size,
+		ETag: v.ETag, SyncID: v.SyncID})
 	return nil
 }
 
@@ -315,25 +310,16 @@ func (h *Handler) deleteFile(c *call) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.d.Core.DeleteObject(c.r.Context(), c.origin(), c.svc.ID, p, events.Conditions{IfMatch: c.r.Header.Get("If-Match")})
+	v, err := h.d.Core.DeleteObject(c.r.Context(), c.origin(), c.svc.ID, p, deleteConditions(c.r.Header))
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"path": v.Path, "version": v.Version, "sync_id": v.SyncID})
+	writeJSON(c.w, http.StatusOK, schema.Deleted{Path: v.Path, Version: v.Version, SyncID: v.SyncID})
 	return nil
 }
 
-type versionJSON struct {
-	Version  string `json:"version"`
-	Modified string `json:"modified"`
-	Size     int64  `json:"size"`
-	ETag     string `json:"etag"`
-	Deleted  bool   `json:"deleted"`
-	Current  bool   `json:"current"`
-	SyncID   uint64 `json:"sync_id"`
-	Op       string `json:"op"`
-	Actor    string `json:"actor"`
-}
+// versionJSON is a versionlist row (the wire type is defined in schema).
+type versionJSON = schema.VersionEntry
 
 func (h *Handler) versionList(c *call) error {
 	if err := h.storageOnly(c); err != nil {
@@ -356,42 +342,15 @@ func (h *Handler) versionList(c *call) error {
 		out = append(out, versionJSON{Version: v.Version, Modified: rfc3339(v.Time), Size: v.Size, ETag: v.ETag,
 			Deleted: v.Deleted, Current: i == 0 && v.Live(now), SyncID: v.SyncID, Op: v.Op, Actor: v.Actor})
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"path": p, "versions": out})
+	writeJSON(c.w, http.StatusOK, schema.VersionList{Path: p, Versions: out})
 	return nil
 }
 
-type updateJSON struct {
-	SyncID      uint64            `json:"sync_id"`
-	Time        string            `json:"time"`
-	Op          string            `json:"op"`
-	Path        string            `json:"path"`
-	Version     string            `json:"version"`
-	Size        int64             `json:"size"`
-	ETag        string            `json:"etag"`
-	ContentType string            `json:"content_type"`
-	Meta        map[string]string `json:"meta"`
-	DeleteAt    int64             `json:"delete_at"`
-	CopiedFrom  *schema.ObjectRef `json:"copied_from"`
-	PartSizes   []int64           `json:"part_sizes,omitempty"`
-	Segments    []segmentJSON     `json:"segments,omitempty"`
-	Headers     map[string]string `json:"headers"`
-	Null        bool              `json:"null"`
-	SHA256      string            `json:"sha256"`
-	Purged      string            `json:"purged,omitempty"`
-	Actor       string            `json:"actor"`
-}
+// updateJSON is a syncnext row (the wire type is defined in schema).
+type updateJSON = schema.Update
 
-// segmentJSON is one segment of a static large object in syncnext, so a
-// replica holding the segment keeps the object large too.
-type segmentJSON struct {
-	Service     string `json:"service"`
-	Path        string `json:"path"`
-	Version     string `json:"version"`
-	Size        int64  `json:"size"`
-	ETag        string `json:"etag"`
-	ContentType string `json:"content_type"`
-	SHA256      string `json:"sha256"`
-}
+// segmentJSON is one segment of a static large object in syncnext.
+type segmentJSON = schema.UpdateSegment
 
 func segmentsJSON(v *schema.Version) []segmentJSON {
 	var out []segmentJSON
@@ -437,7 +396,7 @@ func (h *Handler) syncNext(c *call) error {
 			DeleteAt: v.DeleteAt, CopiedFrom: v.CopiedFrom, PartSizes: v.PartSizes, Segments: segmentsJSON(v), Headers: v.Headers, Null: v.Null, SHA256: v.Blob.SHA256,
 			Purged: v.Purged, Actor: v.Actor})
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"updates": out, "last_sync_id": last})
+	writeJSON(c.w, http.StatusOK, schema.SyncPage{Updates: out, LastSyncID: last})
 	return nil
 }
 

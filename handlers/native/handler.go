@@ -13,28 +13,28 @@ import (
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/httpx"
-	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
 
 // RequestLog keeps each service's recent requests (reqlist).
 type RequestLog interface {
 	httpx.RequestLog
-	Requests(ctx context.Context, service string, limit int) ([]events.Request, error)
+	Requests(ctx context.Context, service string, limit int) ([]schema.Request, error)
 }
 
-// Deps are what the native dialect calls.
+// Deps are what the native dialect calls (deps.go declares the
+// interfaces).
 type Deps struct {
-	Core     *events.Core
-	State    *projections.Store
+	Core     Core
+	State    State
 	Auth     *access.Authenticator
 	Requests RequestLog
 	Log      *slog.Logger
 	// Replicas reports replicas' lag (servicelist, admin functions).
 	Replicas ReplicaStatus
-	// Caches serves cache services; without it their file functions
-	// answer 503.
-	Caches *events.Caches
+	// Caches serves cache services; without it (nil) their file
+	// functions answer 503.
+	Caches Caches
 	// Feed serves the change feed (events); without it events is 501.
 	Feed Feed
 	// Stop, closed when the server begins to shut down, ends the feed's
@@ -86,6 +86,9 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if cs, ok := d.Caches.(*events.Caches); ok && cs == nil {
+		d.Caches = nil // a nil *events.Caches is no caches, not one to call
+	}
 	get, put := []string{http.MethodGet, http.MethodHead}, []string{http.MethodPut, http.MethodPost}
 	post := []string{http.MethodPost}
 	h := &Handler{d: d, funcs: map[string]function{
@@ -116,7 +119,7 @@ func Function(path string) string {
 // Handles reports whether r is a native request: it carries x-owncdn-key
 // or its path names a native function.
 func (h *Handler) Handles(r *http.Request) bool {
-	if r.Header.Get("x-owncdn-key") != "" {
+	if r.Header.Get(schema.KeyHeader) != "" {
 		return true
 	}
 	_, ok := h.funcs[Function(r.URL.Path)]
@@ -129,7 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info.Dialect = "native"
 	name := Function(r.URL.Path)
 	info.Operation = name
-	rec := &httpx.Recorder{ResponseWriter: w}
+	rec := recorder(w)
 	c := &call{w: rec, r: r, fn: name, h: h}
 	err := h.serve(c)
 	if err != nil {
@@ -138,6 +141,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.svc != nil && h.d.Requests != nil {
 		httpx.RecordRequest(h.d.Requests, c.svc.ID, r, rec, name, r.URL.Query().Get("path"), c.p.KeyID)
 	}
+}
+
+// recorder returns the recorder of w's status and size: w itself when
+// httpx.Middleware already records it (as it does for every request the
+// server serves), so one recorder feeds both the access log and reqlist.
+func recorder(w http.ResponseWriter) *httpx.Recorder {
+	if rec, ok := w.(*httpx.Recorder); ok {
+		return rec
+	}
+	return &httpx.Recorder{ResponseWriter: w}
 }
 
 func (h *Handler) serve(c *call) error {
@@ -152,7 +165,7 @@ func (h *Handler) serve(c *call) error {
 		}
 		return fn.serve(h, c)
 	}
-	p, err := h.d.Auth.ByValue(c.r.Context(), c.r.Header.Get("x-owncdn-key"))
+	p, err := h.d.Auth.ByValue(c.r.Context(), c.r.Header.Get(schema.KeyHeader))
 	if err != nil {
 		return err
 	}
@@ -176,26 +189,13 @@ func (h *Handler) serve(c *call) error {
 		if sid == "" {
 			return schema.Errorf(schema.KindInvalidArgument, "missing parameter sid")
 		}
-		// A key learns nothing about services it may not read: whether
-		// the id is free or taken (in its account or another), the answer
-		// is the same 403; a key that may read it (by "*" or an account
-		// admin key) gets 404 for a service it cannot see.
-		noAccess := !p.Server && !p.Admin && p.Key != nil && !p.Key.CanRead(sid)
-		svc, err := h.d.State.Service(c.r.Context(), sid)
-		if err == nil && svc.Account != p.Account && !p.CanRead(svc) { // another account's, not shared by an ACL
-			err = schema.Errorf(schema.KindNotFound, "service not found")
+		want := access.Want{Level: access.Read}
+		if fn.write {
+			want.Level = access.Write
 		}
+		svc, err := access.Lookup(c.r.Context(), h.d.State, p, sid, want)
 		if err != nil {
-			if schema.IsKind(err, schema.KindNotFound) && noAccess {
-				return schema.Errorf(schema.KindForbidden, "this key has no access to service %q", sid)
-			}
 			return err
-		}
-		if !p.CanRead(svc) {
-			return schema.Errorf(schema.KindForbidden, "this key has no access to service %q", sid)
-		}
-		if fn.write && !p.CanWrite(svc) {
-			return schema.Errorf(schema.KindForbidden, "this key has read access only to service %q", sid)
 		}
 		c.svc = svc
 		info.Service = svc.ID

@@ -361,7 +361,7 @@ func TestOpenAPI_ResponseSchemas(t *testing.T) {
 		"Version":      reflect.TypeFor[versionJSON](),
 		"Update":       reflect.TypeFor[updateJSON](),
 		"ObjectRef":    reflect.TypeFor[schema.ObjectRef](),
-		"Request":      reflect.TypeFor[events.Request](),
+		"Request":      reflect.TypeFor[schema.Request](),
 		"Key":          reflect.TypeFor[keyJSON](),
 		"Account":      reflect.TypeFor[accountJSON](),
 		"AdminService": reflect.TypeFor[adminService](),

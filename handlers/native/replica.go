@@ -13,17 +13,8 @@ type ReplicaStatus interface {
 }
 
 // replicaJSON is a replica's setting and lag, in servicelist and the admin
-// functions.
-type replicaJSON struct {
-	Source          string  `json:"source"`
-	SID             string  `json:"sid"`
-	Behind          uint64  `json:"behind"`
-	OldestUnapplied float64 `json:"oldest_unapplied_seconds"`
-	PrimarySyncID   uint64  `json:"primary_sync_id"`
-	LastSync        string  `json:"last_sync"`
-	LastResult      string  `json:"last_result"`
-	Resyncs         int     `json:"resyncs"`
-}
+// functions (the wire type is defined in schema).
+type replicaJSON = schema.ReplicaEntry
 
 func (h *Handler) replicaOf(s *schema.Service) *replicaJSON {
 	r := s.Settings.Replica

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -33,7 +34,7 @@ func (h *Handler) restore(c *call) error {
 		return schema.Errorf(schema.KindInvalidArgument, "into must be a new service id (3-63 lower-case letters, digits, '-' or '.')")
 	}
 	ctx := c.r.Context()
-	svc, err := h.d.State.Service(ctx, b.SID)
+	svc, err := access.Lookup(ctx, h.d.State, c.p, b.SID, access.Want{Level: access.Own})
 	if err != nil {
 		return err
 	}

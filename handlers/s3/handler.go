@@ -11,14 +11,13 @@ import (
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/httpx"
 	"github.com/cairnhq/cairn/handlers/s3/sigv4"
-	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
 
 // Deps are what the S3 dialect calls.
 type Deps struct {
-	Core     *events.Core
-	State    *projections.Store
+	Core     Core
+	State    State
 	Auth     *access.Authenticator
 	Requests httpx.RequestLog
 	Log      *slog.Logger
@@ -167,24 +166,40 @@ func (h *Handler) authenticate(c *req) error {
 }
 
 // bucketAccess finds the request's bucket and checks the principal may
-// read (or write) it. A bucket the principal could never see answers
-// exactly as a bucket that does not exist (missingBucket), so keys cannot
-// probe other accounts' bucket names.
+// read (or write) it; S3 serves storage services only.
 func (h *Handler) bucketAccess(c *req, write bool) error {
-	svc, err := lookupBucket(c, c.bucket)
-	if schema.IsKind(err, schema.KindNotFound) {
-		return missingBucket(c.p, c.bucket)
-	} else if err != nil {
+	want := access.Want{Level: access.Read, StorageOnly: true}
+	if write {
+		want.Level = access.Write
+	}
+	svc, err := c.lookup(c.bucket, want)
+	if err != nil {
 		return err
-	}
-	if !c.p.CanRead(svc) || (write && !c.p.CanWrite(svc)) {
-		return accessDenied()
-	}
-	if svc.Type != schema.ServiceStorage {
-		return s3Errorf("MethodNotAllowed", http.StatusMethodNotAllowed, "the bucket is a cache service; S3 serves storage services only")
 	}
 	c.svc = svc
 	return nil
+}
+
+// lookup asks the one access lookup (access.Lookup) for bucket name and
+// answers its refusals as S3 does: NoSuchBucket to a key that may learn
+// the bucket does not exist, AccessDenied for everything else a key may
+// not do (a bucket it cannot see answers exactly as a missing one, so
+// keys cannot probe other accounts' bucket names), MethodNotAllowed for a
+// cache service to a key that may use it (Lookup checks the type after
+// the rights, so a key without rights learns nothing of it).
+func (c *req) lookup(name string, want access.Want) (*schema.Service, error) {
+	svc, err := access.Lookup(c.ctx(), c.h.d.State, c.p, name, want)
+	switch {
+	case err == nil:
+		return svc, nil
+	case schema.ReasonOf(err) == schema.ReasonNoSuchService:
+		return nil, noSuchBucket()
+	case schema.IsKind(err, schema.KindForbidden), schema.IsKind(err, schema.KindUnauthorized):
+		return nil, accessDenied()
+	case schema.IsKind(err, schema.KindMethodNotAllowed):
+		return nil, s3Errorf("MethodNotAllowed", http.StatusMethodNotAllowed, "the bucket is a cache service; S3 serves storage services only")
+	}
+	return nil, err
 }
 
 func (c *req) origin() events.Origin {
@@ -193,28 +208,7 @@ func (c *req) origin() events.Origin {
 
 func (c *req) ctx() context.Context { return c.r.Context() }
 
-// lookupBucket finds a bucket; another account's bucket is not found
-// (except by the server's admin key, or a key its ACL names), as in the
-// native API.
-func lookupBucket(c *req, name string) (*schema.Service, error) {
-	svc, err := c.h.d.State.Service(c.ctx(), name)
-	if err == nil && svc.Account != c.p.Account && !c.p.CanRead(svc) {
-		return nil, schema.Errorf(schema.KindNotFound, "bucket not found")
-	}
-	return svc, err
-}
-
-// missingBucket answers a bucket that does not exist: NoSuchBucket to a
-// key that could have seen it, AccessDenied (as for an existing bucket it
-// cannot see) to any other.
-func missingBucket(p *access.Principal, name string) error {
-	if p.Server || p.Admin || p.Key.Access[schema.AllServices] != "" || p.Key.Access[name] != "" {
-		return noSuchBucket(name)
-	}
-	return accessDenied()
-}
-
-func noSuchBucket(name string) error {
+func noSuchBucket() error {
 	return s3Errorf("NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist")
 }
 

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/httpx"
+	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -85,8 +88,8 @@ func unsupportedWrite(hd http.Header) error {
 }
 
 // writeConditions reads If-Match / If-None-Match of a conditional write.
-func writeConditions(hd http.Header) (events.Conditions, error) {
-	cond := events.Conditions{IfMatch: hd.Get("If-Match"), IfNoneMatch: hd.Get("If-None-Match")}
+func writeConditions(hd http.Header) (schema.Conditions, error) {
+	cond := schema.Conditions{IfMatch: hd.Get("If-Match"), IfNoneMatch: hd.Get("If-None-Match")}
 	if cond.IfNoneMatch != "" && cond.IfNoneMatch != "*" {
 		return cond, s3Errorf("NotImplemented", http.StatusNotImplemented, "If-None-Match on a write accepts only *")
 	}
@@ -145,61 +148,40 @@ func putObject(c *req) error {
 // against them.
 var checksumHeaders = []string{"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-sha1", "x-amz-checksum-sha256", "x-amz-checksum-crc64nvme"}
 
-// version finds the version a read names: ?versionId or the newest. A
-// delete marker answers 404 (405 when asked for by id), with
-// x-amz-delete-marker.
-func version(c *req, bucket, key, id string) (*schema.Version, error) {
-	ctx := c.ctx()
-	if id == "" {
-		v, err := c.h.d.State.Object(ctx, bucket, key)
-		if schema.IsKind(err, schema.KindNotFound) {
-			if head, herr := c.h.d.State.Head(ctx, bucket, key); herr == nil && head.Deleted {
-				c.w.Header().Set("x-amz-delete-marker", "true")
-				c.w.Header().Set("x-amz-version-id", vid(head))
-			}
-			return nil, s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key does not exist.")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !v.Live(c.h.d.Core.Now()) {
-			return nil, s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key does not exist.")
-		}
-		return v, nil
-	}
-	v, err := versionByID(c, bucket, key, id)
-	if schema.IsKind(err, schema.KindNotFound) {
-		return nil, s3Errorf("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
-	} else if err != nil {
-		return nil, err
-	}
-	if v.Deleted {
+// version finds the version a read serves, through the one version
+// chooser (projections.Choose): the version named by id ("null"
+// included), the one live at moment m (the point-in-time extension; nil
+// without it) or the newest. A delete marker in the way answers 404
+// NoSuchKey on a live read and 405 MethodNotAllowed when named by id, both
+// with x-amz-delete-marker: true (an error answer carries no
+// x-amz-version-id: writeError removes it).
+func version(c *req, bucket, key, id string, m *projections.Moment) (*schema.Version, error) {
+	ch, err := choose(c, bucket, key, id, m)
+	if ch.Marker != nil {
 		c.w.Header().Set("x-amz-delete-marker", "true")
-		c.w.Header().Set("x-amz-version-id", vid(v))
-		return nil, s3Errorf("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.")
 	}
-	return v, nil
+	return ch.Version, err
 }
 
-// versionAsOf finds the version GetObject and HeadObject serve: as
-// version does, or with the point-in-time extension (AsOfHeader) the
-// version live at that moment.
-func versionAsOf(c *req) (*schema.Version, error) {
-	m, err := asOf(c)
-	if err != nil {
-		return nil, err
+// choose runs projections.Choose for a read and turns its answers into
+// S3's errors.
+func choose(c *req, bucket, key, id string, m *projections.Moment) (projections.Chosen, error) {
+	ch, err := projections.Choose(c.ctx(), c.h.d.State, bucket, key, projections.Selector{VersionID: id, At: m, Now: c.h.d.Core.Now()})
+	switch {
+	case err == nil:
+	case id != "" && m != nil && schema.IsKind(err, schema.KindInvalidArgument):
+		err = s3Errorf("InvalidArgument", http.StatusBadRequest, "versionId and %s exclude each other", AsOfHeader)
+	case ch.Marker != nil && schema.IsKind(err, schema.KindMethodNotAllowed):
+		err = s3Errorf("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.")
+	case !schema.IsKind(err, schema.KindNotFound):
+	case id != "":
+		err = s3Errorf("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
+	case m != nil:
+		err = s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key did not exist at that moment.")
+	default:
+		err = s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key does not exist.")
 	}
-	if m == nil {
-		return version(c, c.bucket, c.key, c.q.Get("versionId"))
-	}
-	if c.q.Get("versionId") != "" {
-		return nil, s3Errorf("InvalidArgument", http.StatusBadRequest, "versionId and %s exclude each other", AsOfHeader)
-	}
-	v, err := c.h.d.State.VersionAt(c.ctx(), c.bucket, c.key, m.SyncID)
-	if m.SyncID == 0 || err != nil || !v.Live(m.Time) {
-		return nil, s3Errorf("NoSuchKey", http.StatusNotFound, "The specified key did not exist at that moment.")
-	}
-	return v, nil
+	return ch, err
 }
 
 // responseOverrides are the GET query parameters that replace a response
@@ -247,7 +229,11 @@ func getObject(c *req) error {
 		}
 		part = n
 	}
-	v, err := versionAsOf(c)
+	m, err := asOf(c)
+	if err != nil {
+		return err
+	}
+	v, err := version(c, c.bucket, c.key, c.q.Get("versionId"), m)
 	if err != nil {
 		return err
 	}
@@ -335,27 +321,21 @@ func copySourceVersion(c *req) (*schema.Version, source, error) {
 	if err := schema.CheckPath(src.key); err != nil {
 		return nil, src, err
 	}
-	svc, err := lookupBucket(c, src.bucket)
-	if schema.IsKind(err, schema.KindNotFound) {
-		return nil, src, missingBucket(c.p, src.bucket)
-	} else if err != nil {
+	svc, err := c.lookup(src.bucket, access.Want{Level: access.Read})
+	if err != nil {
 		return nil, src, err
-	}
-	if !c.p.CanRead(svc) {
-		return nil, src, accessDenied()
 	}
 	if svc.Type != schema.ServiceStorage {
 		return nil, src, s3Errorf("InvalidArgument", http.StatusBadRequest, "the copy source bucket is not a storage service")
 	}
-	v, err := version(c, src.bucket, src.key, src.version)
+	ch, err := choose(c, src.bucket, src.key, src.version, nil)
+	if ch.Marker != nil && src.version != "" {
+		return nil, src, s3Errorf("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+	}
 	if err != nil {
-		c.w.Header().Del("x-amz-delete-marker")
-		if src.version != "" && c.w.Header().Get("x-amz-version-id") != "" {
-			return nil, src, s3Errorf("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
-		}
-		c.w.Header().Del("x-amz-version-id")
 		return nil, src, err
 	}
+	v := ch.Version
 	if !copyConditionsHold(c.r.Header, v) {
 		return nil, src, s3Errorf("PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold")
 	}
@@ -433,7 +413,7 @@ func deleteObject(c *req) error {
 		c.w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	cond := events.Conditions{IfMatch: c.r.Header.Get("If-Match")}
+	cond := schema.Conditions{IfMatch: c.r.Header.Get("If-Match")}
 	v, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), c.bucket, c.key, cond)
 	switch {
 	case schema.IsKind(err, schema.KindNotFound) && cond.IfMatch == "":
@@ -523,7 +503,7 @@ func deleteOne(c *req, key, id string) (deletedEntry, error) {
 		}
 		return d, nil
 	}
-	v, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), c.bucket, key, events.Conditions{})
+	v, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), c.bucket, key, schema.Conditions{})
 	if schema.IsKind(err, schema.KindNotFound) {
 		return d, nil
 	} else if err != nil {
@@ -534,7 +514,7 @@ func deleteOne(c *req, key, id string) (deletedEntry, error) {
 }
 
 func getObjectACL(c *req) error {
-	if _, err := version(c, c.bucket, c.key, c.q.Get("versionId")); err != nil {
+	if _, err := version(c, c.bucket, c.key, c.q.Get("versionId"), nil); err != nil {
 		return err
 	}
 	return acl(c)
@@ -548,7 +528,7 @@ type tagging struct {
 
 // getObjectTagging answers an empty tag set: Cairn keeps no object tags.
 func getObjectTagging(c *req) error {
-	v, err := version(c, c.bucket, c.key, c.q.Get("versionId"))
+	v, err := version(c, c.bucket, c.key, c.q.Get("versionId"), nil)
 	if err != nil {
 		return err
 	}
@@ -560,36 +540,26 @@ func getObjectTagging(c *req) error {
 // versioning was suspended.
 func vid(v *schema.Version) string {
 	if v.Null {
-		return "null"
+		return projections.NullVersion
 	}
 	return v.Version
 }
 
-// versionByID finds a version by the id a client sent ("null" included).
-func versionByID(c *req, bucket, key, id string) (*schema.Version, error) {
-	if id != "null" {
-		return c.h.d.State.Version(c.ctx(), bucket, key, id)
-	}
-	vs, err := c.h.d.State.Versions(c.ctx(), bucket, key, 0)
-	if err != nil {
-		return nil, err
-	}
-	for _, v := range vs {
-		if v.Null {
-			return v, nil
-		}
-	}
-	return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchVersion, "version not found")
-}
-
-// purge removes the version a client named ("null" included).
+// purge removes the version a client named ("null": the null version,
+// which the core knows by its own id). A delete names versions as they
+// are stored, expired ones and delete markers included, so it does not
+// go through the read's version chooser.
 func purge(c *req, bucket, key, id string) (*schema.Version, error) {
-	if id == "null" {
-		v, err := versionByID(c, bucket, key, id)
+	if id == projections.NullVersion {
+		vs, err := c.h.d.State.Versions(c.ctx(), bucket, key, 0)
 		if err != nil {
 			return nil, err
 		}
-		id = v.Version
+		i := slices.IndexFunc(vs, func(v *schema.Version) bool { return v.Null })
+		if i < 0 {
+			return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchVersion, "version not found")
+		}
+		id = vs[i].Version
 	}
 	return c.h.d.Core.PurgeVersion(c.ctx(), c.origin(), bucket, key, id)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -32,7 +33,8 @@ func accountOp(c *req) (string, error) {
 }
 
 // containers returns the account's containers the principal may see, by
-// name: all of them to its admins, those it may read to other keys.
+// name: those it may list as its own (all of them to the account's
+// admins); a public container is not listed to other keys.
 func (c *req) containers() ([]*schema.Service, error) {
 	all, err := c.h.d.State.Services(c.ctx())
 	if err != nil {
@@ -40,7 +42,7 @@ func (c *req) containers() ([]*schema.Service, error) {
 	}
 	var out []*schema.Service
 	for _, s := range all {
-		if s.Account == c.account && s.Type == schema.ServiceStorage && (c.ownsAccount() || c.p.CanRead(s)) {
+		if c.allows(s, access.Want{Level: access.List, StorageOnly: true}) {
 			out = append(out, s)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -25,38 +25,33 @@ type bulkResult struct {
 }
 
 // delete deletes one object (or, with object "", one empty container) as
-// the request's principal, and counts the outcome under name.
+// the request's principal, and counts the outcome under name. The
+// container is found by access.Lookup as for a single delete: one that is
+// not there counts as not found, one the principal may not change (or may
+// not know about) is a 403, a cache service a 405.
 func (b *bulkResult) delete(c *req, container, object, name string) {
 	fail := func(status int) { b.errors = append(b.errors, [2]string{name, statusLine(status)}) }
-	svc, err := c.h.d.State.Service(c.ctx(), container)
-	if schema.IsKind(err, schema.KindNotFound) || (err == nil && svc.Account != c.account) {
-		b.notFound++
-		return
-	} else if err != nil {
-		fail(http.StatusInternalServerError)
-		return
-	}
+	level := access.Write
 	if object == "" {
-		if !c.p.Owns(svc) {
-			fail(http.StatusForbidden)
-			return
-		}
-		err = c.h.d.Core.DeleteService(c.ctx(), c.origin(), svc.ID)
-	} else {
-		if !c.p.CanWrite(svc) {
-			fail(http.StatusForbidden)
-			return
-		}
-		if cerr := schema.CheckPath(object); cerr != nil {
+		level = access.Own
+	}
+	svc, err := access.Lookup(c.ctx(), c.h.d.State, c.p, container, c.want(level))
+	if err == nil {
+		if object == "" {
+			err = c.h.d.Core.DeleteService(c.ctx(), c.origin(), svc.ID)
+		} else if cerr := schema.CheckPath(object); cerr != nil {
 			fail(http.StatusBadRequest)
 			return
+		} else {
+			_, err = c.h.d.Core.DeleteObject(c.ctx(), c.origin(), svc.ID, object, schema.Conditions{})
 		}
-		_, err = c.h.d.Core.DeleteObject(c.ctx(), c.origin(), svc.ID, object, events.Conditions{})
+	} else {
+		err = wireAccess(err)
 	}
 	switch {
 	case err == nil:
 		b.deleted++
-	case schema.IsKind(err, schema.KindNotFound):
+	case err == errNotFound, schema.IsKind(err, schema.KindNotFound):
 		b.notFound++
 	default:
 		status, _ := classify(err)

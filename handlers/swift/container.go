@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -159,7 +160,7 @@ func putContainer(c *req) error {
 		Settings: probe.Settings})
 	status := http.StatusCreated
 	if schema.IsKind(err, schema.KindAlreadyExists) {
-		if svc, err = c.findContainer(); err != nil {
+		if svc, err = c.findContainer(access.Own); err != nil {
 			if err == errNotFound {
 				return swiftErr(http.StatusConflict, "A container of this name exists in another account")
 			}
@@ -210,7 +211,7 @@ func containerHeaders(c *req, s *schema.Service) {
 	if s.QuotaCount > 0 {
 		hd.Set("X-Container-Meta-Quota-Count", strconv.FormatInt(s.QuotaCount, 10))
 	}
-	if c.p != nil && c.p.Owns(s) {
+	if c.allows(s, access.Want{Level: access.Own}) {
 		if len(s.Settings.ReadACL) > 0 {
 			hd.Set("X-Container-Read", strings.Join(s.Settings.ReadACL, ","))
 		}
@@ -244,12 +245,9 @@ type containerXML struct {
 // getContainer serves HEAD and GET of a container: its headers, and for
 // GET a page of its listing.
 func getContainer(c *req) error {
-	svc, err := c.findContainer()
+	svc, err := c.findContainer(access.List)
 	if err != nil {
 		return err
-	}
-	if !(c.p != nil && c.p.CanRead(svc)) && !svc.PublicListing() {
-		return c.denied()
 	}
 	containerHeaders(c, svc)
 	if c.r.Method == http.MethodHead {
@@ -307,12 +305,9 @@ func getContainer(c *req) error {
 // postContainer sets, replaces and removes a container's metadata, ACLs
 // and quotas.
 func postContainer(c *req) error {
-	svc, err := c.findContainer()
+	svc, err := c.findContainer(access.Own)
 	if err != nil {
 		return err
-	}
-	if c.p == nil || !c.p.Owns(svc) {
-		return c.denied()
 	}
 	ch, err := readContainerChange(c)
 	if err != nil {
@@ -352,12 +347,9 @@ func samePolicy(svc *schema.Service, policy string) error {
 
 // deleteContainer removes an empty container: 409 while it holds objects.
 func deleteContainer(c *req) error {
-	svc, err := c.findContainer()
+	svc, err := c.findContainer(access.Own)
 	if err != nil {
 		return err
-	}
-	if c.p == nil || !c.p.Owns(svc) {
-		return c.denied()
 	}
 	if err := c.h.d.Core.DeleteService(c.ctx(), c.origin(), svc.ID); err != nil {
 		if schema.IsKind(err, schema.KindConflict) {

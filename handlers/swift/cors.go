@@ -81,9 +81,7 @@ func options(c *req) error {
 	}
 	var v *schema.Version
 	if c.object != "" {
-		if cur, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object); err == nil && cur.Live(c.now()) {
-			v = cur
-		}
+		v, _ = c.version(svc, nil) // no live object: the container's settings apply
 	}
 	if !originAllowed(corsSetting(svc, v, "access-control-allow-origin"), origin) {
 		return errUnauthorized

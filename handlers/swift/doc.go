@@ -9,4 +9,13 @@
 // Swift's plain statuses with a short HTML body that never says which part
 // of a credential was wrong. Where the Selectel seed is silent the handler
 // does what OpenStack Swift does, and says so in a comment.
+//
+// The dialect decides nothing on its own about access, versions or
+// conditions: which container a request reaches and whether it may is
+// access.Lookup's answer (the URL's account scoping it, public ACLs
+// opening reads), the version a read serves is projections.Choose's, and
+// conditional headers are schema.Conditions'; the dialect translates
+// their answers into Swift's statuses and bodies. It calls the core and
+// the projections through the small interfaces of deps.go, so its
+// handlers are tested against in-memory fakes.
 package swift

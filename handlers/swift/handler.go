@@ -11,14 +11,13 @@ import (
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/httpx"
-	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
 
 // Deps are what the Swift dialect calls.
 type Deps struct {
-	Core     *events.Core
-	State    *projections.Store
+	Core     Core
+	State    State
 	Auth     *access.Authenticator
 	Requests httpx.RequestLog
 	Log      *slog.Logger
@@ -192,25 +191,79 @@ func (c *req) ownsAccount() bool {
 	return c.p != nil && (c.p.Server || (c.p.Admin && c.p.Account == c.account))
 }
 
-// findContainer finds the URL's container in the URL's account: 404 when
-// it does not exist or belongs to another account, to keys of the account;
-// anyone else gets the answer a container they may not see gets (401/403),
-// so container names cannot be probed from outside.
-func (c *req) findContainer() (*schema.Service, error) {
-	svc, err := c.h.d.State.Service(c.ctx(), c.container)
-	if schema.IsKind(err, schema.KindNotFound) || (err == nil && svc.Account != c.account) {
-		if !c.inAccount() {
-			return nil, c.denied()
-		}
-		return nil, errNotFound
-	}
+// want is the access question of a Swift request at level: within the
+// URL's account, storage services only, public containers open to reads
+// (".r:*") and listings (".rlistings").
+func (c *req) want(level access.Level) access.Want {
+	return access.Want{Level: level, Account: c.account, StorageOnly: true, Public: true}
+}
+
+// findContainer finds the URL's container for a request at level with
+// access.Lookup and answers a refusal in Swift's words (wireAccess). The
+// container is kept for the request log even when the request is refused
+// (a container of the URL's account that the principal may not use still
+// logs the attempt).
+func (c *req) findContainer(level access.Level) (*schema.Service, error) {
+	read := &lastRead{Services: c.h.d.State}
+	svc, err := access.Lookup(c.ctx(), read, c.p, c.container, c.want(level))
 	if err != nil {
-		return nil, err
-	}
-	if svc.Type != schema.ServiceStorage {
-		return nil, errMethod
+		if s := read.svc; s != nil && s.Account == c.account && s.Type == schema.ServiceStorage {
+			c.svc = s
+		}
+		return nil, wireAccess(err)
 	}
 	c.svc = svc
 	httpx.InfoOf(c.ctx()).Service = svc.ID
 	return svc, nil
+}
+
+// wireAccess turns access.Lookup's refusals into Swift's answers: 404 for
+// a container that is not there (to keys of the URL's account), 401 for
+// an anonymous request and 403 for a key that may not do it (or may not
+// know whether the container exists), 405 for a cache service. Other
+// errors pass.
+func wireAccess(err error) error {
+	switch {
+	case schema.IsKind(err, schema.KindNotFound):
+		return errNotFound
+	case schema.IsKind(err, schema.KindUnauthorized):
+		return errUnauthorized
+	case schema.IsKind(err, schema.KindForbidden):
+		return errForbidden
+	case schema.IsKind(err, schema.KindMethodNotAllowed):
+		return errMethod
+	}
+	return err
+}
+
+// allows reports whether access.Lookup grants want on svc, a container
+// already read (it is not read again); want.Account is the URL's.
+func (c *req) allows(svc *schema.Service, want access.Want) bool {
+	want.Account = c.account
+	_, err := access.Lookup(c.ctx(), known{svc}, c.p, svc.ID, want)
+	return err == nil
+}
+
+// lastRead passes service reads through and keeps the last one found.
+type lastRead struct {
+	access.Services
+	svc *schema.Service
+}
+
+func (l *lastRead) Service(ctx context.Context, id string) (*schema.Service, error) {
+	svc, err := l.Services.Service(ctx, id)
+	if err == nil {
+		l.svc = svc
+	}
+	return svc, err
+}
+
+// known serves one service already read.
+type known struct{ svc *schema.Service }
+
+func (k known) Service(_ context.Context, id string) (*schema.Service, error) {
+	if k.svc.ID != id {
+		return nil, schema.Errorf(schema.KindNotFound, "service %q not found", id)
+	}
+	return k.svc, nil
 }

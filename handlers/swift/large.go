@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/httpx"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -76,10 +77,18 @@ func putLarge(c *req, svc *schema.Service) error {
 		if e.SizeBytes != nil {
 			seg.Size = *e.SizeBytes
 		}
-		// the principal must be able to read what it assembles
-		if s, err := c.h.d.State.Service(c.ctx(), container); err == nil && s.Account == c.account && !c.p.CanRead(s) {
-			bad = append(bad, e.Path+", 403 Forbidden")
-			continue
+		// the principal must be able to read what it assembles; a
+		// container it may know is not there is left to the core, which
+		// reports every missing segment with the other bad ones
+		if _, err := access.Lookup(c.ctx(), c.h.d.State, c.p, container, access.Want{Level: access.Read, Account: c.account}); err != nil {
+			switch err = wireAccess(err); err {
+			case errNotFound:
+			case errForbidden, errUnauthorized:
+				bad = append(bad, e.Path+", 403 Forbidden")
+				continue
+			default:
+				return err
+			}
 		}
 		in[i] = seg
 	}
@@ -95,7 +104,7 @@ func putLarge(c *req, svc *schema.Service) error {
 		ContentType: w.contentType, Meta: w.meta, Headers: nilIfNone(w.headers), DeleteAt: w.deleteAt})
 	var se *events.SegmentsError
 	if errors.As(err, &se) {
-		return swiftErr(http.StatusBadRequest, strings.TrimRight(se.Error(), "\n"))
+		return swiftErr(http.StatusBadRequest, segmentsText(se))
 	}
 	if err != nil {
 		return err
@@ -106,6 +115,33 @@ func putLarge(c *req, svc *schema.Service) error {
 	hd.Set("Content-Length", "0")
 	c.w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// segmentsText words a refused manifest as Swift does: one line per bad
+// segment, its path and the reason.
+func segmentsText(se *events.SegmentsError) string {
+	lines := make([]string, len(se.Bad))
+	for i, b := range se.Bad {
+		lines[i] = "/" + b.Service + "/" + b.Path + ", " + segmentReason(b.Problem)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// segmentReason is Swift's wording of a segment's problem.
+func segmentReason(p events.SegmentProblem) string {
+	switch p {
+	case events.SegmentMissing:
+		return "404 Not Found"
+	case events.SegmentForeign:
+		return "403 Forbidden"
+	case events.SegmentDynamic:
+		return "Dynamic large objects cannot be segments"
+	case events.SegmentETagMismatch:
+		return "Etag Mismatch"
+	case events.SegmentSizeMismatch:
+		return "Size Mismatch"
+	}
+	return "400 Bad Request"
 }
 
 // getManifest answers ?multipart-manifest=get of an SLO: its segments as
@@ -148,10 +184,8 @@ func deleteLarge(c *req) error {
 	if err != nil {
 		return err
 	}
-	v, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
-	if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(c.now())) {
-		return errNotFound
-	} else if err != nil {
+	v, err := c.version(svc, nil)
+	if err != nil {
 		return err
 	}
 	if len(v.Segments) == 0 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/httpx"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
@@ -51,14 +52,7 @@ func objectOp(c *req) (string, error) {
 
 // writable finds the container for an object write the principal may make.
 func (c *req) writable() (*schema.Service, error) {
-	svc, err := c.findContainer()
-	if err != nil {
-		return nil, err
-	}
-	if c.p == nil || !c.p.CanWrite(svc) {
-		return nil, c.denied()
-	}
-	return svc, nil
+	return c.findContainer(access.Write)
 }
 
 // putObject stores an object: the body (chunked allowed), verified against
@@ -85,7 +79,7 @@ func putObject(c *req) error {
 	if want := strings.ToLower(strings.Trim(c.r.Header.Get("Etag"), `"`)); want != "" {
 		body = &md5Check{r: c.r.Body, h: md5.New(), want: want}
 	}
-	cond := events.Conditions{IfNoneMatch: c.r.Header.Get("If-None-Match")}
+	cond := schema.Conditions{IfNoneMatch: c.r.Header.Get("If-None-Match")}
 	if cond.IfNoneMatch != "" && cond.IfNoneMatch != "*" {
 		return swiftErr(http.StatusBadRequest, "If-None-Match only supports *")
 	}
@@ -187,37 +181,43 @@ func (m *md5Check) Read(p []byte) (int, error) {
 }
 
 // canRead reports whether the request may read svc's objects: its
-// principal may, or the container is public.
+// principal may, or the container is public. A dynamic large object's
+// segments are read only from containers it allows.
 func (c *req) canRead(svc *schema.Service) bool {
-	return (c.p != nil && c.p.CanRead(svc)) || svc.PublicRead()
+	return c.allows(svc, access.Want{Level: access.Read, Public: true})
 }
 
-// readable finds the container and the live object for a read the
-// principal (or, in a public container, anyone) may make.
+// readable finds the container and the version for a read the principal
+// (or, in a public container, anyone) may make: the object as it was at
+// the moment X-Cairn-Asof asks, else the live one.
 func (c *req) readable() (*schema.Service, *schema.Version, error) {
-	svc, err := c.findContainer()
+	svc, err := c.findContainer(access.Read)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !c.canRead(svc) {
-		return nil, nil, c.denied()
 	}
 	m, err := c.asOf(svc)
 	if err != nil {
 		return nil, nil, err
 	}
-	if m != nil { // the object as it was at that moment
-		v, err := c.h.d.State.VersionAt(c.ctx(), svc.ID, c.object, m.SyncID)
-		if m.SyncID == 0 || schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(m.Time)) {
-			return nil, nil, errNotFound
-		}
-		return svc, v, err
+	v, err := c.version(svc, m)
+	if err != nil {
+		return nil, nil, err
 	}
-	v, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
-	if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(c.now())) {
-		return nil, nil, errNotFound
+	return svc, v, nil
+}
+
+// version chooses the version of the URL's object in svc that a read
+// serves (projections.Choose): as of moment at, or the live one (at nil).
+// No version to serve (none, expired, a delete marker, none at that
+// moment) is Swift's 404.
+func (c *req) version(svc *schema.Service, at *projections.Moment) (*schema.Version, error) {
+	chosen, err := projections.Choose(c.ctx(), c.h.d.State, svc.ID, c.object, projections.Selector{At: at, Now: c.now()})
+	if schema.IsKind(err, schema.KindNotFound) {
+		return nil, errNotFound
+	} else if err != nil {
+		return nil, err
 	}
-	return svc, v, err
+	return chosen.Version, nil
 }
 
 // AsOfHeader is Cairn's point-in-time extension of Swift: on object
@@ -375,10 +375,8 @@ func postObject(c *req) error {
 	if err != nil {
 		return err
 	}
-	cur, err := c.h.d.State.Object(c.ctx(), svc.ID, c.object)
-	if schema.IsKind(err, schema.KindNotFound) || (err == nil && !cur.Live(c.now())) {
-		return errNotFound
-	} else if err != nil {
+	cur, err := c.version(svc, nil)
+	if err != nil {
 		return err
 	}
 	meta, _, err := readMeta(c.r.Header, "X-Object-Meta-", "X-Remove-Object-Meta-")
@@ -414,7 +412,7 @@ func deleteObject(c *req) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), svc.ID, c.object, events.Conditions{}); err != nil {
+	if _, err := c.h.d.Core.DeleteObject(c.ctx(), c.origin(), svc.ID, c.object, schema.Conditions{}); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)

@@ -1,8 +1,7 @@
-package server
+package datadir
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
@@ -53,9 +53,9 @@ type UntilStats struct {
 // log: events after the moment stay there for the audit trail), its blobs
 // (hard links where Out is on the same filesystem, else copies: blobs are
 // content-addressed and never change), what a server needs to open it
-// (admin.json, secret.key, checkpoint.key), the projections folded from
-// events 1..Seq, and PointInTimeFile. Only a read-only server
-// (Config.ReadOnly) opens the result, so the later events are never folded.
+// (AdminFile, SecretFile, SigningKeyFile), the projections folded from
+// events 1..Seq, and PointInTimeFile. Only a read-only server opens the
+// result, so the later events are never folded.
 //
 // Source must be stopped: its lock is taken for the whole copy, because a
 // running server's log files are consistent only to itself. Source is
@@ -73,7 +73,7 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 	if err != nil {
 		return st, err
 	}
-	srcLock, err := lockDir(src)
+	srcLock, err := Lock(src)
 	if err != nil {
 		return st, fmt.Errorf("%w: stop it first (rebuild --until copies its log, which is consistent only while no server writes it)", err)
 	}
@@ -86,20 +86,20 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 			undo(out, exists)
 		}
 	}()
-	outLock, err := lockDir(out)
+	outLock, err := Lock(out)
 	if err != nil {
 		return st, err
 	}
 	defer outLock.Close()
 
-	logf("copying the log %s to %s", filepath.Join(src, "jetstream"), filepath.Join(out, "jetstream"))
-	if err := copyTree(filepath.Join(src, "jetstream"), filepath.Join(out, "jetstream"), func(size int64) {
+	logf("copying the log %s to %s", filepath.Join(src, LogDir), filepath.Join(out, LogDir))
+	if err := copyTree(filepath.Join(src, LogDir), filepath.Join(out, LogDir), func(size int64) {
 		st.LogFiles++
 		st.LogBytes += size
 	}); err != nil {
 		return st, fmt.Errorf("copy the log: %w", err)
 	}
-	for _, name := range []string{"admin.json", "secret.key", SigningKeyFile} {
+	for _, name := range []string{AdminFile, SecretFile, SigningKeyFile} {
 		switch err := copyFile(filepath.Join(src, name), filepath.Join(out, name)); {
 		case errors.Is(err, fs.ErrNotExist):
 			logf("%s has no %s: not copied", src, name)
@@ -124,27 +124,25 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 		return st, err
 	}
 
-	logf("linking the blobs of %s", filepath.Join(src, "blobs"))
-	if err := linkBlobs(filepath.Join(src, "blobs"), filepath.Join(out, "blobs"), &st); err != nil {
+	logf("linking the blobs of %s", filepath.Join(src, BlobsDir))
+	if err := linkBlobs(ctx, filepath.Join(src, BlobsDir), filepath.Join(out, BlobsDir), &st); err != nil {
 		return st, fmt.Errorf("blobs: %w", err)
 	}
 
 	logf("folding events 1..%d into the projections", st.Seq)
-	final := filepath.Join(out, "projections.db")
+	final := filepath.Join(out, ProjectionsFile)
 	tmp := final + ".rebuild"
 	store, err := projections.Open(tmp, projections.Options{NoSync: true})
 	if err != nil {
 		return st, err
 	}
 	defer os.Remove(tmp)
-	if err := foldUntil(ctx, jl, store, st.Seq, o.Progress); err != nil {
+	folded, err := Fold(ctx, jl, store, st.Seq, o.Progress)
+	if err != nil {
 		store.Close()
 		return st, err
 	}
-	if st.Digest, err = store.Digest(); err != nil {
-		store.Close()
-		return st, schema.Wrap(schema.KindInternal, err, "digest")
-	}
+	st.Digest = folded.Digest
 	if err := store.Close(); err != nil {
 		return st, err
 	}
@@ -156,6 +154,25 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 	}
 	st.Elapsed = time.Since(start)
 	return st, nil
+}
+
+// linkBlobs puts every blob of the store at src into a new store at dst
+// (blobstore.FS.LinkInto). A source without a store has no blobs.
+func linkBlobs(ctx context.Context, src, dst string, st *UntilStats) error {
+	from, err := blobstore.OpenFSReadOnly(src)
+	if schema.IsKind(err, schema.KindNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	to, err := blobstore.OpenFS(dst)
+	if err != nil {
+		return err
+	}
+	ls, err := from.LinkInto(ctx, to)
+	st.Blobs, st.Linked, st.BlobBytes = ls.Blobs, ls.Linked, ls.Bytes
+	return err
 }
 
 // untilDirs checks the two directories of RebuildUntil and returns their
@@ -170,8 +187,8 @@ func untilDirs(source, out string) (src, dst string, exists bool, err error) {
 	if dst, err = filepath.Abs(out); err != nil {
 		return "", "", false, err
 	}
-	if fi, err := os.Stat(filepath.Join(src, "jetstream")); err != nil || !fi.IsDir() {
-		return "", "", false, fmt.Errorf("%s is not a cairn data directory (it has no jetstream/ log)", src)
+	if err := checkDataDir(src); err != nil {
+		return "", "", false, err
 	}
 	if within(dst, src) || within(src, dst) {
 		return "", "", false, fmt.Errorf("--out %s and --data %s must not contain each other", dst, src)
@@ -245,91 +262,6 @@ func resolveMoment(ctx context.Context, jl *events.JetStream, o UntilOptions) (P
 	}
 	p.Time = ev.Time
 	return p, nil
-}
-
-// foldUntil applies the events after store's checkpoint up to until, in
-// order, and nothing after it.
-func foldUntil(ctx context.Context, log events.Log, store *projections.Store, until uint64, progress func(applied, total uint64)) error {
-	if store.Applied() >= until {
-		return nil
-	}
-	errDone := errors.New("folded")
-	told := time.Now()
-	err := log.Follow(ctx, store.Applied()+1, func(batch []*schema.Event) error {
-		n := 0
-		for n < len(batch) && batch[n].Seq <= until {
-			n++
-		}
-		if err := store.Apply(batch[:n]); err != nil {
-			return err
-		}
-		if progress != nil && time.Since(told) >= time.Second {
-			progress(store.Applied(), until)
-			told = time.Now()
-		}
-		if n < len(batch) || store.Applied() >= until {
-			return errDone
-		}
-		return nil
-	})
-	if !errors.Is(err, errDone) {
-		return err
-	}
-	if progress != nil {
-		progress(store.Applied(), until)
-	}
-	return nil
-}
-
-// writePointInTime writes dir's PointInTimeFile durably.
-func writePointInTime(dir string, p *PointInTime) error {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return err
-	}
-	return events.WriteFileSync(filepath.Join(dir, PointInTimeFile), append(b, '\n'), 0o600)
-}
-
-// linkBlobs puts every blob file of the store at src into the store at
-// dst: a hard link when both are on one filesystem, else a copy. Puts in
-// progress (tmp/) are not blobs and stay behind.
-func linkBlobs(src, dst string, st *UntilStats) error {
-	root := filepath.Join(src, "sha256")
-	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	to := filepath.Join(dst, "sha256")
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", path)
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st.Blobs++
-		st.BlobBytes += fi.Size()
-		if os.Link(path, target) == nil {
-			st.Linked++
-			return nil
-		}
-		return copyFile(path, target)
-	})
-	if err != nil {
-		return err
-	}
-	return syncTree(dst)
 }
 
 // copyTree copies the directory src to dst (which must not exist): every
@@ -407,21 +339,4 @@ func syncTree(dir string) error {
 		return err
 	}
 	return syncDir(filepath.Dir(dir))
-}
-
-// foldTo folds the whole log into store, or in a point-in-time copy the
-// events up to its moment.
-func foldTo(ctx context.Context, log events.Log, store *projections.Store, pit *PointInTime, progress func(applied, total uint64)) (RebuildStats, error) {
-	if pit == nil {
-		return FoldAll(ctx, log, store, progress)
-	}
-	start := time.Now()
-	if err := foldUntil(ctx, log, store, pit.Seq, progress); err != nil {
-		return RebuildStats{}, err
-	}
-	d, err := store.Digest()
-	if err != nil {
-		return RebuildStats{}, schema.Wrap(schema.KindInternal, err, "digest")
-	}
-	return RebuildStats{Events: pit.Seq, Elapsed: time.Since(start), Digest: d}, nil
 }

@@ -1,9 +1,8 @@
-package server
+package datadir
 
 import (
 	"context"
 	"crypto/ed25519"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,32 +21,28 @@ func (b blobSource) OpenBlob(ctx context.Context, digest string) (io.ReadCloser,
 // VerifyDir verifies the log and blobs of a stopped server's data
 // directory (events.Verify). pub, when nil, is the data directory's own
 // checkpoint key.
-func VerifyDir(ctx context.Context, dataDir string, pub ed25519.PublicKey) (*events.VerifyReport, error) {
-	if fi, err := os.Stat(filepath.Join(dataDir, "jetstream")); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%s is not a cairn data directory (it has no jetstream/ log)", dataDir)
+func VerifyDir(ctx context.Context, dir string, pub ed25519.PublicKey) (*events.VerifyReport, error) {
+	if err := checkDataDir(dir); err != nil {
+		return nil, err
 	}
-	lock, err := lockDir(dataDir)
+	lock, err := Lock(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Close()
 	if pub == nil {
-		if b, err := os.ReadFile(filepath.Join(dataDir, SigningKeyFile)); err == nil && len(b) == ed25519.SeedSize {
+		if b, err := os.ReadFile(filepath.Join(dir, SigningKeyFile)); err == nil && len(b) == ed25519.SeedSize {
 			pub = ed25519.NewKeyFromSeed(b).Public().(ed25519.PublicKey)
 		}
 	}
-	jl, err := events.OpenJetStream(ctx, events.NATSOptions{Dir: dataDir, SyncAlways: true, Name: "cairn-verify"})
+	jl, err := events.OpenJetStream(ctx, events.NATSOptions{Dir: dir, SyncAlways: true, Name: "cairn-verify"})
 	if err != nil {
 		return nil, err
 	}
 	defer jl.Close()
-	blobs, err := blobstore.OpenFS(filepath.Join(dataDir, "blobs"))
+	blobs, err := blobstore.OpenFS(filepath.Join(dir, BlobsDir))
 	if err != nil {
 		return nil, err
 	}
 	return events.Verify(ctx, jl, blobSource{blobs}, pub)
 }
-
-// SigningKeyFile is the checkpoint signing key's file in the data
-// directory (an ed25519 seed, mode 0600).
-const SigningKeyFile = "checkpoint.key"

@@ -1,0 +1,147 @@
+package projections
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/tidwall/buntdb"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Objects is the query family of a service's objects as they are now:
+// their versions, the listings (list.go) and the open multipart uploads.
+type Objects interface {
+	// Object returns the live version of an object, or KindNotFound.
+	Object(ctx context.Context, service, path string) (*schema.Version, error)
+	// Head returns the newest version of an object, tombstones included.
+	Head(ctx context.Context, service, path string) (*schema.Version, error)
+	// Version returns one version of an object by id, or KindNotFound.
+	Version(ctx context.Context, service, path, id string) (*schema.Version, error)
+	// Versions returns up to limit versions of an object, newest first.
+	Versions(ctx context.Context, service, path string, limit int) ([]*schema.Version, error)
+	// List returns a page of a service's live files (or, with AsOf, of
+	// the files as they were).
+	List(ctx context.Context, service string, o ListOptions) (*ListResult, error)
+	// ListVersions returns a page of a service's versions.
+	ListVersions(ctx context.Context, service string, o VersionListOptions) (*VersionListResult, error)
+	// Upload returns an open multipart upload of a service.
+	Upload(ctx context.Context, service, id string) (*schema.Upload, error)
+	// Uploads returns a service's open uploads by path, then initiation.
+	Uploads(ctx context.Context, service string) ([]*schema.Upload, error)
+	// Parts returns the stored parts of an upload in part-number order.
+	Parts(ctx context.Context, service, upload string) ([]*schema.Part, error)
+}
+
+var _ Objects = (*Store)(nil)
+
+// Object returns the current live version of an object (it may have an
+// expiry in the past that the reaper has not yet recorded), or KindNotFound.
+func (s *Store) Object(_ context.Context, service, path string) (*schema.Version, error) {
+	var v schema.Version
+	if err := s.get(schema.ObjectKey(service, path), &v, "file"); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Head returns the newest version of an object, tombstones included, or
+// KindNotFound when the object never existed.
+func (s *Store) Head(ctx context.Context, service, path string) (*schema.Version, error) {
+	var out *schema.Version
+	err := s.versions(service, path, func(v *schema.Version) bool { out = v; return false })
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, notFound("file")
+	}
+	return out, nil
+}
+
+// Versions returns up to limit versions of an object, newest first.
+func (s *Store) Versions(_ context.Context, service, path string, limit int) ([]*schema.Version, error) {
+	var out []*schema.Version
+	err := s.versions(service, path, func(v *schema.Version) bool {
+		out = append(out, v)
+		return limit <= 0 || len(out) < limit
+	})
+	return out, err
+}
+
+// Version returns one version of an object by id, or KindNotFound.
+func (s *Store) Version(_ context.Context, service, path, id string) (*schema.Version, error) {
+	var out *schema.Version
+	err := s.versions(service, path, func(v *schema.Version) bool {
+		if v.Version == id {
+			out = v
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, notFound("version")
+	}
+	return out, nil
+}
+
+func (s *Store) versions(service, path string, fn func(*schema.Version) bool) error {
+	pfx := schema.VersionPathPrefix(service, path)
+	var derr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", pfx, func(k, raw string) bool {
+			if !strings.HasPrefix(k, pfx) || len(k) != len(pfx)+16 {
+				return false
+			}
+			var v schema.Version
+			if derr = decodeJSON(raw, &v); derr != nil {
+				return false
+			}
+			return fn(&v)
+		})
+	})
+	if derr != nil {
+		err = derr
+	}
+	if err != nil {
+		return schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	return nil
+}
+
+// Upload returns an open multipart upload of a service.
+func (s *Store) Upload(_ context.Context, service, id string) (*schema.Upload, error) {
+	var u schema.Upload
+	if err := s.get(schema.UploadKey(service, id), &u, "upload"); err != nil {
+		if schema.IsKind(err, schema.KindNotFound) {
+			return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchUpload, "upload not found")
+		}
+		return nil, err
+	}
+	return &u, nil
+}
+
+// Uploads returns a service's open uploads ordered by path, then by
+// initiation (upload ids are ULIDs, so id order is initiation order).
+func (s *Store) Uploads(_ context.Context, service string) ([]*schema.Upload, error) {
+	out, err := scanAll[schema.Upload](s, schema.UploadPrefix(service))
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *schema.Upload) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// Parts returns the stored parts of an upload in part-number order.
+func (s *Store) Parts(_ context.Context, service, upload string) ([]*schema.Part, error) {
+	return scanAll[schema.Part](s, schema.PartPrefix(service, upload))
+}

@@ -1,0 +1,68 @@
+package projections
+
+import (
+	"context"
+	"maps"
+
+	"github.com/cairnhq/cairn/schema"
+)
+
+// Services is the query family of services and accounts (the tenants
+// that own them).
+type Services interface {
+	// Service returns a service, or KindNotFound.
+	Service(ctx context.Context, id string) (*schema.Service, error)
+	// Services returns every service, ordered by id.
+	Services(ctx context.Context) ([]*schema.Service, error)
+	// Account returns an account, or KindNotFound.
+	Account(ctx context.Context, id string) (*schema.Account, error)
+	// Accounts returns every account, ordered by id.
+	Accounts(ctx context.Context) ([]*schema.Account, error)
+}
+
+var _ Services = (*Store)(nil)
+
+// Service returns a service, or KindNotFound.
+func (s *Store) Service(_ context.Context, id string) (*schema.Service, error) {
+	s.svcMu.RLock()
+	svc, ok := s.svcCache[id]
+	gen := s.svcGen
+	s.svcMu.RUnlock()
+	if ok {
+		return cloneService(svc), nil
+	}
+	if err := s.get(schema.ServiceKey(id), &svc, "service"); err != nil {
+		return nil, err
+	}
+	s.svcMu.Lock()
+	if s.svcGen == gen {
+		s.svcCache[id] = svc
+	}
+	s.svcMu.Unlock()
+	return cloneService(svc), nil
+}
+
+// cloneService copies a cached service so callers may change theirs.
+func cloneService(svc schema.Service) *schema.Service {
+	svc.Settings.Meta = maps.Clone(svc.Settings.Meta)
+	return &svc
+}
+
+// Services returns every service, ordered by id.
+func (s *Store) Services(_ context.Context) ([]*schema.Service, error) {
+	return scanAll[schema.Service](s, "svc:")
+}
+
+// Account returns an account, or KindNotFound.
+func (s *Store) Account(_ context.Context, id string) (*schema.Account, error) {
+	var a schema.Account
+	if err := s.get(schema.AccountKey(id), &a, "account"); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Accounts returns every account, ordered by id.
+func (s *Store) Accounts(_ context.Context) ([]*schema.Account, error) {
+	return scanAll[schema.Account](s, "acct:")
+}
