@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/cairnhq/cairn/handlers/httpx"
-	"github.com/cairnhq/cairn/handlers/native"
 )
 
 // Dialect is one wire format over the core.
@@ -16,10 +15,10 @@ type Dialect interface {
 }
 
 // New returns the server's HTTP handler: the first dialect that claims a
-// request serves it; the native dialect answers everything else (with its
-// JSON 404), so every response has a request id and a log line.
-func New(log *slog.Logger, nat *native.Handler, others ...Dialect) http.Handler {
-	dialects := append(others, nat)
+// request serves it; fallback (the native dialect, with its JSON 404)
+// answers everything else, so every response has a request id and a log
+// line.
+func New(log *slog.Logger, fallback http.Handler, dialects ...Dialect) http.Handler {
 	return httpx.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", httpx.InfoOf(r.Context()).ID)
 		for _, d := range dialects {
@@ -28,6 +27,6 @@ func New(log *slog.Logger, nat *native.Handler, others ...Dialect) http.Handler 
 				return
 			}
 		}
-		nat.ServeHTTP(w, r)
+		fallback.ServeHTTP(w, r)
 	}))
 }
