@@ -270,7 +270,10 @@ func TestFollower_AppliesChanges(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("status %+v (%v), want ok and caught up", st, ok)
 		}
-		<-state.Changed() // the follower's steps move the replica
+		select { // the follower's steps move the replica; its status may be set after the last of them
+		case <-state.Changed():
+		case <-time.After(reconcileEvery):
+		}
 	}
 	if _, ok := f.ReplicaStatus("plain"); ok {
 		t.Errorf("a service that is not a replica has a status")
