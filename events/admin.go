@@ -107,19 +107,14 @@ func (s *Core) CreateService(ctx context.Context, o Origin, in ServiceInput) (*s
 	if _, err := s.state.Account(ctx, in.Account); err != nil {
 		return nil, err
 	}
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		seq, err := s.subjectSeq(ctx, schema.ServiceSubject(in.ID, "*"))
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOn(ctx, schema.ServiceSubject(in.ID, "*"), func() (*schema.Event, error) {
 		if _, err := s.state.Service(ctx, in.ID); err == nil {
-			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "service %q already exists", in.ID)
+			return nil, schema.Errorf(schema.KindAlreadyExists, "service %q already exists", in.ID)
 		} else if !schema.IsKind(err, schema.KindNotFound) {
-			return nil, Expect{}, err
+			return nil, err
 		}
-		ev, err := s.newEvent(o, schema.TypeServiceCreated, in.Account, in.ID, "",
+		return s.newEvent(o, schema.TypeServiceCreated, in.Account, in.ID, "",
 			schema.ServiceCreated{ID: in.ID, Name: in.Name, Type: in.Type, Settings: in.Settings})
-		return ev, Expect{Filter: schema.ServiceSubject(in.ID, "*"), FilterSeq: seq}, err
 	})
 	if err != nil {
 		return nil, err
@@ -129,34 +124,29 @@ func (s *Core) CreateService(ctx context.Context, o Origin, in ServiceInput) (*s
 
 // UpdateService replaces a service's name and settings.
 func (s *Core) UpdateService(ctx context.Context, o Origin, id string, update func(*schema.Service) error) (*schema.Service, error) {
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		seq, err := s.subjectSeq(ctx, schema.ServiceSubject(id, "*"))
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOn(ctx, schema.ServiceSubject(id, "*"), func() (*schema.Event, error) {
 		svc, err := s.state.Service(ctx, id)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if err := update(svc); err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if err := validSettings(svc.Settings); err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if c := svc.Settings.Cache; c != nil {
 			d := c.WithDefaults()
 			svc.Settings.Cache = &d
 		}
 		if err := s.checkCache(ctx, id, svc.Account, svc.Type, svc.Settings); err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if err := s.checkReplica(ctx, svc.Settings.Replica); err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
-		ev, err := s.newEvent(o, schema.TypeServiceUpdated, svc.Account, id, "",
+		return s.newEvent(o, schema.TypeServiceUpdated, svc.Account, id, "",
 			schema.ServiceUpdated{ID: id, Name: svc.Name, Settings: svc.Settings})
-		return ev, Expect{Filter: schema.ServiceSubject(id, "*"), FilterSeq: seq}, err
 	})
 	if err != nil {
 		return nil, err
@@ -168,20 +158,15 @@ func (s *Core) UpdateService(ctx context.Context, o Origin, id string, update fu
 // otherwise). The check is atomic: the delete expects the whole log to be
 // exactly as seen, so a racing upload makes it re-check.
 func (s *Core) DeleteService(ctx context.Context, o Origin, id string) error {
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		last, err := s.caughtUp(ctx)
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOnAll(ctx, func() (*schema.Event, error) {
 		svc, err := s.state.Service(ctx, id)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if svc.Files > 0 {
-			return nil, Expect{}, schema.Reasonf(schema.KindConflict, schema.ReasonNotEmpty, "service %q still holds %d files", id, svc.Files)
+			return nil, schema.Reasonf(schema.KindConflict, schema.ReasonNotEmpty, "service %q still holds %d files", id, svc.Files)
 		}
-		ev, err := s.newEvent(o, schema.TypeServiceDeleted, svc.Account, id, "", schema.ServiceDeleted{ID: id})
-		return ev, Expect{Global: true, LastSeq: last}, err
+		return s.newEvent(o, schema.TypeServiceDeleted, svc.Account, id, "", schema.ServiceDeleted{ID: id})
 	})
 	return err
 }
@@ -194,18 +179,13 @@ func (s *Core) CreateAccount(ctx context.Context, o Origin, id, name string) (*s
 	if name == "" {
 		name = id
 	}
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		seq, err := s.subjectSeq(ctx, schema.AccountSubject(id, "*"))
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOn(ctx, schema.AccountSubject(id, "*"), func() (*schema.Event, error) {
 		if _, err := s.state.Account(ctx, id); err == nil {
-			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "account %q already exists", id)
+			return nil, schema.Errorf(schema.KindAlreadyExists, "account %q already exists", id)
 		} else if !schema.IsKind(err, schema.KindNotFound) {
-			return nil, Expect{}, err
+			return nil, err
 		}
-		ev, err := s.newEvent(o, schema.TypeAccountCreated, id, "", "", schema.AccountCreated{ID: id, Name: name})
-		return ev, Expect{Filter: schema.AccountSubject(id, "*"), FilterSeq: seq}, err
+		return s.newEvent(o, schema.TypeAccountCreated, id, "", "", schema.AccountCreated{ID: id, Name: name})
 	})
 	if err != nil {
 		return nil, err
@@ -228,20 +208,15 @@ func (s *Core) DeleteAccount(ctx context.Context, o Origin, id string) error {
 	if id == schema.DefaultAccount {
 		return schema.Errorf(schema.KindConflict, "the default account cannot be deleted")
 	}
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		last, err := s.caughtUp(ctx)
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOnAll(ctx, func() (*schema.Event, error) {
 		a, err := s.state.Account(ctx, id)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if a.Services > 0 || a.Keys > 0 {
-			return nil, Expect{}, schema.Errorf(schema.KindConflict, "account %q still owns %d services and %d keys", id, a.Services, a.Keys)
+			return nil, schema.Errorf(schema.KindConflict, "account %q still owns %d services and %d keys", id, a.Services, a.Keys)
 		}
-		ev, err := s.newEvent(o, schema.TypeAccountDeleted, id, "", "", schema.AccountDeleted{ID: id})
-		return ev, Expect{Global: true, LastSeq: last}, err
+		return s.newEvent(o, schema.TypeAccountDeleted, id, "", "", schema.AccountDeleted{ID: id})
 	})
 	return err
 }
@@ -251,17 +226,12 @@ func (s *Core) SetServiceQuota(ctx context.Context, o Origin, id string, bytes, 
 	if bytes < 0 || count < 0 {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "quotas are not negative")
 	}
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		seq, err := s.subjectSeq(ctx, schema.ServiceSubject(id, "*"))
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOn(ctx, schema.ServiceSubject(id, "*"), func() (*schema.Event, error) {
 		svc, err := s.state.Service(ctx, id)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
-		ev, err := s.newEvent(o, schema.TypeQuotaSet, svc.Account, id, "", schema.QuotaSet{Bytes: bytes, Count: count})
-		return ev, Expect{Filter: schema.ServiceSubject(id, "*"), FilterSeq: seq}, err
+		return s.newEvent(o, schema.TypeQuotaSet, svc.Account, id, "", schema.QuotaSet{Bytes: bytes, Count: count})
 	})
 	if err != nil {
 		return nil, err
@@ -274,17 +244,11 @@ func (s *Core) SetAccountQuota(ctx context.Context, o Origin, id string, bytes i
 	if bytes < 0 {
 		return nil, schema.Errorf(schema.KindInvalidArgument, "quotas are not negative")
 	}
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		subject := schema.AccountSubject(id, "*")
-		seq, err := s.subjectSeq(ctx, subject)
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOn(ctx, schema.AccountSubject(id, "*"), func() (*schema.Event, error) {
 		if _, err := s.state.Account(ctx, id); err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
-		ev, err := s.newEvent(o, schema.TypeQuotaSet, id, "", "", schema.QuotaSet{Bytes: bytes})
-		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+		return s.newEvent(o, schema.TypeQuotaSet, id, "", "", schema.QuotaSet{Bytes: bytes})
 	})
 	if err != nil {
 		return nil, err
@@ -294,21 +258,15 @@ func (s *Core) SetAccountQuota(ctx context.Context, o Origin, id string, bytes i
 
 // UpdateAccount changes an account's name or metadata.
 func (s *Core) UpdateAccount(ctx context.Context, o Origin, id string, update func(*schema.Account) error) (*schema.Account, error) {
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		subject := schema.AccountSubject(id, "*")
-		seq, err := s.subjectSeq(ctx, subject)
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOn(ctx, schema.AccountSubject(id, "*"), func() (*schema.Event, error) {
 		a, err := s.state.Account(ctx, id)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if err := update(a); err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
-		ev, err := s.newEvent(o, schema.TypeAccountUpdated, id, "", "", schema.AccountUpdated{ID: id, Name: a.Name, Meta: a.Meta})
-		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+		return s.newEvent(o, schema.TypeAccountUpdated, id, "", "", schema.AccountUpdated{ID: id, Name: a.Name, Meta: a.Meta})
 	})
 	if err != nil {
 		return nil, err

@@ -30,30 +30,12 @@ func BenchmarkAppend(b *testing.B) {
 			defer l.Close()
 			payload, _ := json.Marshal(schema.ObjectPut{Blob: schema.BlobRef{Inline: make([]byte, 4096)}})
 			ids := schema.NewIDs()
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			for g := 0; g < 16; g++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1)
-						if i > int64(b.N) {
-							return
-						}
-						ev := &schema.Event{Type: schema.TypeObjectPut, ID: ids.New(time.Now()), Time: time.Now(),
-							Service: "s", Path: fmt.Sprint(i), Data: payload}
-						if _, err := l.Append(ctx, ev, events.Expect{}); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			runConcurrently(b, "events/s", func(i int64) error {
+				ev := &schema.Event{Type: schema.TypeObjectPut, ID: ids.New(time.Now()), Time: time.Now(),
+					Service: "s", Path: fmt.Sprint(i), Data: payload}
+				_, err := l.Append(ctx, ev, events.Expect{})
+				return err
+			})
 		})
 	}
 }
@@ -68,6 +50,16 @@ func BenchmarkPutObject(b *testing.B) {
 		b.Fatal(err)
 	}
 	body := make([]byte, 4096)
+	runConcurrently(b, "puts/s", func(i int64) error {
+		_, err := c.put(ctx, "bench", fmt.Sprint(i), body, events.Conditions{})
+		return err
+	})
+}
+
+// runConcurrently times b.N calls of op (i from 1 to b.N) made by 16
+// goroutines at once, and reports them per second under unit. A goroutine
+// whose call fails reports the error and stops.
+func runConcurrently(b *testing.B, unit string, op func(i int64) error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -75,12 +67,8 @@ func BenchmarkPutObject(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				if _, err := c.put(ctx, "bench", fmt.Sprint(i), body, events.Conditions{}); err != nil {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				if err := op(i); err != nil {
 					b.Error(err)
 					return
 				}
@@ -89,7 +77,7 @@ func BenchmarkPutObject(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 }
 
 // BenchmarkRestore measures restoring CAIRN_BENCH_FILES files (default

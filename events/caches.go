@@ -236,20 +236,15 @@ func (cs *Caches) Flush(ctx context.Context, o Origin, svc *schema.Service) (int
 		return 0, err
 	}
 	n := int64(c.Flush())
-	_, err = cs.core.commit(ctx, func() (*schema.Event, Expect, error) {
-		seq, err := cs.core.subjectSeq(ctx, schema.ServiceSubject(svc.ID, "*"))
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err = cs.core.commitOn(ctx, schema.ServiceSubject(svc.ID, "*"), func() (*schema.Event, error) {
 		cur, err := cs.core.state.Service(ctx, svc.ID)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if cur.Type != schema.ServiceCache {
-			return nil, Expect{}, schema.Errorf(schema.KindMethodNotAllowed, "service %q is not a cache", svc.ID)
+			return nil, schema.Errorf(schema.KindMethodNotAllowed, "service %q is not a cache", svc.ID)
 		}
-		ev, err := cs.core.newEvent(o, schema.TypeCacheFlushed, cur.Account, svc.ID, "", schema.CacheFlushed{ID: svc.ID, Flushed: n})
-		return ev, Expect{Filter: schema.ServiceSubject(svc.ID, "*"), FilterSeq: seq}, err
+		return cs.core.newEvent(o, schema.TypeCacheFlushed, cur.Account, svc.ID, "", schema.CacheFlushed{ID: svc.ID, Flushed: n})
 	})
 	return n, err
 }

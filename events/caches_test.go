@@ -12,6 +12,7 @@ import (
 	"github.com/cairnhq/cairn/blobstore/cache"
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
 
 func cacheInput(id string, st schema.CacheSettings) events.ServiceInput {
@@ -82,14 +83,14 @@ func TestCreateService_Cache(t *testing.T) {
 // services of its instance, on a test clock.
 type cacheEnv struct {
 	*core
-	clk    *testClock
+	clk    *schematest.Clock
 	caches *events.Caches
 	dir    string
 }
 
 func newCacheEnv(t *testing.T) *cacheEnv {
 	t.Helper()
-	clk := &testClock{now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	clk := schematest.NewClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	c := newCore(t, events.Options{Clock: clk.Now})
 	c.service(t, "photos")
 	e := &cacheEnv{core: c, clk: clk, dir: t.TempDir()}

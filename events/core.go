@@ -162,23 +162,63 @@ func (s *Core) commit(ctx context.Context, build func() (*schema.Event, Expect, 
 		if err != nil {
 			return nil, err
 		}
-		seq, err := s.log.Append(ctx, ev, exp)
-		if errors.Is(err, ErrWrongLastSequence) {
-			if _, err := s.caughtUp(ctx); err != nil {
-				return nil, err
-			}
-			continue
-		}
+		retry, err := s.publish(ctx, ev, exp)
 		if err != nil {
 			return nil, err
 		}
-		ev.Seq = seq
-		if err := s.state.Wait(ctx, seq); err != nil {
+		if !retry {
+			return ev, nil
+		}
+		if _, err := s.caughtUp(ctx); err != nil {
 			return nil, err
 		}
-		return ev, nil
 	}
 	return nil, schema.Errorf(schema.KindConflict, "too many concurrent changes; retry")
+}
+
+// commitOn is commit for an event that build makes from the state of the
+// subjects matching filter: build runs on state at least as new as the
+// newest event there, and the append expects that event still to be the
+// newest, so a change in between makes build decide again.
+func (s *Core) commitOn(ctx context.Context, filter string, build func() (*schema.Event, error)) (*schema.Event, error) {
+	return s.commit(ctx, func() (*schema.Event, Expect, error) {
+		seq, err := s.subjectSeq(ctx, filter)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := build()
+		return ev, Expect{Filter: filter, FilterSeq: seq}, err
+	})
+}
+
+// commitOnAll is commit for an event that build makes from the state of
+// the whole log: build runs once the local projections have applied all of
+// it, and the append expects the log to be unchanged since.
+func (s *Core) commitOnAll(ctx context.Context, build func() (*schema.Event, error)) (*schema.Event, error) {
+	return s.commit(ctx, func() (*schema.Event, Expect, error) {
+		last, err := s.caughtUp(ctx)
+		if err != nil {
+			return nil, Expect{}, err
+		}
+		ev, err := build()
+		return ev, Expect{Global: true, LastSeq: last}, err
+	})
+}
+
+// publish appends ev with expectation exp and returns once the local
+// projections have applied it (ev.Seq set). retry reports instead that the
+// expectation no longer held: nothing was appended, and the caller decides
+// again on fresher state.
+func (s *Core) publish(ctx context.Context, ev *schema.Event, exp Expect) (retry bool, err error) {
+	seq, err := s.log.Append(ctx, ev, exp)
+	if errors.Is(err, ErrWrongLastSequence) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ev.Seq = seq
+	return false, s.state.Wait(ctx, seq)
 }
 
 // caughtUp waits until the local projections have applied the whole log

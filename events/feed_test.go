@@ -14,6 +14,7 @@ import (
 
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
 
 // consumerCount returns how many consumers the event stream has, through
@@ -352,7 +353,7 @@ func TestJetStream_SeqAt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	clk := &testClock{now: t0}
+	clk := schematest.NewClock(t0)
 	c := newCore(t, events.Options{Clock: clk.Now})
 	if at, err := c.log.SeqAt(ctx, t0); err != nil || at != 1 {
 		t.Fatalf("SeqAt on a log holding only the account: %d, %v", at, err)

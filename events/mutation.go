@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/cairnhq/cairn/schema"
@@ -227,18 +226,13 @@ func (s *Core) commitObject(ctx context.Context, m *mutation, build func(*mutati
 			}
 			return nil, err
 		}
-		seq, err := s.log.Append(ctx, ev, m.expect())
-		if errors.Is(err, ErrWrongLastSequence) {
-			continue
-		}
+		retry, err := s.publish(ctx, ev, m.expect())
 		if err != nil {
 			return nil, err
 		}
-		ev.Seq = seq
-		if err := s.state.Wait(ctx, seq); err != nil {
-			return nil, err
+		if !retry {
+			return ev, nil
 		}
-		return ev, nil
 	}
 	return nil, schema.Errorf(schema.KindConflict, "too many concurrent changes; retry")
 }

@@ -357,22 +357,15 @@ func validConsumerName(name string) bool {
 
 // info answers consumer info for the feed's own consumers only; any other
 // is "not found", as if it did not exist.
-func (p *feedProxy) info(name string) []byte {
-	if !validConsumerName(name) {
-		return apiError(404, 10014, "consumer not found")
-	}
-	owned, _, resp := p.owned(name)
-	if resp != nil {
-		return resp
-	}
-	if !owned {
-		return apiError(404, 10014, "consumer not found")
-	}
-	return p.request(jsAPI+"CONSUMER.INFO."+schema.StreamName+"."+name, nil)
-}
+func (p *feedProxy) info(name string) []byte { return p.onOwned("INFO", name) }
 
 // delete deletes one of the feed's own consumers.
-func (p *feedProxy) delete(name string) []byte {
+func (p *feedProxy) delete(name string) []byte { return p.onOwned("DELETE", name) }
+
+// onOwned sends the consumer API request op (INFO, DELETE) for consumer
+// name when the proxy made that consumer, and answers "not found" for any
+// other.
+func (p *feedProxy) onOwned(op, name string) []byte {
 	if !validConsumerName(name) {
 		return apiError(404, 10014, "consumer not found")
 	}
@@ -383,7 +376,7 @@ func (p *feedProxy) delete(name string) []byte {
 	if !owned {
 		return apiError(404, 10014, "consumer not found")
 	}
-	return p.request(jsAPI+"CONSUMER.DELETE."+schema.StreamName+"."+name, nil)
+	return p.request(jsAPI+"CONSUMER."+op+"."+schema.StreamName+"."+name, nil)
 }
 
 // owned looks consumer name up: whether it exists and whether the proxy

@@ -47,17 +47,12 @@ func (s *Core) CreateSource(ctx context.Context, o Origin, name, rawURL, key str
 		return nil, schema.Errorf(schema.KindInvalidArgument, "key is required: a key value on the source")
 	}
 	subject := schema.SourceSubject(name, "*")
-	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
-		seq, err := s.subjectSeq(ctx, subject)
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err = s.commitOn(ctx, subject, func() (*schema.Event, error) {
 		if _, err := s.state.Source(ctx, name); err == nil {
-			return nil, Expect{}, schema.Errorf(schema.KindAlreadyExists, "source %q already exists", name)
+			return nil, schema.Errorf(schema.KindAlreadyExists, "source %q already exists", name)
 		}
-		ev, err := s.newEvent(o, schema.TypeSourceCreated, schema.DefaultAccount, "", "",
+		return s.newEvent(o, schema.TypeSourceCreated, schema.DefaultAccount, "", "",
 			schema.SourceCreated{Name: name, URL: u.String(), Sealed: s.sealer.Seal(key)})
-		return ev, Expect{Filter: subject, FilterSeq: seq}, err
 	})
 	if err != nil {
 		return nil, err
@@ -67,25 +62,20 @@ func (s *Core) CreateSource(ctx context.Context, o Origin, name, rawURL, key str
 
 // DeleteSource removes a source no replica follows (KindConflict else).
 func (s *Core) DeleteSource(ctx context.Context, o Origin, name string) error {
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		last, err := s.caughtUp(ctx)
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	_, err := s.commitOnAll(ctx, func() (*schema.Event, error) {
 		if _, err := s.state.Source(ctx, name); err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		svcs, err := s.state.Services(ctx)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		for _, svc := range svcs {
 			if r := svc.Settings.Replica; r != nil && r.Source == name {
-				return nil, Expect{}, schema.Errorf(schema.KindConflict, "service %q is a replica through source %q", svc.ID, name)
+				return nil, schema.Errorf(schema.KindConflict, "service %q is a replica through source %q", svc.ID, name)
 			}
 		}
-		ev, err := s.newEvent(o, schema.TypeSourceDeleted, schema.DefaultAccount, "", "", schema.SourceDeleted{Name: name})
-		return ev, Expect{Global: true, LastSeq: last}, err
+		return s.newEvent(o, schema.TypeSourceDeleted, schema.DefaultAccount, "", "", schema.SourceDeleted{Name: name})
 	})
 	return err
 }
@@ -214,34 +204,29 @@ func (s *Core) applyChange(ctx context.Context, id string, c Change, blob *schem
 // applyOnce appends change c, or (reporting skipped) the skip to just
 // before it when the primary holds no changes between.
 func (s *Core) applyOnce(ctx context.Context, id string, c Change, blob *schema.BlobRef, eventID, filter string) (skipped bool, err error) {
-	_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+	_, err = s.commitOn(ctx, filter, func() (*schema.Event, error) {
 		skipped = false
-		seq, err := s.subjectSeq(ctx, filter)
-		if err != nil {
-			return nil, Expect{}, err
-		}
 		cur, err := s.state.Service(ctx, id)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		switch {
 		case c.SyncID <= cur.LastSyncID:
-			return nil, Expect{}, errApplied
+			return nil, errApplied
 		case c.SyncID != cur.LastSyncID+1:
 			// syncnext lists every change the primary still holds, in
 			// order: the ids before this one have none left (their
 			// versions were purged since), so the replica skips them too
-			ev, err := s.newEvent(Origin{Actor: schema.Actor{KeyID: schema.ActorSystem, Dialect: "replication"}},
+			skipped = true
+			return s.newEvent(Origin{Actor: schema.Actor{KeyID: schema.ActorSystem, Dialect: "replication"}},
 				schema.TypeServiceResynced, cur.Account, id, "",
 				schema.ServiceResynced{ID: id, SyncID: c.SyncID - 1, ResyncedAt: cur.ResyncedAt, Skip: true})
-			skipped = true
-			return ev, Expect{Filter: filter, FilterSeq: seq}, err
 		}
 		ev, err := s.replicaEvent(ctx, cur, c, blob)
 		if ev != nil {
 			ev.ID = eventID
 		}
-		return ev, Expect{Filter: filter, FilterSeq: seq}, err
+		return ev, err
 	})
 	if err == errApplied {
 		return false, nil
@@ -372,14 +357,9 @@ func (s *Core) Resync(ctx context.Context, id string, primarySyncID uint64, file
 	}
 	o := Origin{Actor: schema.Actor{KeyID: schema.ActorSystem, Dialect: "replication"}}
 	filter := schema.ServiceObjectsFilter(id)
-	if _, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
-		seq, err := s.subjectSeq(ctx, filter)
-		if err != nil {
-			return nil, Expect{}, err
-		}
-		ev, err := s.newEvent(o, schema.TypeServiceResynced, svc.Account, id, "",
+	if _, err = s.commitOn(ctx, filter, func() (*schema.Event, error) {
+		return s.newEvent(o, schema.TypeServiceResynced, svc.Account, id, "",
 			schema.ServiceResynced{ID: id, SyncID: primarySyncID - n, ResyncedAt: primarySyncID})
-		return ev, Expect{Filter: filter, FilterSeq: seq}, err
 	}); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
 
 // pitFile is a file as the model knows it.
@@ -217,7 +218,7 @@ func TestService_RestoreScopes(t *testing.T) {
 // events; as-of reads before the horizon are refused, naming it.
 func TestService_Retention(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := schematest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c := newCore(t, events.Options{Clock: clk.Now})
 	if _, err := c.svc.CreateService(ctx, c.o, events.ServiceInput{ID: "ret",
 		Settings: schema.ServiceSettings{KeepVersions: "24h"}}); err != nil {

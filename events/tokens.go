@@ -38,27 +38,23 @@ func (s *Core) IssueToken(ctx context.Context, o Origin, keyID, account string) 
 	}
 	var token string
 	var issued time.Time
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		subject := schema.KeySubject(keyID, "issued") // SubjectFor of token.issued.v1
-		seq, err := s.subjectSeq(ctx, subject)
-		if err != nil {
-			return nil, Expect{}, err
-		}
+	subject := schema.KeySubject(keyID, "issued") // SubjectFor of token.issued.v1
+	_, err := s.commitOn(ctx, subject, func() (*schema.Event, error) {
 		cur, err := s.state.Token(ctx, keyID)
 		if err != nil && !schema.IsKind(err, schema.KindNotFound) {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		if cur != nil && s.Now().Sub(cur.Issued) < TokenReuse {
 			token, issued = s.token(keyID, cur.Issued), cur.Issued
-			return nil, Expect{}, errReuse
+			return nil, errReuse
 		}
 		ev, err := s.newEvent(o, schema.TypeTokenIssued, account, "", "", nil)
 		if err != nil {
-			return nil, Expect{}, err
+			return nil, err
 		}
 		token, issued = s.token(keyID, ev.Time), ev.Time
 		ev.Data, err = json.Marshal(schema.TokenIssued{ID: keyID, Lookup: LookupHash(token)})
-		return ev, Expect{Filter: subject, FilterSeq: seq}, err
+		return ev, err
 	})
 	if err != nil && err != errReuse {
 		return "", time.Time{}, err

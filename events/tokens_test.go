@@ -9,24 +9,12 @@ import (
 
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
-
-// testClock is a clock a test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func TestService_IssueToken(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := schematest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c := newCore(t, events.Options{Clock: clk.Now})
 	k, _, err := c.svc.CreateKey(ctx, c.o, events.KeyInput{Name: "swift", Admin: true})
 	if err != nil {

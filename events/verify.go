@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -23,6 +24,14 @@ type VerifySource interface {
 // BlobSource opens a blob by digest (a KindNotFound error when absent).
 type BlobSource interface {
 	OpenBlob(ctx context.Context, digest string) (io.ReadCloser, error)
+}
+
+// StoreBlobs is the BlobSource of a local blobstore.
+type StoreBlobs struct{ Store blobstore.Store }
+
+// OpenBlob opens the blob with digest from the store.
+func (b StoreBlobs) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, error) {
+	return b.Store.Open(ctx, digest)
 }
 
 // Break is one place where the log or its blobs are not what the chain,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,13 +19,6 @@ import (
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
-
-// fsBlobs adapts a blobstore to BlobSource.
-type fsBlobs struct{ s blobstore.Store }
-
-func (b fsBlobs) OpenBlob(ctx context.Context, d string) (io.ReadCloser, error) {
-	return b.s.Open(ctx, d)
-}
 
 // chainedCore writes a small log: puts (inline and in the blobstore), a
 // copy, a delete, a checkpoint, more puts, another checkpoint.
@@ -126,7 +118,7 @@ func copyLog(t *testing.T, src *JetStream, edit func([]*RawEvent) []*RawEvent) (
 
 func verifyBreaks(t *testing.T, src VerifySource, bs *blobstore.FS, pub ed25519.PublicKey) []Break {
 	t.Helper()
-	rep, err := Verify(context.Background(), src, fsBlobs{bs}, pub)
+	rep, err := Verify(context.Background(), src, StoreBlobs{Store: bs}, pub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +129,7 @@ func TestVerify(t *testing.T) {
 	ctx := context.Background()
 	l, bs, key, _ := chainedCore(t)
 	pub := key.Public().(ed25519.PublicKey)
-	rep, err := Verify(ctx, l, fsBlobs{bs}, pub)
+	rep, err := Verify(ctx, l, StoreBlobs{Store: bs}, pub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +281,7 @@ func TestAppender_ChainUnderRaces(t *testing.T) {
 	if _, err := s.PutObject(ctx, o, PutInput{Service: "svc", Path: "after-dup", Body: bytes.NewReader([]byte("y"))}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Verify(ctx, l, fsBlobs{bs}, nil)
+	rep, err := Verify(ctx, l, StoreBlobs{Store: bs}, nil)
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after races: %+v %v", rep, err)
 	}

@@ -89,11 +89,7 @@ func (s *Store) FirstSyncID(_ context.Context, service string) (uint64, error) {
 
 // Source returns a replication source.
 func (s *Store) Source(_ context.Context, name string) (*schema.Source, error) {
-	var src schema.Source
-	if err := s.get(schema.SourceKey(name), &src, "source"); err != nil {
-		return nil, err
-	}
-	return &src, nil
+	return record[schema.Source](s, schema.SourceKey(name), "source")
 }
 
 // Sources returns every replication source, by name.

@@ -116,14 +116,7 @@ func (f *folder) fold(ev *schema.Event) error {
 	case schema.TypeObjectPut:
 		// The inline bytes are not needed here (a version of an inline
 		// object points back at its event), so they are not decoded.
-		var p struct {
-			schema.ObjectPut
-			Blob struct {
-				SHA256 string          `json:"sha256"`
-				Inline json.RawMessage `json:"inline"`
-				InSeq  uint64          `json:"in_seq"`
-			} `json:"blob"`
-		}
+		var p putView
 		if err := json.Unmarshal(withoutInline(ev.Data), &p); err != nil {
 			return schema.Wrap(schema.KindInternal, err, "bad event payload")
 		}
@@ -313,60 +306,50 @@ func (f *folder) fold(ev *schema.Event) error {
 // service returns a service (the batch's copy: changes to it are kept by
 // putService), or reports it absent.
 func (f *folder) service(id string) (*schema.Service, bool, error) {
-	if s, seen := f.svcs[id]; seen {
-		return s, s != nil, nil
-	}
-	var s schema.Service
-	ok, err := getJSON(f.tx, schema.ServiceKey(id), &s)
-	if err != nil {
-		return nil, false, err
-	}
-	if !ok {
-		f.svcs[id] = nil
-		return nil, false, nil
-	}
-	f.svcs[id] = &s
-	return &s, true, nil
+	return cached(f, f.svcs, id, schema.ServiceKey(id))
 }
 
 func (f *folder) putService(s *schema.Service) error {
-	f.svcs[s.ID] = s
-	f.dirty[schema.ServiceKey(s.ID)] = true
-	return nil
+	return keep(f, f.svcs, s.ID, schema.ServiceKey(s.ID), s)
 }
 
-func (f *folder) delService(id string) error {
-	f.svcs[id] = nil
-	f.dirty[schema.ServiceKey(id)] = true
-	return nil
-}
+func (f *folder) delService(id string) error { return keep(f, f.svcs, id, schema.ServiceKey(id), nil) }
 
+// account returns an account (the batch's copy: changes to it are kept by
+// putAccount), or reports it absent.
 func (f *folder) account(id string) (*schema.Account, bool, error) {
-	if a, seen := f.accts[id]; seen {
-		return a, a != nil, nil
+	return cached(f, f.accts, id, schema.AccountKey(id))
+}
+
+func (f *folder) putAccount(a *schema.Account) error {
+	return keep(f, f.accts, a.ID, schema.AccountKey(a.ID), a)
+}
+
+func (f *folder) delAccount(id string) error { return keep(f, f.accts, id, schema.AccountKey(id), nil) }
+
+// cached returns the batch's copy of record id from m (nil there: known
+// absent), reading it from key the first time.
+func cached[T any](f *folder, m map[string]*T, id, key string) (*T, bool, error) {
+	if v, seen := m[id]; seen {
+		return v, v != nil, nil
 	}
-	var a schema.Account
-	ok, err := getJSON(f.tx, schema.AccountKey(id), &a)
+	v := new(T)
+	ok, err := getJSON(f.tx, key, v)
 	if err != nil {
 		return nil, false, err
 	}
 	if !ok {
-		f.accts[id] = nil
-		return nil, false, nil
+		v = nil
 	}
-	f.accts[id] = &a
-	return &a, true, nil
+	m[id] = v
+	return v, ok, nil
 }
 
-func (f *folder) putAccount(a *schema.Account) error {
-	f.accts[a.ID] = a
-	f.dirty[schema.AccountKey(a.ID)] = true
-	return nil
-}
-
-func (f *folder) delAccount(id string) error {
-	f.accts[id] = nil
-	f.dirty[schema.AccountKey(id)] = true
+// keep makes v (nil: deleted) the batch's copy of record id in m, which
+// flush writes back to key.
+func keep[T any](f *folder, m map[string]*T, id, key string, v *T) error {
+	m[id] = v
+	f.dirty[key] = true
 	return nil
 }
 
@@ -943,6 +926,17 @@ var (
 	inlineKey  = []byte(`","inline":"`)
 	emptyValue = []byte(`","inline":"x"`)
 )
+
+// putView is the part of an object.put.v1 payload a fold decodes: the
+// inline bytes stay raw JSON.
+type putView struct {
+	schema.ObjectPut
+	Blob struct {
+		SHA256 string          `json:"sha256"`
+		Inline json.RawMessage `json:"inline"`
+		InSeq  uint64          `json:"in_seq"`
+	} `json:"blob"`
+}
 
 // withoutInline returns an object.put payload with its inline bytes (most
 // of a small object's event) replaced by a one-character placeholder, so

@@ -23,15 +23,7 @@ func TestWithoutInline(t *testing.T) {
 		{Version: "v", Size: 9, Blob: schema.BlobRef{SHA256: sha, InSeq: 4}},
 	} {
 		data, _ := json.Marshal(p)
-		type view struct {
-			schema.ObjectPut
-			Blob struct {
-				SHA256 string          `json:"sha256"`
-				Inline json.RawMessage `json:"inline"`
-				InSeq  uint64          `json:"in_seq"`
-			} `json:"blob"`
-		}
-		var full, cut view
+		var full, cut putView
 		if err := json.Unmarshal(data, &full); err != nil {
 			t.Fatal(err)
 		}

@@ -27,28 +27,34 @@ var _ Keys = (*Store)(nil)
 
 // Key returns a key by id (revoked keys included), or KindNotFound.
 func (s *Store) Key(_ context.Context, id string) (*schema.Key, error) {
-	var k schema.Key
-	if err := s.get(schema.KeyKey(id), &k, "key"); err != nil {
-		return nil, err
-	}
-	return &k, nil
+	return record[schema.Key](s, schema.KeyKey(id), "key")
 }
 
 // KeyByLookup returns the unrevoked key whose value hashes to lookup.
 func (s *Store) KeyByLookup(ctx context.Context, lookup string) (*schema.Key, error) {
+	id, err := s.lookupID(schema.KeyLookupKey(lookup), "key", "read projection")
+	if err != nil {
+		return nil, err
+	}
+	return s.Key(ctx, id)
+}
+
+// lookupID returns the id a lookup index holds at key, or KindNotFound
+// naming what; a failed read is an internal error saying op.
+func (s *Store) lookupID(key, what, op string) (string, error) {
 	var id string
 	err := s.db.View(func(tx *buntdb.Tx) error {
 		var err error
-		id, err = tx.Get(schema.KeyLookupKey(lookup))
+		id, err = tx.Get(key)
 		return err
 	})
 	if err == buntdb.ErrNotFound {
-		return nil, notFound("key")
+		return "", notFound(what)
 	}
 	if err != nil {
-		return nil, schema.Wrap(schema.KindInternal, err, "read projection")
+		return "", schema.Wrap(schema.KindInternal, err, op)
 	}
-	return s.Key(ctx, id)
+	return id, nil
 }
 
 // Keys returns every key (revoked ones included), ordered by id.
@@ -56,26 +62,14 @@ func (s *Store) Keys(_ context.Context) ([]*schema.Key, error) { return scanAll[
 
 // Token returns a key's current auth token record.
 func (s *Store) Token(_ context.Context, keyID string) (*schema.Token, error) {
-	var t schema.Token
-	if err := s.get(schema.TokenKey(keyID), &t, "token"); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return record[schema.Token](s, schema.TokenKey(keyID), "token")
 }
 
 // TokenByLookup finds the token record whose token hashes to lookup.
 func (s *Store) TokenByLookup(ctx context.Context, lookup string) (*schema.Token, error) {
-	var id string
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		v, err := tx.Get(schema.TokenLookupKey(lookup))
-		id = v
-		return err
-	})
-	if err == buntdb.ErrNotFound {
-		return nil, notFound("token")
-	}
+	id, err := s.lookupID(schema.TokenLookupKey(lookup), "token", "token lookup")
 	if err != nil {
-		return nil, schema.Wrap(schema.KindInternal, err, "token lookup")
+		return nil, err
 	}
 	t, err := s.Token(ctx, id)
 	if err != nil || t.Lookup != lookup {

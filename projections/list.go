@@ -53,6 +53,43 @@ func afterKey(after, prefix, delim string) string {
 	return after + "\x01" // paths hold no NUL: the smallest path after it
 }
 
+// commonPrefix returns the common prefix path rolls up into in a listing
+// by prefix and delimiter (path up to the first delimiter after prefix),
+// or false when path is listed as itself.
+func commonPrefix(path, prefix, delim string) (string, bool) {
+	if delim == "" {
+		return "", false
+	}
+	i := strings.Index(path[len(prefix):], delim)
+	if i < 0 {
+		return "", false
+	}
+	return path[:len(prefix)+i+len(delim)], true
+}
+
+// scan walks the keys from start in order, as tx.AscendGreaterOrEqual does,
+// calling visit for each until it answers more == false or an error. A
+// non-empty skip (given with more) continues the walk at that key instead
+// of the next one: past every key under a common prefix.
+func scan(tx *buntdb.Tx, start string, visit func(k, raw string) (skip string, more bool, err error)) error {
+	for {
+		var skip string
+		var verr error
+		err := tx.AscendGreaterOrEqual("", start, func(k, raw string) bool {
+			var more bool
+			skip, more, verr = visit(k, raw)
+			return more && skip == "" && verr == nil
+		})
+		if verr != nil {
+			return verr
+		}
+		if err != nil || skip == "" {
+			return err
+		}
+		start = skip
+	}
+}
+
 // List returns a page of the live files of a service (or, with AsOf, of
 // the files as they were).
 func (s *Store) List(_ context.Context, service string, o ListOptions) (*ListResult, error) {
@@ -75,70 +112,48 @@ func (s *Store) List(_ context.Context, service string, o ListOptions) (*ListRes
 	}
 	res := &ListResult{}
 	count := 0
-	var derr error
-	full := func() bool {
-		if count >= o.Limit {
-			res.Truncated = true
-			return true
-		}
-		return false
-	}
 	now := o.Now
 	if asof {
 		now = o.AsOfTime
 	}
 	err := s.db.View(func(tx *buntdb.Tx) error {
-		for {
-			restart := ""
-			resolved := "\x00" // the path whose visible version was decided (asof)
-			err := tx.AscendGreaterOrEqual("", base+seek, func(k, raw string) bool {
-				if !strings.HasPrefix(k, base) {
-					return false
-				}
-				path := k[len(base):]
-				if asof {
-					p, syncID, ok := schema.SplitVersionKey(service, k)
-					if !ok || p == resolved || syncID > o.AsOf {
-						return true // older versions of a decided path, or newer than the moment
-					}
-					path, resolved = p, p
-				}
-				if !strings.HasPrefix(path, o.Prefix) {
-					return false
-				}
-				var v schema.Version
-				if derr = decodeJSON(raw, &v); derr != nil {
-					return false
-				}
-				if v.Deleted || (!now.IsZero() && v.ExpiredAt(now)) {
-					return true
-				}
-				if full() {
-					return false
-				}
-				if o.Delimiter != "" {
-					if i := strings.Index(path[len(o.Prefix):], o.Delimiter); i >= 0 {
-						cp := path[:len(o.Prefix)+i+len(o.Delimiter)]
-						res.Prefixes = append(res.Prefixes, cp)
-						res.Next = cp
-						count++
-						restart = cp + "\xff"
-						return false
-					}
-				}
-				res.Files = append(res.Files, &v)
-				res.Next = path
-				count++
-				return true
-			})
-			if derr != nil {
-				return derr
+		resolved := "\x00" // the path whose visible version was decided (asof)
+		return scan(tx, base+seek, func(k, raw string) (string, bool, error) {
+			if !strings.HasPrefix(k, base) {
+				return "", false, nil
 			}
-			if err != nil || restart == "" {
-				return err
+			path := k[len(base):]
+			if asof {
+				p, syncID, ok := schema.SplitVersionKey(service, k)
+				if !ok || p == resolved || syncID > o.AsOf {
+					return "", true, nil // older versions of a decided path, or newer than the moment
+				}
+				path, resolved = p, p
 			}
-			seek = restart
-		}
+			if !strings.HasPrefix(path, o.Prefix) {
+				return "", false, nil
+			}
+			var v schema.Version
+			if err := decodeJSON(raw, &v); err != nil {
+				return "", false, err
+			}
+			if v.Deleted || (!now.IsZero() && v.ExpiredAt(now)) {
+				return "", true, nil
+			}
+			if count >= o.Limit {
+				res.Truncated = true
+				return "", false, nil
+			}
+			count++
+			if cp, ok := commonPrefix(path, o.Prefix, o.Delimiter); ok {
+				res.Prefixes = append(res.Prefixes, cp)
+				res.Next = cp
+				return base + cp + "\xff", true, nil
+			}
+			res.Files = append(res.Files, &v)
+			res.Next = path
+			return "", true, nil
+		})
 	})
 	if err != nil {
 		return nil, schema.Wrap(schema.KindInternal, err, "list")
@@ -197,70 +212,50 @@ func (s *Store) ListVersions(_ context.Context, service string, o VersionListOpt
 	}
 	res := &VersionListResult{}
 	count := 0
-	var derr error
 	err := s.db.View(func(tx *buntdb.Tx) error {
-		for {
-			restart := ""
-			prev := "\x00" // the path of the previous version seen
-			err := tx.AscendGreaterOrEqual("", base+seek, func(k, raw string) bool {
-				if !strings.HasPrefix(k, base) || len(k) < len(base)+17 {
-					return false
-				}
-				path := k[len(base) : len(k)-17]
-				if !strings.HasPrefix(path, o.Prefix) {
-					return false
-				}
-				latest := path != prev && skipUntil == ""
-				prev = path
-				if skipUntil != "" {
-					if path != o.KeyMarker {
-						skipUntil = "" // the marker's version is gone: go on with the next path
-						latest = true
-					} else {
-						var v struct {
-							Version string `json:"version"`
-						}
-						if decodeJSON(raw, &v) == nil && v.Version == skipUntil {
-							skipUntil = ""
-						}
-						return true
-					}
-				}
-				if o.Delimiter != "" {
-					if i := strings.Index(path[len(o.Prefix):], o.Delimiter); i >= 0 {
-						if count >= o.Limit {
-							res.Truncated = true
-							return false
-						}
-						cp := path[:len(o.Prefix)+i+len(o.Delimiter)]
-						res.Prefixes = append(res.Prefixes, cp)
-						res.NextKey, res.NextVersion = cp, ""
-						count++
-						restart = cp + "\xff"
-						return false
-					}
-				}
-				if count >= o.Limit {
-					res.Truncated = true
-					return false
-				}
-				v := new(schema.Version)
-				if derr = decodeJSON(raw, v); derr != nil {
-					return false
-				}
-				res.Versions = append(res.Versions, VersionEntry{Version: v, Latest: latest})
-				res.NextKey, res.NextVersion = path, v.Version
-				count++
-				return true
-			})
-			if derr != nil {
-				return derr
+		prev := "\x00" // the path of the previous version seen
+		return scan(tx, base+seek, func(k, raw string) (string, bool, error) {
+			if !strings.HasPrefix(k, base) || len(k) < len(base)+17 {
+				return "", false, nil
 			}
-			if err != nil || restart == "" {
-				return err
+			path := k[len(base) : len(k)-17]
+			if !strings.HasPrefix(path, o.Prefix) {
+				return "", false, nil
 			}
-			seek = restart
-		}
+			latest := path != prev && skipUntil == ""
+			prev = path
+			if skipUntil != "" {
+				if path != o.KeyMarker {
+					skipUntil = "" // the marker's version is gone: go on with the next path
+					latest = true
+				} else {
+					var v struct {
+						Version string `json:"version"`
+					}
+					if decodeJSON(raw, &v) == nil && v.Version == skipUntil {
+						skipUntil = ""
+					}
+					return "", true, nil
+				}
+			}
+			if count >= o.Limit {
+				res.Truncated = true
+				return "", false, nil
+			}
+			count++
+			if cp, ok := commonPrefix(path, o.Prefix, o.Delimiter); ok {
+				res.Prefixes = append(res.Prefixes, cp)
+				res.NextKey, res.NextVersion = cp, ""
+				return base + cp + "\xff", true, nil
+			}
+			v := new(schema.Version)
+			if err := decodeJSON(raw, v); err != nil {
+				return "", false, err
+			}
+			res.Versions = append(res.Versions, VersionEntry{Version: v, Latest: latest})
+			res.NextKey, res.NextVersion = path, v.Version
+			return "", true, nil
+		})
 	})
 	if err != nil {
 		return nil, schema.Wrap(schema.KindInternal, err, "read projection")

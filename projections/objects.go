@@ -39,25 +39,13 @@ var _ Objects = (*Store)(nil)
 // Object returns the current live version of an object (it may have an
 // expiry in the past that the reaper has not yet recorded), or KindNotFound.
 func (s *Store) Object(_ context.Context, service, path string) (*schema.Version, error) {
-	var v schema.Version
-	if err := s.get(schema.ObjectKey(service, path), &v, "file"); err != nil {
-		return nil, err
-	}
-	return &v, nil
+	return record[schema.Version](s, schema.ObjectKey(service, path), "file")
 }
 
 // Head returns the newest version of an object, tombstones included, or
 // KindNotFound when the object never existed.
-func (s *Store) Head(ctx context.Context, service, path string) (*schema.Version, error) {
-	var out *schema.Version
-	err := s.versions(service, path, func(v *schema.Version) bool { out = v; return false })
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		return nil, notFound("file")
-	}
-	return out, nil
+func (s *Store) Head(_ context.Context, service, path string) (*schema.Version, error) {
+	return s.newestVersion(service, path, "file", func(*schema.Version) bool { return true })
 }
 
 // Versions returns up to limit versions of an object, newest first.
@@ -72,19 +60,24 @@ func (s *Store) Versions(_ context.Context, service, path string, limit int) ([]
 
 // Version returns one version of an object by id, or KindNotFound.
 func (s *Store) Version(_ context.Context, service, path, id string) (*schema.Version, error) {
+	return s.newestVersion(service, path, "version", func(v *schema.Version) bool { return v.Version == id })
+}
+
+// newestVersion returns the newest version of path that match accepts, or
+// KindNotFound naming what.
+func (s *Store) newestVersion(service, path, what string, match func(*schema.Version) bool) (*schema.Version, error) {
 	var out *schema.Version
 	err := s.versions(service, path, func(v *schema.Version) bool {
-		if v.Version == id {
+		if match(v) {
 			out = v
-			return false
 		}
-		return true
+		return out == nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if out == nil {
-		return nil, notFound("version")
+		return nil, notFound(what)
 	}
 	return out, nil
 }

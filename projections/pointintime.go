@@ -129,21 +129,7 @@ func (s *Store) ChangeTime(_ context.Context, service string, n uint64) (time.Ti
 // VersionAt returns the version of an object that was newest at sync id
 // asof (tombstones included), or KindNotFound.
 func (s *Store) VersionAt(_ context.Context, service, path string, asof uint64) (*schema.Version, error) {
-	var out *schema.Version
-	err := s.versions(service, path, func(v *schema.Version) bool {
-		if v.SyncID <= asof {
-			out = v
-			return false
-		}
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		return nil, notFound("file")
-	}
-	return out, nil
+	return s.newestVersion(service, path, "file", func(v *schema.Version) bool { return v.SyncID <= asof })
 }
 
 // changeTime returns the time of the change with sync id n.

@@ -30,6 +30,15 @@ func (s *Store) get(key string, v any, what string) error {
 	})
 }
 
+// record returns the record at key, or KindNotFound naming what.
+func record[T any](s *Store, key, what string) (*T, error) {
+	v := new(T)
+	if err := s.get(key, v, what); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // scanAll decodes every record under prefix, in key order.
 func scanAll[T any](s *Store, prefix string) ([]*T, error) {
 	var out []*T

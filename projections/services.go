@@ -55,11 +55,7 @@ func (s *Store) Services(_ context.Context) ([]*schema.Service, error) {
 
 // Account returns an account, or KindNotFound.
 func (s *Store) Account(_ context.Context, id string) (*schema.Account, error) {
-	var a schema.Account
-	if err := s.get(schema.AccountKey(id), &a, "account"); err != nil {
-		return nil, err
-	}
-	return &a, nil
+	return record[schema.Account](s, schema.AccountKey(id), "account")
 }
 
 // Accounts returns every account, ordered by id.

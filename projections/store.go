@@ -130,9 +130,15 @@ func (s *Store) Wait(ctx context.Context, seq uint64) error {
 // wakes every Wait so callers do not hang on a log nobody is applying. It
 // does not clear a FoldError: an event that cannot be folded stays so.
 func (s *Store) Fail(err error) {
+	s.wake(func() { s.failed = err })
+}
+
+// wake makes change to what Wait reads (under s.mu) and wakes every Wait
+// to read it again.
+func (s *Store) wake(change func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failed = err
+	change()
 	close(s.notify)
 	s.notify = make(chan struct{})
 }
@@ -173,11 +179,7 @@ func (s *Store) Apply(batch []*schema.Event) error {
 	if perr := s.apply(batch[:i]); perr != nil {
 		return errors.Join(err, perr)
 	}
-	s.mu.Lock()
-	s.halted = fe
-	close(s.notify)
-	s.notify = make(chan struct{})
-	s.mu.Unlock()
+	s.wake(func() { s.halted = fe })
 	return err
 }
 
@@ -224,11 +226,7 @@ func (s *Store) apply(batch []*schema.Event) error {
 			}
 		}
 		s.svcMu.Unlock()
-		s.mu.Lock()
-		s.applied = last
-		close(s.notify)
-		s.notify = make(chan struct{})
-		s.mu.Unlock()
+		s.wake(func() { s.applied = last })
 	}
 	return nil
 }

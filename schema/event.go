@@ -123,25 +123,16 @@ type Event struct {
 	Seq uint64 `json:"-"`
 }
 
-// envelope is Event without its payload, for Encode.
-type envelope struct {
-	Type      string    `json:"type"`
-	ID        string    `json:"id"`
-	Time      time.Time `json:"time"`
-	Actor     Actor     `json:"actor"`
-	RequestID string    `json:"request_id,omitempty"`
-	Account   string    `json:"account"`
-	Service   string    `json:"service,omitempty"`
-	Path      string    `json:"path,omitempty"`
-}
-
 // Encode returns the event's JSON, the same bytes json.Marshal gives, but
 // without re-scanning the payload: encoding/json validates and compacts a
 // RawMessage, which for an object carried inline is most of the event.
 // Data must be compact JSON (what json.Marshal produced) or empty.
 func (e *Event) Encode() ([]byte, error) {
-	head, err := json.Marshal(envelope{Type: e.Type, ID: e.ID, Time: e.Time, Actor: e.Actor, RequestID: e.RequestID,
-		Account: e.Account, Service: e.Service, Path: e.Path})
+	// The envelope alone ends in "data":null} (a nil RawMessage, the
+	// last field written): splice the payload in place of that null.
+	env := *e
+	env.Data = nil
+	head, err := json.Marshal(&env)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +140,9 @@ func (e *Event) Encode() ([]byte, error) {
 	if len(data) == 0 {
 		data = []byte("null")
 	}
-	out := make([]byte, 0, len(head)+len(data)+9)
-	out = append(out, head[:len(head)-1]...)
-	out = append(out, `,"data":`...)
+	head = head[:len(head)-len("null}")]
+	out := make([]byte, 0, len(head)+len(data)+1)
+	out = append(out, head...)
 	out = append(out, data...)
 	return append(out, '}'), nil
 }

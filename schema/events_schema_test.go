@@ -13,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
 
 // eventsDoc returns events.schema.json decoded into plain maps.
@@ -95,7 +96,7 @@ func TestEventsJSONSchema_Types(t *testing.T) {
 // always written (no omitempty), and JSON types agree.
 func TestEventsJSONSchema_MatchesGoTypes(t *testing.T) {
 	doc := eventsDoc(t)
-	checkStruct(t, doc, doc, reflect.TypeFor[schema.Event](), "Event")
+	schematest.CheckStruct(t, doc, doc, reflect.TypeFor[schema.Event](), "Event")
 	defs := doc["$defs"].(map[string]any)
 	for typ, payload := range schema.EventTypes {
 		node, ok := defs[typ]
@@ -103,7 +104,7 @@ func TestEventsJSONSchema_MatchesGoTypes(t *testing.T) {
 			t.Errorf("no payload schema for %s", typ)
 			continue
 		}
-		checkStruct(t, doc, node, reflect.TypeOf(payload), typ)
+		schematest.CheckStruct(t, doc, node, reflect.TypeOf(payload), typ)
 	}
 }
 
@@ -208,7 +209,7 @@ func TestEventsJSONSchema_Samples(t *testing.T) {
 			minimal := reflect.New(reflect.TypeOf(payload)).Elem()
 			full := reflect.ValueOf(payload)
 			for i := range minimal.NumField() {
-				if _, omit := jsonName(minimal.Type().Field(i)); !omit {
+				if _, omit := schematest.JSONName(minimal.Type().Field(i)); !omit {
 					minimal.Field(i).Set(full.Field(i))
 				}
 			}
@@ -266,10 +267,7 @@ func TestEventsJSONSchema_Rejects(t *testing.T) {
 	}
 }
 
-// --- comparing a JSON Schema with the JSON encoding of a Go type.
-// (handlers/native/openapi_test.go has the same helpers for the OpenAPI
-// document; test code cannot be shared across packages.)
-
+// strs returns a JSON array of strings.
 func strs(t *testing.T, v any) []string {
 	t.Helper()
 	var out []string
@@ -280,180 +278,4 @@ func strs(t *testing.T, v any) []string {
 		out = append(out, s.(string))
 	}
 	return out
-}
-
-// resolve follows local $refs ("#/a/b").
-func resolve(t *testing.T, root map[string]any, node any) map[string]any {
-	t.Helper()
-	n, ok := node.(map[string]any)
-	if !ok {
-		t.Fatalf("schema node %v is not an object", node)
-	}
-	for {
-		ref, ok := n["$ref"].(string)
-		if !ok {
-			return n
-		}
-		var cur any = root
-		for _, tok := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
-			tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
-			m, ok := cur.(map[string]any)
-			if !ok || m[tok] == nil {
-				t.Fatalf("$ref %s does not resolve", ref)
-			}
-			cur = m[tok]
-		}
-		n = cur.(map[string]any)
-	}
-}
-
-// jsonName returns a struct field's JSON name ("" when not encoded) and
-// whether it has omitempty.
-func jsonName(f reflect.StructField) (string, bool) {
-	tag := f.Tag.Get("json")
-	if tag == "-" || !f.IsExported() {
-		return "", false
-	}
-	name, opts, _ := strings.Cut(tag, ",")
-	if name == "" {
-		name = f.Name
-	}
-	return name, strings.Contains(","+opts+",", ",omitempty,")
-}
-
-// schemaTypes returns the JSON types a schema node allows.
-func schemaTypes(t *testing.T, root map[string]any, node any) map[string]bool {
-	n := resolve(t, root, node)
-	out := map[string]bool{}
-	switch typ := n["type"].(type) {
-	case string:
-		out[typ] = true
-	case []any:
-		for _, s := range typ {
-			out[s.(string)] = true
-		}
-	}
-	var values []any
-	if c, ok := n["const"]; ok {
-		values = append(values, c)
-	}
-	if e, ok := n["enum"].([]any); ok {
-		values = append(values, e...)
-	}
-	for _, v := range values {
-		switch v.(type) {
-		case string:
-			out["string"] = true
-		case nil:
-			out["null"] = true
-		case bool:
-			out["boolean"] = true
-		}
-	}
-	for _, kw := range []string{"oneOf", "anyOf", "allOf"} {
-		for _, sub := range asSlice(n[kw]) {
-			maps.Copy(out, schemaTypes(t, root, sub))
-		}
-	}
-	return out
-}
-
-func asSlice(v any) []any {
-	s, _ := v.([]any)
-	return s
-}
-
-var (
-	timeType = reflect.TypeFor[time.Time]()
-	rawType  = reflect.TypeFor[json.RawMessage]()
-)
-
-// goTypes returns the JSON types encoding/json writes for t (null only for
-// pointers, which the code leaves nil; nil maps and slices are never written
-// where the schema says otherwise).
-func goTypes(t reflect.Type) (types []string, elem reflect.Type) {
-	switch {
-	case t == rawType:
-		return nil, nil // raw JSON: whatever it holds
-	case t == timeType:
-		return []string{"string"}, nil
-	case t.Kind() == reflect.Pointer:
-		ts, e := goTypes(t.Elem())
-		return append(ts, "null"), e
-	case t.Kind() == reflect.String:
-		return []string{"string"}, nil
-	case t.Kind() == reflect.Bool:
-		return []string{"boolean"}, nil
-	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
-		return []string{"integer"}, nil
-	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-		return []string{"number"}, nil
-	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
-		return []string{"string"}, nil
-	case t.Kind() == reflect.Slice:
-		return []string{"array"}, nil
-	case t.Kind() == reflect.Map:
-		return []string{"object"}, nil
-	case t.Kind() == reflect.Struct:
-		return []string{"object"}, t
-	}
-	return nil, nil // interface: anything
-}
-
-// checkStruct compares the object schema node with Go struct type typ.
-func checkStruct(t *testing.T, root map[string]any, node any, typ reflect.Type, where string) {
-	t.Helper()
-	n := resolve(t, root, node)
-	if ap, ok := n["additionalProperties"]; !ok || ap != false {
-		t.Errorf("%s: additionalProperties must be false", where)
-	}
-	props, _ := n["properties"].(map[string]any)
-	fields := map[string]reflect.StructField{}
-	var always []string
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		name, omit := jsonName(f)
-		if name == "" {
-			continue
-		}
-		fields[name] = f
-		if !omit {
-			always = append(always, name)
-		}
-	}
-	got, want := slices.Sorted(maps.Keys(props)), slices.Sorted(maps.Keys(fields))
-	if !slices.Equal(got, want) {
-		t.Errorf("%s: schema properties %v, Go %s has JSON fields %v", where, got, typ, want)
-	}
-	req := strs(t, n["required"])
-	for _, r := range req {
-		if _, ok := fields[r]; !ok {
-			t.Errorf("%s: required %q is not a field of %s", where, r, typ)
-		}
-	}
-	slices.Sort(req)
-	slices.Sort(always)
-	if !slices.Equal(req, always) {
-		t.Errorf("%s: required %v, want the fields %s always writes (no omitempty) %v", where, req, typ, always)
-	}
-	for name, f := range fields {
-		p, ok := props[name]
-		if !ok {
-			continue
-		}
-		gts, elem := goTypes(f.Type)
-		sts := schemaTypes(t, root, p)
-		_, omit := jsonName(f)
-		for _, gt := range gts {
-			if gt == "null" && omit {
-				continue // a nil pointer with omitempty is never written
-			}
-			if !sts[gt] {
-				t.Errorf("%s.%s: Go %s encodes as %s, the schema allows %v", where, name, f.Type, gt, slices.Sorted(maps.Keys(sts)))
-			}
-		}
-		if elem != nil {
-			checkStruct(t, root, p, elem, where+"."+name)
-		}
-	}
 }

@@ -118,9 +118,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 			sum, _ := Sums(tc.data)
 			wantNotFound(t, s, sum)
 		}
-		if got := Walk(t, s); len(got) != 0 {
-			t.Fatalf("Walk after oversized Puts: %d blobs, want 0", len(got))
-		}
+		wantNoBlobs(t, s)
 	})
 	t.Run("Put/CancelledBefore", func(t *testing.T) {
 		t.Parallel()
@@ -130,10 +128,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 		if _, err := s.Put(ctx, strings.NewReader("hello"), -1); err == nil {
 			t.Fatal("Put with a cancelled context: no error")
 		}
-		wantNotFound(t, s, HelloSHA256)
-		if got := Walk(t, s); len(got) != 0 {
-			t.Fatalf("Walk: %d blobs, want 0", len(got))
-		}
+		wantNoBlobs(t, s, HelloSHA256)
 	})
 	t.Run("Put/CancelledDuring", func(t *testing.T) {
 		t.Parallel()
@@ -148,10 +143,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 			t.Fatal("Put cancelled mid-stream: no error")
 		}
 		sum, _ := Sums(data)
-		wantNotFound(t, s, sum)
-		if got := Walk(t, s); len(got) != 0 {
-			t.Fatalf("Walk: %d blobs, want 0", len(got))
-		}
+		wantNoBlobs(t, s, sum)
 	})
 	t.Run("Put/SourceError", func(t *testing.T) {
 		t.Parallel()
@@ -161,9 +153,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 		if _, err := s.Put(context.Background(), r, -1); err == nil {
 			t.Fatal("Put from a failing source: no error")
 		}
-		if got := Walk(t, s); len(got) != 0 {
-			t.Fatalf("Walk: %d blobs, want 0", len(got))
-		}
+		wantNoBlobs(t, s)
 	})
 	t.Run("Put/ConcurrentSame", func(t *testing.T) {
 		t.Parallel()
@@ -384,9 +374,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blobstore.Store) {
 	t.Run("Walk/All", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		if got := Walk(t, s); len(got) != 0 {
-			t.Fatalf("Walk of an empty store: %d blobs", len(got))
-		}
+		wantNoBlobs(t, s)
 		want := map[string]int64{}
 		for i := range 20 {
 			data := Random(i*37, uint64(200+i))
@@ -474,6 +462,18 @@ func wantKind(t *testing.T, what string, err error, want schema.Kind) {
 	t.Helper()
 	if err == nil || schema.KindOf(err) != want {
 		t.Fatalf("%s: err %v (kind %v), want kind %v", what, err, schema.KindOf(err), want)
+	}
+}
+
+// wantNoBlobs fails t unless s holds no blob at all, none of digests
+// included.
+func wantNoBlobs(t *testing.T, s blobstore.Store, digests ...string) {
+	t.Helper()
+	for _, d := range digests {
+		wantNotFound(t, s, d)
+	}
+	if got := Walk(t, s); len(got) != 0 {
+		t.Fatalf("Walk: %d blobs, want none", len(got))
 	}
 }
 

@@ -12,25 +12,8 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
-
-// clock is a test clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeSource serves files by path, each with a version; it counts its
 // fetches and can hold them at a gate.
@@ -100,12 +83,12 @@ func (s *fakeSource) calls() []string {
 type fixture struct {
 	c   *Cache
 	src *fakeSource
-	clk *clock
+	clk *schematest.Clock
 }
 
 func newFixture(t *testing.T, set Settings, files map[string]string) *fixture {
 	t.Helper()
-	clk := &clock{now: t0}
+	clk := schematest.NewClock(t0)
 	src := newFakeSource(files)
 	c := New(newStore(t, 0), src, set, Options{Clock: clk.Now, MaxObjectSize: 1 << 20})
 	return &fixture{c: c, src: src, clk: clk}

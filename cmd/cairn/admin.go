@@ -54,9 +54,7 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	}
 	fn := strings.ToLower(args[0])
 	fs := flag.NewFlagSet("admin "+fn, flag.ContinueOnError)
-	url := fs.String("url", getenv("CAIRN_URL"), "server URL (default http://127.0.0.1:8700)")
-	key := fs.String("key", getenv("CAIRN_KEY"), "admin key value (default: from the data directory's admin.json)")
-	data := fs.String("data", getenv("CAIRN_DATA"), "data directory to read admin.json from when --key is not given")
+	target := targetFlags(fs, getenv, "admin key value (default: from the data directory's admin.json)")
 	id := fs.String("id", "", "service, key or account id")
 	name := fs.String("name", "", "name")
 	keep := fs.String("keep-versions", "", `"forever" or a duration like "720h"`)
@@ -77,13 +75,8 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *url == "" {
-		*url = "http://127.0.0.1:8700"
-	}
-	if *key == "" {
-		*key = keyFromDataDir(*data)
-	}
-	if *key == "" {
+	url, key := target.resolve()
+	if key == "" {
 		return errors.New("no admin key: pass --key or set CAIRN_KEY")
 	}
 	body := map[string]any{}
@@ -188,7 +181,7 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		fmt.Fprint(stdout, adminUsage)
 		return fmt.Errorf("unknown admin function %q", fn)
 	}
-	out, err := call(ctx, method, *url, fn, *key, body)
+	out, err := call(ctx, method, url, fn, key, body)
 	if err != nil {
 		return err
 	}
@@ -196,6 +189,35 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	return err
 }
 
+// serverTarget is the running server a command talks to, as flags say:
+// --url, --key and --data (or CAIRN_URL, CAIRN_KEY, CAIRN_DATA).
+type serverTarget struct{ url, key, data *string }
+
+// targetFlags adds --url, --key (described by keyUsage) and --data to fs.
+func targetFlags(fs *flag.FlagSet, getenv func(string) string, keyUsage string) serverTarget {
+	return serverTarget{
+		url:  fs.String("url", getenv("CAIRN_URL"), "server URL (default http://127.0.0.1:8700)"),
+		key:  fs.String("key", getenv("CAIRN_KEY"), keyUsage),
+		data: fs.String("data", getenv("CAIRN_DATA"), "data directory to read admin.json from when --key is not given"),
+	}
+}
+
+// resolve returns, once the flags are parsed, the server's URL (by default
+// the local one) and the key (by default the data directory's admin key;
+// "" when there is none).
+func (t serverTarget) resolve() (url, key string) {
+	url, key = *t.url, *t.key
+	if url == "" {
+		url = "http://127.0.0.1:8700"
+	}
+	if key == "" {
+		key = keyFromDataDir(*t.data)
+	}
+	return url, key
+}
+
+// keyFromDataDir returns the admin key value kept in dir's admin.json
+// (dir "" is ./cairn-data), or "".
 func keyFromDataDir(dir string) string {
 	if dir == "" {
 		dir = "cairn-data"

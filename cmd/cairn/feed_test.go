@@ -9,34 +9,21 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairnhq/cairn/cmd/server"
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
-
-// feedClock is a clock the feed tests move by hand.
-type feedClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *feedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *feedClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // feedServer is an in-process server on a test clock with a service, a
 // key that writes to it and one that only reads it.
 type feedServer struct {
 	srv           *server.Server
 	url, admin    string
-	clk           *feedClock
+	clk           *schematest.Clock
 	sid           string
 	writer        adminKeyJSON
 	writerValue   string
@@ -46,21 +33,10 @@ type feedServer struct {
 
 func startFeedServer(t *testing.T) *feedServer {
 	t.Helper()
-	clk := &feedClock{now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+	clk := schematest.NewClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	cfg := server.Default()
-	cfg.Data, cfg.Listen, cfg.Name, cfg.Clock = t.TempDir(), "127.0.0.1:0", "cmd-feed-test", clk.Now
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	srv, err := server.Open(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		srv.Close(ctx)
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() { srv.Close(context.Background()) })
+	cfg.Data, cfg.Name, cfg.Clock = t.TempDir(), "cmd-feed-test", clk.Now
+	srv := serveTest(t, cfg)
 	fs := &feedServer{srv: srv, url: srv.URL(), admin: srv.AdminKey, clk: clk, sid: "feed-svc"}
 	env := fs.env(fs.admin)
 	adminJSON(t, env, nil, "servicecreate", "--id", fs.sid)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -246,10 +245,7 @@ object per line.
 `
 
 func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("history", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, historyUsage) }
-	newClient := feedFlags(fs, getenv)
+	fs, newClient := feedFlags("history", historyUsage, stderr, getenv)
 	sid := fs.String("sid", "", "service id")
 	path := fs.String("path", "", "the object's path")
 	asJSON := fs.Bool("json", false, "print JSON lines")
@@ -293,10 +289,7 @@ the admin key audits every service and account.
 `
 
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage) }
-	newClient := feedFlags(fs, getenv)
+	fs, newClient := feedFlags("audit", auditUsage, stderr, getenv)
 	sid := fs.String("sid", "", "service id (the admin key may omit it: every service)")
 	actor := fs.String("actor", "", "only this actor's events (a key id, reaper, admin, system)")
 	sinceRaw := fs.String("since", "", "from this moment (RFC 3339)")

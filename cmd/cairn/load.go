@@ -14,9 +14,7 @@ import (
 // ops/s and latency percentiles.
 func loadCmd(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	url := fs.String("url", getenv("CAIRN_URL"), "server URL (default http://127.0.0.1:8700)")
-	key := fs.String("key", getenv("CAIRN_KEY"), "a key value with write access to --sid")
-	data := fs.String("data", getenv("CAIRN_DATA"), "data directory to read admin.json from when --key is not given")
+	target := targetFlags(fs, getenv, "a key value with write access to --sid")
 	sid := fs.String("sid", "", "storage service to upload into")
 	size := fs.Int("size", 4096, "bytes per object")
 	count := fs.Int("count", 10000, "uploads in all")
@@ -25,16 +23,11 @@ func loadCmd(ctx context.Context, args []string, stdout io.Writer, getenv func(s
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *url == "" {
-		*url = "http://127.0.0.1:8700"
-	}
-	if *key == "" {
-		*key = keyFromDataDir(*data)
-	}
-	if *key == "" || *sid == "" {
+	url, key := target.resolve()
+	if key == "" || *sid == "" {
 		return errors.New("load needs --sid and a key (--key or CAIRN_KEY)")
 	}
-	r, err := load.Run(ctx, load.Options{URL: *url, Key: *key, SID: *sid, Prefix: *prefix, Size: *size, Count: *count, Clients: *clients})
+	r, err := load.Run(ctx, load.Options{URL: url, Key: key, SID: *sid, Prefix: *prefix, Size: *size, Count: *count, Clients: *clients})
 	fmt.Fprintln(stdout, r)
 	return err
 }

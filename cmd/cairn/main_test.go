@@ -308,7 +308,16 @@ type testServer struct {
 func startServer(t *testing.T) *testServer {
 	t.Helper()
 	cfg := server.Default()
-	cfg.Data, cfg.Listen, cfg.Name = t.TempDir(), "127.0.0.1:0", "cmd-test"
+	cfg.Data, cfg.Name = t.TempDir(), "cmd-test"
+	srv := serveTest(t, cfg)
+	return &testServer{srv: srv, dir: cfg.Data, url: srv.URL(), key: srv.AdminKey}
+}
+
+// serveTest opens a server on cfg, listening on a free local port, and serves
+// it until the test ends.
+func serveTest(t *testing.T, cfg server.Config) *server.Server {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	srv, err := server.Open(ctx, cfg, nil)
@@ -321,7 +330,7 @@ func startServer(t *testing.T) *testServer {
 	}
 	go srv.Serve()
 	t.Cleanup(func() { srv.Close(context.Background()) })
-	return &testServer{srv: srv, dir: cfg.Data, url: srv.URL(), key: srv.AdminKey}
+	return srv
 }
 
 // admin runs `cairn admin args...` and decodes its JSON output.

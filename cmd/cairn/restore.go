@@ -15,9 +15,7 @@ import (
 // function restore of a running server.
 func restoreCmd(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	url := fs.String("url", getenv("CAIRN_URL"), "server URL (default http://127.0.0.1:8700)")
-	key := fs.String("key", getenv("CAIRN_KEY"), "the server's admin key (default: from the data directory's admin.json)")
-	data := fs.String("data", getenv("CAIRN_DATA"), "data directory to read admin.json from when --key is not given")
+	target := targetFlags(fs, getenv, "the server's admin key (default: from the data directory's admin.json)")
 	sid := fs.String("sid", "", "the service")
 	to := fs.String("to", "", "the moment: an RFC 3339 time or sync:N")
 	prefix := fs.String("prefix", "", "only paths under this prefix")
@@ -31,19 +29,14 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, getenv fun
 	if *sid == "" || *to == "" {
 		return errors.New("restore needs --sid and --to")
 	}
-	if *url == "" {
-		*url = "http://127.0.0.1:8700"
-	}
-	if *key == "" {
-		*key = keyFromDataDir(*data)
-	}
+	url, key := target.resolve()
 	body := map[string]any{"sid": *sid, "to": *to, "dry_run": *dry}
 	for k, v := range map[string]string{"prefix": *prefix, "only": *only, "into": *into} {
 		if v != "" {
 			body[k] = v
 		}
 	}
-	raw, err := call(ctx, http.MethodPost, *url, "restore", *key, body)
+	raw, err := call(ctx, http.MethodPost, url, "restore", key, body)
 	if err != nil {
 		return err
 	}

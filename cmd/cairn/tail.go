@@ -25,25 +25,22 @@ import (
 // feedClient asks one server for pages of its change feed.
 type feedClient struct{ c *client.Client }
 
-// feedFlags adds --url, --key and --data to fs; client builds the client
-// once fs is parsed.
-func feedFlags(fs *flag.FlagSet, getenv func(string) string) (newClient func() (*feedClient, error)) {
-	u := fs.String("url", getenv("CAIRN_URL"), "server URL (default http://127.0.0.1:8700)")
-	key := fs.String("key", getenv("CAIRN_KEY"), "key value: one that may read the service, or the admin key (default: the data directory's admin.json)")
-	data := fs.String("data", getenv("CAIRN_DATA"), "data directory to read admin.json from when --key is not given")
-	return func() (*feedClient, error) {
-		if *u == "" {
-			*u = "http://127.0.0.1:8700"
-		}
-		if *key == "" {
-			*key = keyFromDataDir(*data)
-		}
-		if *key == "" {
+// feedFlags returns the flag set of the change-feed command name, which
+// prints usage to stderr, with --url, --key and --data; newClient builds
+// the client once fs is parsed.
+func feedFlags(name, usage string, stderr io.Writer, getenv func(string) string) (fs *flag.FlagSet, newClient func() (*feedClient, error)) {
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	target := targetFlags(fs, getenv, "key value: one that may read the service, or the admin key (default: the data directory's admin.json)")
+	return fs, func() (*feedClient, error) {
+		url, key := target.resolve()
+		if key == "" {
 			return nil, errors.New("no key: pass --key or set CAIRN_KEY")
 		}
 		// No overall timeout: a long poll holds its request up to a
 		// minute; a context ends each call.
-		return &feedClient{c: client.New(*u, *key, nil)}, nil
+		return &feedClient{c: client.New(url, key, nil)}, nil
 	}
 }
 
@@ -94,10 +91,7 @@ follows every service.
 const tailWait = 60 * time.Second
 
 func tailCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, tailUsage) }
-	newClient := feedFlags(fs, getenv)
+	fs, newClient := feedFlags("tail", tailUsage, stderr, getenv)
 	sid := fs.String("sid", "", "service id (the admin key may omit it: every service)")
 	typ := fs.String("type", "", "only events of this type (object.put.v1, ...)")
 	path := fs.String("path", "", "only the events of this file (needs --sid)")

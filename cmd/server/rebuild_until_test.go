@@ -278,53 +278,8 @@ func TestRebuildUntil_Refusals(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name string
-		o    datadir.UntilOptions
-		want string
-	}{
-		{"no moment", datadir.UntilOptions{Source: cfg.Data, Out: out}, "sequence or a time"},
-		{"no out", datadir.UntilOptions{Source: cfg.Data, Seq: 1}, "--out"},
-		{"past the log", datadir.UntilOptions{Source: cfg.Data, Out: out, Seq: 1 << 40}, "past the log"},
-		{"before the log", datadir.UntilOptions{Source: cfg.Data, Out: out, Time: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}, "no event at or before"},
-		{"out inside the source", datadir.UntilOptions{Source: cfg.Data, Out: filepath.Join(cfg.Data, "pit"), Seq: 1}, "contain each other"},
-		{"not a data directory", datadir.UntilOptions{Source: tmp, Out: out, Seq: 1}, "not a cairn data directory"},
-	}
-	for _, c := range cases {
-		if _, err := datadir.RebuildUntil(ctx, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v, want %q", c.name, err, c.want)
-		}
-		if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s: %s left behind (%v)", c.name, out, err)
-			os.RemoveAll(out)
-		}
-	}
-
-	// a non-empty --out is refused and kept as it was; an empty one is
-	// used, and emptied again when the rebuild fails
-	full := filepath.Join(tmp, "full")
-	if err := os.MkdirAll(full, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(full, "keep"), []byte("mine"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: cfg.Data, Out: full, Seq: 1}); err == nil || !strings.Contains(err.Error(), "not empty") {
-		t.Errorf("non-empty out: %v, want 'not empty'", err)
-	}
-	if b, err := os.ReadFile(filepath.Join(full, "keep")); err != nil || string(b) != "mine" {
-		t.Errorf("the non-empty out changed: %q, %v", b, err)
-	}
-	empty := filepath.Join(tmp, "empty")
-	if err := os.MkdirAll(empty, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: cfg.Data, Out: empty, Seq: 1 << 40}); err == nil {
-		t.Errorf("a rebuild past the log succeeded")
-	}
-	if entries, err := os.ReadDir(empty); err != nil || len(entries) != 0 {
-		t.Errorf("a failed rebuild into an empty directory left %v (%v)", entries, err)
-	}
+	// datadir's TestRebuildUntil_Refusals covers the refusals of a stopped
+	// directory: what is left here needs the server.
 
 	// read-only mode creates nothing: a directory without projections is refused
 	ro := testConfig(t, "ru-2-ro")

@@ -255,6 +255,21 @@ func TestRebuildUntil_Refusals(t *testing.T) {
 			os.RemoveAll(out)
 		}
 	}
+	// a non-empty --out is refused and kept as it was; an empty one is
+	// used, and emptied again when the rebuild fails
+	full := filepath.Join(tmp, "full")
+	if err := os.MkdirAll(full, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(full, "keep"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := datadir.RebuildUntil(ctx, datadir.UntilOptions{Source: f.dir, Out: full, Seq: 1}); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("non-empty out: %v, want 'not empty'", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(full, "keep")); err != nil || string(b) != "mine" {
+		t.Errorf("the non-empty out changed: %q, %v", b, err)
+	}
 	empty := filepath.Join(tmp, "empty")
 	if err := os.MkdirAll(empty, 0o700); err != nil {
 		t.Fatal(err)

@@ -25,10 +25,7 @@ type RebuildStats struct {
 // applied and the last sequence to fold.
 func Rebuild(ctx context.Context, dir string, progress func(applied, total uint64)) (RebuildStats, error) {
 	var st RebuildStats
-	if err := checkDataDir(dir); err != nil {
-		return st, err
-	}
-	lock, err := Lock(dir)
+	lock, err := lockStopped(dir)
 	if err != nil {
 		return st, err
 	}

@@ -3,7 +3,6 @@ package datadir
 import (
 	"context"
 	"crypto/ed25519"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -11,21 +10,11 @@ import (
 	"github.com/cairnhq/cairn/events"
 )
 
-// blobSource adapts a blobstore to events.BlobSource.
-type blobSource struct{ s blobstore.Store }
-
-func (b blobSource) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, error) {
-	return b.s.Open(ctx, digest)
-}
-
 // VerifyDir verifies the log and blobs of a stopped server's data
 // directory (events.Verify). pub, when nil, is the data directory's own
 // checkpoint key.
 func VerifyDir(ctx context.Context, dir string, pub ed25519.PublicKey) (*events.VerifyReport, error) {
-	if err := checkDataDir(dir); err != nil {
-		return nil, err
-	}
-	lock, err := Lock(dir)
+	lock, err := lockStopped(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -44,5 +33,5 @@ func VerifyDir(ctx context.Context, dir string, pub ed25519.PublicKey) (*events.
 	if err != nil {
 		return nil, err
 	}
-	return events.Verify(ctx, jl, blobSource{blobs}, pub)
+	return events.Verify(ctx, jl, events.StoreBlobs{Store: blobs}, pub)
 }
