@@ -5,5 +5,6 @@
 // audit endpoints under /audit/ (package audit) — and every other request
 // to the native JSON API (package native). Dialects translate only: the
 // core and the projections do the work, and access decisions come from
-// package access.
+// package access. Package fakes holds the in-memory stand-ins of the
+// projections that the dialects' unit tests share.
 package handlers

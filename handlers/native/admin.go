@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -119,23 +120,9 @@ func deref(p *int64) int64 {
 // makes it a primary (it stops following and accepts writes), Follow makes
 // a primary a replica (re-attaching an old primary after a failover).
 type serviceUpdateBody struct {
-	ID           string            `json:"id"`
-	Account      string            `json:"account"`
-	Name         *string           `json:"name"`
-	Type         string            `json:"type"`
-	KeepVersions *string           `json:"keep_versions"`
-	Replica      *schema.ReplicaOf `json:"replica"`
-	QuotaBytes   *int64            `json:"quota_bytes"`
-	QuotaCount   *int64            `json:"quota_count"`
-	Promote      bool              `json:"promote"`
-	Follow       *schema.ReplicaOf `json:"follow"`
-	// A cache's settings to change.
-	Source       *schema.CacheSource `json:"source"`
-	SourcePath   *string             `json:"source_path"`
-	Refresh      *string             `json:"refresh"`
-	ExpireUnused *string             `json:"expire_unused"`
-	MaxBytes     *int64              `json:"max_bytes"`
-	NegativeTTL  *string             `json:"negative_ttl"`
+	serviceBody
+	Promote bool              `json:"promote"`
+	Follow  *schema.ReplicaOf `json:"follow"`
 }
 
 func (h *Handler) serviceUpdate(c *call) error {
@@ -201,7 +188,9 @@ type idBody struct {
 	ID string `json:"id"`
 }
 
-func (h *Handler) serviceDelete(c *call) error {
+// byID serves an admin function whose body names one id: it runs do with
+// that id and answers an empty object.
+func byID(c *call, do func(ctx context.Context, o events.Origin, id string) error) error {
 	var b idBody
 	if err := decodeBody(c, &b); err != nil {
 		return err
@@ -209,16 +198,25 @@ func (h *Handler) serviceDelete(c *call) error {
 	if b.ID == "" {
 		return schema.Errorf(schema.KindInvalidArgument, "missing id")
 	}
-	if err := h.d.Core.DeleteService(c.r.Context(), c.origin(), b.ID); err != nil {
+	if err := do(c.r.Context(), c.origin(), b.ID); err != nil {
 		return err
-	}
-	if h.d.Caches != nil { // a cache's copies go with it (a no-op for other services)
-		if err := h.d.Caches.Remove(b.ID); err != nil {
-			h.d.Log.Error("servicedelete: removing the cache's copies", "service", b.ID, "err", err)
-		}
 	}
 	writeJSON(c.w, http.StatusOK, struct{}{})
 	return nil
+}
+
+func (h *Handler) serviceDelete(c *call) error {
+	return byID(c, func(ctx context.Context, o events.Origin, id string) error {
+		if err := h.d.Core.DeleteService(ctx, o, id); err != nil {
+			return err
+		}
+		if h.d.Caches != nil { // a cache's copies go with it (a no-op for other services)
+			if err := h.d.Caches.Remove(id); err != nil {
+				h.d.Log.Error("servicedelete: removing the cache's copies", "service", id, "err", err)
+			}
+		}
+		return nil
+	})
 }
 
 type keyJSON struct {
@@ -269,20 +267,7 @@ func (h *Handler) keyList(c *call) error {
 	return nil
 }
 
-func (h *Handler) keyRevoke(c *call) error {
-	var b idBody
-	if err := decodeBody(c, &b); err != nil {
-		return err
-	}
-	if b.ID == "" {
-		return schema.Errorf(schema.KindInvalidArgument, "missing id")
-	}
-	if err := h.d.Core.RevokeKey(c.r.Context(), c.origin(), b.ID); err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, struct{}{})
-	return nil
-}
+func (h *Handler) keyRevoke(c *call) error { return byID(c, h.d.Core.RevokeKey) }
 
 type accountJSON struct {
 	ID         string `json:"id"`
@@ -363,17 +348,4 @@ func (h *Handler) accountList(c *call) error {
 	return nil
 }
 
-func (h *Handler) accountDelete(c *call) error {
-	var b idBody
-	if err := decodeBody(c, &b); err != nil {
-		return err
-	}
-	if b.ID == "" {
-		return schema.Errorf(schema.KindInvalidArgument, "missing id")
-	}
-	if err := h.d.Core.DeleteAccount(c.r.Context(), c.origin(), b.ID); err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, struct{}{})
-	return nil
-}
+func (h *Handler) accountDelete(c *call) error { return byID(c, h.d.Core.DeleteAccount) }

@@ -125,11 +125,7 @@ func (h *Handler) cacheFileList(c *call) error {
 }
 
 func (h *Handler) cacheUploadFile(c *call) error {
-	p, err := c.path()
-	if err != nil {
-		return err
-	}
-	meta, err := metaHeaders(c.r.Header)
+	p, meta, err := c.upload()
 	if err != nil {
 		return err
 	}

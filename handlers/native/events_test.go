@@ -20,6 +20,7 @@ import (
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/httpx"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
 
 // sseStream is an open event stream of GET /events.
@@ -118,7 +119,7 @@ func TestOpenAPI_FeedEvent(t *testing.T) {
 	want, always := []string{"seq"}, []string{"seq"}
 	typ := reflect.TypeFor[schema.Event]()
 	for i := range typ.NumField() {
-		name, omit := jsonName(typ.Field(i))
+		name, omit := schematest.JSONName(typ.Field(i))
 		if name == "" {
 			continue
 		}
@@ -137,7 +138,7 @@ func TestOpenAPI_FeedEvent(t *testing.T) {
 	if !slices.Equal(slices.Sorted(slices.Values(req)), slices.Sorted(slices.Values(always))) {
 		t.Errorf("FeedEvent required %v, want %v", req, always)
 	}
-	checkStruct(t, doc, props["actor"], reflect.TypeFor[schema.Actor](), "FeedEvent.actor")
+	schematest.CheckStruct(t, doc, props["actor"], reflect.TypeFor[schema.Actor](), "FeedEvent.actor")
 }
 
 func TestFeedFilters(t *testing.T) {

@@ -1,13 +1,12 @@
 package native
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"io"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/fakes"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -25,147 +25,63 @@ import (
 // the core would: one version per change, each with the service's next
 // sync id, preconditions checked with schema.Conditions.
 
-func fakeNotFound(what string) error { return schema.Errorf(schema.KindNotFound, "%s not found", what) }
-
 // fakeState implements State (and access.Keys, for the authenticator).
 type fakeState struct {
-	mu       sync.Mutex
-	services map[string]*schema.Service
-	versions map[string][]*schema.Version // by service and path, newest first
-	keys     map[string]*schema.Key
-	accounts map[string]*schema.Account
-	changed  chan struct{}
+	*fakes.Catalog
+	fakes.Histories
+	mu      sync.Mutex // orders the changes
+	changed chan struct{}
 }
 
 func newFakeState() *fakeState {
-	return &fakeState{services: map[string]*schema.Service{}, versions: map[string][]*schema.Version{},
-		keys: map[string]*schema.Key{}, accounts: map[string]*schema.Account{}, changed: make(chan struct{})}
+	return &fakeState{Catalog: fakes.NewCatalog(), changed: make(chan struct{})}
 }
-
-func objectID(service, path string) string { return service + "\x00" + path }
 
 // addService adds a service (a copy of svc).
-func (s *fakeState) addService(svc schema.Service) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.services[svc.ID] = &svc
-}
+func (s *fakeState) addService(svc schema.Service) { s.PutService(svc) }
 
 // addKey adds a key whose value is value.
 func (s *fakeState) addKey(k schema.Key, value string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	k.Lookup = events.LookupHash(value)
-	s.keys[k.ID] = &k
+	s.PutKey(k)
 }
 
 // apply records v as the newest version of its object, with the
-// service's next sync id, and returns it.
+// service's next sync id, and returns it. The version is in place before
+// the service's last sync id names it, as with the real projections.
 func (s *fakeState) apply(v *schema.Version) (*schema.Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	svc, ok := s.services[v.Service]
-	if !ok {
-		return nil, fakeNotFound("service")
+	svc, err := s.Service(context.Background(), v.Service)
+	if err != nil {
+		return nil, err
 	}
-	svc.LastSyncID++
-	v.SyncID = svc.LastSyncID
-	id := objectID(v.Service, v.Path)
-	s.versions[id] = append([]*schema.Version{v}, s.versions[id]...)
+	v.SyncID = svc.LastSyncID + 1
+	s.Add(v)
+	if _, err := s.UpdateService(v.Service, func(svc *schema.Service) error {
+		svc.LastSyncID = v.SyncID
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return v, nil
 }
 
-func (s *fakeState) history(service, path string) []*schema.Version {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.versions[objectID(service, path)])
-}
-
-func (s *fakeState) Service(_ context.Context, id string) (*schema.Service, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	svc, ok := s.services[id]
-	if !ok {
-		return nil, fakeNotFound("service")
-	}
-	c := *svc
-	return &c, nil
-}
-
-func (s *fakeState) Services(_ context.Context) ([]*schema.Service, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*schema.Service
-	for _, svc := range s.services {
-		c := *svc
-		out = append(out, &c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-// Object is the newest version unless it is a deletion (the store keeps
-// no live entry for a deleted object).
-func (s *fakeState) Object(_ context.Context, service, path string) (*schema.Version, error) {
-	h := s.history(service, path)
-	if len(h) == 0 || h[0].Deleted {
-		return nil, fakeNotFound("file")
-	}
-	return h[0], nil
-}
-
-func (s *fakeState) Head(_ context.Context, service, path string) (*schema.Version, error) {
-	h := s.history(service, path)
-	if len(h) == 0 {
-		return nil, fakeNotFound("file")
-	}
-	return h[0], nil
-}
-
-func (s *fakeState) Version(_ context.Context, service, path, id string) (*schema.Version, error) {
-	for _, v := range s.history(service, path) {
-		if v.Version == id {
-			return v, nil
-		}
-	}
-	return nil, fakeNotFound("version")
-}
-
-func (s *fakeState) Versions(_ context.Context, service, path string, limit int) ([]*schema.Version, error) {
-	h := s.history(service, path)
-	if limit > 0 && len(h) > limit {
-		h = h[:limit]
-	}
-	return h, nil
-}
-
-func (s *fakeState) VersionAt(_ context.Context, service, path string, asof uint64) (*schema.Version, error) {
-	for _, v := range s.history(service, path) {
-		if v.SyncID <= asof {
-			return v, nil
-		}
-	}
-	return nil, fakeNotFound("file")
-}
-
 // List lists the live files under a prefix in path order (no delimiter,
 // no paging: what these tests ask of it).
 func (s *fakeState) List(_ context.Context, service string, o projections.ListOptions) (*projections.ListResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	res := &projections.ListResult{}
-	for id, h := range s.versions {
-		svc, path, _ := strings.Cut(id, "\x00")
-		if svc != service || !strings.HasPrefix(path, o.Prefix) {
+	now := o.Now
+	if o.AsOf > 0 {
+		now = o.AsOfTime
+	}
+	for _, path := range s.Paths(service) {
+		if !strings.HasPrefix(path, o.Prefix) {
 			continue
 		}
-		now := o.Now
-		if o.AsOf > 0 {
-			now = o.AsOfTime
-		}
-		for _, v := range h {
+		for _, v := range s.History(service, path) {
 			if o.AsOf == 0 || v.SyncID <= o.AsOf {
 				if v.Live(now) {
 					res.Files = append(res.Files, v)
@@ -174,31 +90,26 @@ func (s *fakeState) List(_ context.Context, service string, o projections.ListOp
 			}
 		}
 	}
-	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
 	return res, nil
 }
 
 // MomentOf resolves sync:N (at most the service's last sync id) and RFC
 // 3339 times (the newest change at or before it).
-func (s *fakeState) MomentOf(_ context.Context, svc *schema.Service, raw string) (projections.Moment, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *fakeState) MomentOf(ctx context.Context, svc *schema.Service, raw string) (projections.Moment, error) {
 	var m projections.Moment
+	cur, err := s.Service(ctx, svc.ID)
+	if err != nil {
+		return m, err
+	}
 	changeTime := func(id uint64) (t time.Time) {
-		for k, h := range s.versions {
-			if strings.HasPrefix(k, svc.ID+"\x00") {
-				for _, v := range h {
-					if v.SyncID == id {
-						t = v.Time
-					}
-				}
-			}
+		for _, v := range s.Select(svc.ID, func(v *schema.Version) bool { return v.SyncID == id }) {
+			t = v.Time
 		}
 		return t
 	}
 	if n, ok := strings.CutPrefix(raw, "sync:"); ok {
 		id, err := strconv.ParseUint(n, 10, 64)
-		if err != nil || id > s.services[svc.ID].LastSyncID {
+		if err != nil || id > cur.LastSyncID {
 			return m, schema.Errorf(schema.KindInvalidArgument, "asof: bad sync id")
 		}
 		return projections.Moment{SyncID: id, Time: changeTime(id)}, nil
@@ -208,7 +119,7 @@ func (s *fakeState) MomentOf(_ context.Context, svc *schema.Service, raw string)
 		return m, schema.Errorf(schema.KindInvalidArgument, "asof must be an RFC 3339 time or sync:N")
 	}
 	m.Time = t
-	for id := uint64(1); id <= s.services[svc.ID].LastSyncID; id++ {
+	for id := uint64(1); id <= cur.LastSyncID; id++ {
 		if ct := changeTime(id); !ct.After(t) {
 			m.SyncID = id
 		}
@@ -223,19 +134,8 @@ func (s *fakeState) Changed() <-chan struct{} {
 }
 
 func (s *fakeState) Changes(_ context.Context, service string, after uint64, limit int) ([]*schema.Version, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*schema.Version
-	for id, h := range s.versions {
-		if strings.HasPrefix(id, service+"\x00") {
-			for _, v := range h {
-				if v.SyncID > after {
-					out = append(out, v)
-				}
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].SyncID < out[j].SyncID })
+	out := s.Select(service, func(v *schema.Version) bool { return v.SyncID > after })
+	slices.SortFunc(out, func(a, b *schema.Version) int { return cmp.Compare(a.SyncID, b.SyncID) })
 	if len(out) > limit {
 		out = out[:limit]
 	}
@@ -243,57 +143,6 @@ func (s *fakeState) Changes(_ context.Context, service string, after uint64, lim
 }
 
 func (s *fakeState) FirstSyncID(_ context.Context, service string) (uint64, error) { return 1, nil }
-
-func (s *fakeState) Key(_ context.Context, id string) (*schema.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if k, ok := s.keys[id]; ok {
-		return k, nil
-	}
-	return nil, fakeNotFound("key")
-}
-
-func (s *fakeState) KeyByLookup(_ context.Context, lookup string) (*schema.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, k := range s.keys {
-		if k.Lookup == lookup {
-			return k, nil
-		}
-	}
-	return nil, fakeNotFound("key")
-}
-
-func (s *fakeState) Keys(_ context.Context) ([]*schema.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*schema.Key
-	for _, k := range s.keys {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-func (s *fakeState) Account(_ context.Context, id string) (*schema.Account, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a, ok := s.accounts[id]; ok {
-		return a, nil
-	}
-	return nil, fakeNotFound("account")
-}
-
-func (s *fakeState) Accounts(_ context.Context) ([]*schema.Account, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*schema.Account
-	for _, a := range s.accounts {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
 
 func (s *fakeState) Sources(context.Context) ([]*schema.Source, error) { return nil, nil }
 
@@ -370,7 +219,7 @@ func (c *fakeCore) PutObject(ctx context.Context, o events.Origin, in events.Put
 func (c *fakeCore) DeleteObject(ctx context.Context, o events.Origin, service, path string, cond schema.Conditions) (*schema.Version, error) {
 	cur := c.live(ctx, service, path)
 	if cur == nil {
-		return nil, fakeNotFound("file")
+		return nil, fakes.NotFound("file")
 	}
 	if err := cond.Check(cur); err != nil {
 		return nil, err
@@ -380,11 +229,6 @@ func (c *fakeCore) DeleteObject(ctx context.Context, o events.Origin, service, p
 	return c.state.apply(v)
 }
 
-// blobReader is a version's bytes as a blobstore.Reader.
-type blobReader struct{ *bytes.Reader }
-
-func (blobReader) Close() error { return nil }
-
 func (c *fakeCore) Open(_ context.Context, v *schema.Version) (blobstore.Reader, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -392,7 +236,7 @@ func (c *fakeCore) Open(_ context.Context, v *schema.Version) (blobstore.Reader,
 	if !ok {
 		return nil, schema.Errorf(schema.KindInternal, "no bytes for version %s", v.Version)
 	}
-	return blobReader{bytes.NewReader(b)}, nil
+	return fakes.NewReader(b), nil
 }
 
 // Resolve returns v: these tests hold no large objects.
@@ -401,30 +245,4 @@ func (c *fakeCore) Resolve(_ context.Context, v *schema.Version, _ func(*schema.
 		return nil, schema.Errorf(schema.KindNotImplemented, "the fake core holds no large objects")
 	}
 	return v, nil
-}
-
-// fakeRequests is a RequestLog keeping what it is given.
-type fakeRequests struct {
-	mu   sync.Mutex
-	reqs map[string][]schema.Request
-}
-
-func (l *fakeRequests) RecordRequest(service string, r schema.Request) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.reqs == nil {
-		l.reqs = map[string][]schema.Request{}
-	}
-	l.reqs[service] = append(l.reqs[service], r)
-}
-
-func (l *fakeRequests) Requests(_ context.Context, service string, limit int) ([]schema.Request, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := slices.Clone(l.reqs[service])
-	slices.Reverse(out) // newest first
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }

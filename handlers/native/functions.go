@@ -69,12 +69,6 @@ func (h *Handler) asof(c *call) (*projections.Moment, error) {
 }
 
 func (h *Handler) fileList(c *call) error {
-	if c.svc.Type == schema.ServiceCache {
-		return h.cacheFileList(c)
-	}
-	if err := h.storageOnly(c); err != nil {
-		return err
-	}
 	limit, err := intParam(c, "limit", 1000, 1, 10000)
 	if err != nil {
 		return err
@@ -105,13 +99,6 @@ func (h *Handler) fileList(c *call) error {
 		}
 	}
 	writeJSON(c.w, http.StatusOK, schema.FileList{Files: files, Prefixes: prefixes, Next: next})
-	return nil
-}
-
-func (h *Handler) storageOnly(c *call) error {
-	if c.svc.Type != schema.ServiceStorage {
-		return schema.Errorf(schema.KindMethodNotAllowed, "%s works on storage services only", c.fn)
-	}
 	return nil
 }
 
@@ -149,12 +136,6 @@ func (h *Handler) resolve(c *call, p string) (*schema.Version, error) {
 }
 
 func (h *Handler) getFile(c *call) error {
-	if c.svc.Type == schema.ServiceCache {
-		return h.cacheGetFile(c)
-	}
-	if err := h.storageOnly(c); err != nil {
-		return err
-	}
 	p, err := c.path()
 	if err != nil {
 		return err
@@ -267,18 +248,18 @@ func deleteAt(hd http.Header, now time.Time) (int64, error) {
 	return 0, nil
 }
 
+// upload reads what every upload names: the path, and the metadata of
+// the x-owncdn-meta-* headers.
+func (c *call) upload() (path string, meta map[string]string, err error) {
+	if path, err = c.path(); err != nil {
+		return "", nil, err
+	}
+	meta, err = metaHeaders(c.r.Header)
+	return path, meta, err
+}
+
 func (h *Handler) uploadFile(c *call) error {
-	if c.svc.Type == schema.ServiceCache {
-		return h.cacheUploadFile(c)
-	}
-	if err := h.storageOnly(c); err != nil {
-		return err
-	}
-	p, err := c.path()
-	if err != nil {
-		return err
-	}
-	meta, err := metaHeaders(c.r.Header)
+	p, meta, err := c.upload()
 	if err != nil {
 		return err
 	}
@@ -300,12 +281,6 @@ func (h *Handler) uploadFile(c *call) error {
 }
 
 func (h *Handler) deleteFile(c *call) error {
-	if c.svc.Type == schema.ServiceCache {
-		return h.cacheDeleteFile(c)
-	}
-	if err := h.storageOnly(c); err != nil {
-		return err
-	}
 	p, err := c.path()
 	if err != nil {
 		return err
@@ -322,9 +297,6 @@ func (h *Handler) deleteFile(c *call) error {
 type versionJSON = schema.VersionEntry
 
 func (h *Handler) versionList(c *call) error {
-	if err := h.storageOnly(c); err != nil {
-		return err
-	}
 	p, err := c.path()
 	if err != nil {
 		return err
@@ -362,9 +334,6 @@ func segmentsJSON(v *schema.Version) []segmentJSON {
 }
 
 func (h *Handler) syncNext(c *call) error {
-	if err := h.storageOnly(c); err != nil {
-		return err
-	}
 	after, err := strconv.ParseUint(strOr(c.query("after"), "0"), 10, 64)
 	if err != nil {
 		return schema.Errorf(schema.KindInvalidArgument, "after must be a sync id")

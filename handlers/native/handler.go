@@ -67,7 +67,13 @@ type function struct {
 	noSID  bool
 	anySID bool // the server admin key may omit sid: every service
 	public bool // served without a key (the OpenAPI document)
-	serve  func(h *Handler, c *call) error
+	// storage: the function serves storage services only (405 for any
+	// other), except cache services when cache is set.
+	storage bool
+	serve   func(h *Handler, c *call) error
+	// cache, when set, serves the function on a cache service instead of
+	// serve.
+	cache func(h *Handler, c *call) error
 }
 
 // call is one request being served.
@@ -93,13 +99,13 @@ func New(d Deps) *Handler {
 	post := []string{http.MethodPost}
 	h := &Handler{d: d, funcs: map[string]function{
 		"servicelist":  {methods: get, noSID: true, serve: (*Handler).serviceList},
-		"filelist":     {methods: get, params: []string{"sid", "prefix", "delimiter", "after", "limit", "asof"}, serve: (*Handler).fileList},
-		"getfile":      {methods: get, params: []string{"sid", "path", "version", "asof"}, serve: (*Handler).getFile},
-		"uploadfile":   {methods: put, params: []string{"sid", "path"}, write: true, serve: (*Handler).uploadFile},
-		"deletefile":   {methods: []string{http.MethodDelete, http.MethodPost}, params: []string{"sid", "path"}, write: true, serve: (*Handler).deleteFile},
+		"filelist":     {methods: get, params: []string{"sid", "prefix", "delimiter", "after", "limit", "asof"}, storage: true, serve: (*Handler).fileList, cache: (*Handler).cacheFileList},
+		"getfile":      {methods: get, params: []string{"sid", "path", "version", "asof"}, storage: true, serve: (*Handler).getFile, cache: (*Handler).cacheGetFile},
+		"uploadfile":   {methods: put, params: []string{"sid", "path"}, write: true, storage: true, serve: (*Handler).uploadFile, cache: (*Handler).cacheUploadFile},
+		"deletefile":   {methods: []string{http.MethodDelete, http.MethodPost}, params: []string{"sid", "path"}, write: true, storage: true, serve: (*Handler).deleteFile, cache: (*Handler).cacheDeleteFile},
 		"flush":        {methods: post, params: []string{"sid"}, write: true, serve: (*Handler).flush},
-		"versionlist":  {methods: get, params: []string{"sid", "path"}, serve: (*Handler).versionList},
-		"syncnext":     {methods: get, params: []string{"sid", "after", "limit", "wait"}, serve: (*Handler).syncNext},
+		"versionlist":  {methods: get, params: []string{"sid", "path"}, storage: true, serve: (*Handler).versionList},
+		"syncnext":     {methods: get, params: []string{"sid", "after", "limit", "wait"}, storage: true, serve: (*Handler).syncNext},
 		"reqlist":      {methods: get, params: []string{"sid", "limit"}, serve: (*Handler).reqList},
 		"events":       {methods: []string{http.MethodGet}, params: []string{"sid", "after", "limit", "wait", "since", "type", "path"}, anySID: true, serve: (*Handler).events},
 		"openapi.json": {methods: get, noSID: true, public: true, serve: (*Handler).openAPI},
@@ -199,6 +205,12 @@ func (h *Handler) serve(c *call) error {
 		}
 		c.svc = svc
 		info.Service = svc.ID
+		switch {
+		case svc.Type == schema.ServiceCache && fn.cache != nil:
+			return fn.cache(h, c)
+		case fn.storage && svc.Type != schema.ServiceStorage:
+			return schema.Errorf(schema.KindMethodNotAllowed, "%s works on storage services only", c.fn)
+		}
 	}
 	return fn.serve(h, c)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/handlers/access"
+	"github.com/cairnhq/cairn/handlers/fakes"
 	"github.com/cairnhq/cairn/handlers/httpx"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -41,7 +42,7 @@ type fixture struct {
 	h     http.Handler
 	state *fakeState
 	core  *fakeCore
-	reqs  *fakeRequests
+	reqs  *fakes.Requests
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -70,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 	st.addKey(schema.Key{ID: "KSTRANGER", Account: "c", Access: map[string]string{"photos": schema.AccessWrite}}, strangerValue)
 	st.addKey(schema.Key{ID: "KREVOKED", Account: "a", Access: map[string]string{"photos": schema.AccessWrite}, Revoked: true}, revokedValue)
 	core := newFakeCore(st, t0)
-	f := &fixture{state: st, core: core, reqs: &fakeRequests{}}
+	f := &fixture{state: st, core: core, reqs: &fakes.Requests{}}
 	h := New(Deps{Core: core, State: st, Auth: access.New(st, fakeAdminID, fakeAdminValue), Requests: f.reqs})
 	f.h = httpx.Middleware(slog.New(slog.DiscardHandler), h)
 	for _, sid := range []string{"photos", "logs", "theirs", "shared"} {
@@ -477,9 +478,9 @@ func TestHandler_Write(t *testing.T) {
 			if strings.Contains(name, "missing") {
 				target = q("sid", "photos", "path", "missing.txt")
 			}
-			before := len(f.state.history("photos", target.Get("path")))
+			before := len(f.state.History("photos", target.Get("path")))
 			expect(t, f.do(t, put, "uploadfile", writeValue, target, "again", hdr), http.StatusConflict, schema.CodePreconditionFailed)
-			if after := len(f.state.history("photos", target.Get("path"))); after != before {
+			if after := len(f.state.History("photos", target.Get("path"))); after != before {
 				t.Errorf("a refused upload wrote a version (%d -> %d)", before, after)
 			}
 		})
@@ -500,7 +501,7 @@ func TestHandler_Write(t *testing.T) {
 	}
 	expect(t, f.do(t, del, "deletefile", writeValue, at, "", nil), http.StatusNotFound, schema.CodeNotFound)
 	expect(t, f.do(t, http.MethodGet, "getfile", readValue, at, "", nil), http.StatusNotFound, schema.CodeNotFound)
-	if h := f.state.history("photos", "w.txt"); len(h) != 3 || !h[0].Deleted || h[0].Actor != "KWRITE" {
+	if h := f.state.History("photos", "w.txt"); len(h) != 3 || !h[0].Deleted || h[0].Actor != "KWRITE" {
 		t.Errorf("history after the writes: %d versions, newest %+v", len(h), h[0])
 	}
 

@@ -32,6 +32,7 @@ import (
 	"github.com/cairnhq/cairn/handlers/httpx"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
 
 // The OpenAPI document (schema.NativeOpenAPI) and the handler are kept in
@@ -372,7 +373,7 @@ func TestOpenAPI_ResponseSchemas(t *testing.T) {
 			t.Errorf("no component schema %s for %s", name, typ)
 			continue
 		}
-		checkStruct(t, doc, node, typ, name)
+		schematest.CheckStruct(t, doc, node, typ, name)
 	}
 }
 
@@ -399,11 +400,13 @@ func packageFiles(t *testing.T) []*ast.File {
 }
 
 // bodyFields returns the JSON fields of the body a Handler method decodes
-// with decodeBody, read from the source (bodies are often anonymous
-// structs); ok is false when the method reads no JSON body.
+// with decodeBody, itself or through a package function it calls (byID),
+// read from the source (bodies are often anonymous structs); ok is false
+// when the method reads no JSON body.
 func bodyFields(t *testing.T, files []*ast.File, method string) (fields []string, ok bool) {
 	t.Helper()
 	types := map[string]*ast.StructType{}
+	helpers := map[string]*ast.FuncDecl{} // package functions by name
 	var fn *ast.FuncDecl
 	for _, f := range files {
 		for _, d := range f.Decls {
@@ -417,7 +420,9 @@ func bodyFields(t *testing.T, files []*ast.File, method string) (fields []string
 					}
 				}
 			case *ast.FuncDecl:
-				if d.Recv != nil && d.Name.Name == method {
+				if d.Recv == nil {
+					helpers[d.Name.Name] = d
+				} else if d.Name.Name == method {
 					fn = d
 				}
 			}
@@ -428,19 +433,30 @@ func bodyFields(t *testing.T, files []*ast.File, method string) (fields []string
 	}
 	vars := map[string]ast.Expr{} // local var name -> declared type
 	var target ast.Expr
-	ast.Inspect(fn.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.ValueSpec:
-			for _, id := range n.Names {
-				vars[id.Name] = n.Type
+	var called []*ast.FuncDecl // the package functions fn calls
+	find := func(body *ast.BlockStmt) {
+		ast.Inspect(body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ValueSpec:
+				for _, id := range n.Names {
+					vars[id.Name] = n.Type
+				}
+			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "decodeBody" && len(n.Args) == 2 {
+					target = n.Args[1]
+				} else if ok && helpers[id.Name] != nil {
+					called = append(called, helpers[id.Name])
+				}
 			}
-		case *ast.CallExpr:
-			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "decodeBody" && len(n.Args) == 2 {
-				target = n.Args[1]
-			}
+			return true
+		})
+	}
+	find(fn.Body)
+	for _, h := range called {
+		if target == nil {
+			find(h.Body)
 		}
-		return true
-	})
+	}
 	if target == nil {
 		return nil, false
 	}
@@ -459,12 +475,27 @@ func bodyFields(t *testing.T, files []*ast.File, method string) (fields []string
 	if st == nil {
 		t.Fatalf("%s: cannot find the type of the decoded body", method)
 	}
-	fields = []string{}
+	return structFields(t, types, st), true
+}
+
+// structFields returns the JSON field names of st, those of its embedded
+// structs included (encoding/json promotes them).
+func structFields(t *testing.T, types map[string]*ast.StructType, st *ast.StructType) []string {
+	t.Helper()
+	fields := []string{}
 	for _, f := range st.Fields.List {
 		tag := ""
 		if f.Tag != nil {
 			raw, _ := strconv.Unquote(f.Tag.Value)
 			tag, _, _ = strings.Cut(reflect.StructTag(raw).Get("json"), ",")
+		}
+		if len(f.Names) == 0 && tag == "" { // embedded
+			id, ok := f.Type.(*ast.Ident)
+			if !ok || types[id.Name] == nil {
+				t.Fatalf("embedded field %v: not a struct of the package", f.Type)
+			}
+			fields = append(fields, structFields(t, types, types[id.Name])...)
+			continue
 		}
 		for _, id := range f.Names {
 			name := tag
@@ -474,7 +505,7 @@ func bodyFields(t *testing.T, files []*ast.File, method string) (fields []string
 			fields = append(fields, name)
 		}
 	}
-	return fields, true
+	return fields
 }
 
 // methodName returns the name of the Handler method a function serves with.
@@ -982,149 +1013,7 @@ func checkEvents(t *testing.T, log *events.JetStream) {
 	}
 }
 
-// --- comparing a JSON Schema with the JSON encoding of a Go type (the same
-// helpers as schema/events_schema_test.go; test code cannot be shared).
-
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
-}
-
-func jsonName(f reflect.StructField) (string, bool) {
-	tag := f.Tag.Get("json")
-	if tag == "-" || !f.IsExported() {
-		return "", false
-	}
-	name, opts, _ := strings.Cut(tag, ",")
-	if name == "" {
-		name = f.Name
-	}
-	return name, strings.Contains(","+opts+",", ",omitempty,")
-}
-
-func schemaTypes(t *testing.T, doc map[string]any, node any) map[string]bool {
-	n := ref(t, doc, node)
-	out := map[string]bool{}
-	switch typ := n["type"].(type) {
-	case string:
-		out[typ] = true
-	case []any:
-		for _, s := range typ {
-			out[s.(string)] = true
-		}
-	}
-	for _, v := range append(asSlice(n["enum"]), n["const"]) {
-		switch v.(type) {
-		case string:
-			out["string"] = true
-		case bool:
-			out["boolean"] = true
-		}
-	}
-	for _, kw := range []string{"oneOf", "anyOf", "allOf"} {
-		for _, sub := range asSlice(n[kw]) {
-			maps.Copy(out, schemaTypes(t, doc, sub))
-		}
-	}
-	return out
-}
-
-var timeType = reflect.TypeFor[time.Time]()
-
-func goTypes(t reflect.Type) (types []string, elem reflect.Type) {
-	switch {
-	case t == timeType:
-		return []string{"string"}, nil
-	case t.Kind() == reflect.Pointer:
-		ts, e := goTypes(t.Elem())
-		return append(ts, "null"), e
-	case t.Kind() == reflect.String:
-		return []string{"string"}, nil
-	case t.Kind() == reflect.Bool:
-		return []string{"boolean"}, nil
-	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
-		return []string{"integer"}, nil
-	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-		return []string{"number"}, nil
-	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
-		return []string{"string"}, nil
-	case t.Kind() == reflect.Slice:
-		return []string{"array"}, nil
-	case t.Kind() == reflect.Map:
-		return []string{"object"}, nil
-	case t.Kind() == reflect.Struct:
-		return []string{"object"}, t
-	}
-	return nil, nil
-}
-
-// objectNode returns the object schema in node: node itself, or the branch
-// of a oneOf/anyOf (such as [ObjectRef, null]) that has properties.
-func objectNode(t *testing.T, doc map[string]any, node any) map[string]any {
-	n := ref(t, doc, node)
-	if _, ok := n["properties"]; ok {
-		return n
-	}
-	for _, kw := range []string{"oneOf", "anyOf", "allOf"} {
-		for _, sub := range asSlice(n[kw]) {
-			if s := ref(t, doc, sub); s["properties"] != nil {
-				return s
-			}
-		}
-	}
-	return n
-}
-
-func checkStruct(t *testing.T, doc map[string]any, node any, typ reflect.Type, where string) {
-	t.Helper()
-	n := objectNode(t, doc, node)
-	if ap, ok := n["additionalProperties"]; !ok || ap != false {
-		t.Errorf("%s: additionalProperties must be false", where)
-	}
-	props, _ := n["properties"].(map[string]any)
-	fields := map[string]reflect.StructField{}
-	var always []string
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		name, omit := jsonName(f)
-		if name == "" {
-			continue
-		}
-		fields[name] = f
-		if !omit {
-			always = append(always, name)
-		}
-	}
-	if got, want := slices.Sorted(maps.Keys(props)), slices.Sorted(maps.Keys(fields)); !slices.Equal(got, want) {
-		t.Errorf("%s: schema properties %v, Go %s has JSON fields %v", where, got, typ, want)
-	}
-	var req []string
-	for _, r := range asSlice(n["required"]) {
-		req = append(req, r.(string))
-	}
-	slices.Sort(req)
-	slices.Sort(always)
-	if !slices.Equal(req, always) {
-		t.Errorf("%s: required %v, want the fields %s always writes (no omitempty) %v", where, req, typ, always)
-	}
-	for name, f := range fields {
-		p, ok := props[name]
-		if !ok {
-			continue
-		}
-		gts, elem := goTypes(f.Type)
-		sts := schemaTypes(t, doc, p)
-		_, omit := jsonName(f)
-		for _, gt := range gts {
-			if gt == "null" && omit {
-				continue
-			}
-			if !sts[gt] {
-				t.Errorf("%s.%s: Go %s encodes as %s, the schema allows %v", where, name, f.Type, gt, slices.Sorted(maps.Keys(sts)))
-			}
-		}
-		if elem != nil {
-			checkStruct(t, doc, p, elem, where+"."+name)
-		}
-	}
 }

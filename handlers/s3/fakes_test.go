@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/fakes"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -24,23 +24,19 @@ import (
 // commands (Core). A command changes the world before it returns, as the
 // real core replies only once its projections have applied the change.
 type world struct {
-	mu       sync.Mutex
-	now      time.Time
-	services map[string]*schema.Service
-	keys     map[string]*schema.Key
-	secrets  map[string]string            // key id -> secret value
-	versions map[string][]*schema.Version // service+"\x00"+path -> newest first
-	blobs    map[string][]byte            // version id -> bytes
-	sync     uint64                       // the last sync id handed out (one sequence for all services)
-	calls    []string                     // the commands the core received, in order
+	*fakes.Catalog
+	fakes.Histories
+	mu      sync.Mutex
+	now     time.Time
+	secrets map[string]string // key id -> secret value
+	blobs   map[string][]byte // version id -> bytes
+	sync    uint64            // the last sync id handed out (one sequence for all services)
+	calls   []string          // the commands the core received, in order
 }
 
 func newWorld(now time.Time) *world {
-	return &world{now: now, services: map[string]*schema.Service{}, keys: map[string]*schema.Key{},
-		secrets: map[string]string{}, versions: map[string][]*schema.Version{}, blobs: map[string][]byte{}}
+	return &world{Catalog: fakes.NewCatalog(), now: now, secrets: map[string]string{}, blobs: map[string][]byte{}}
 }
-
-func objectKey(service, path string) string { return service + "\x00" + path }
 
 func notImplemented(what string) error {
 	return schema.Errorf(schema.KindNotImplemented, "the fake does not do %s", what)
@@ -70,11 +66,11 @@ func (w *world) addLocked(service, path string, body []byte, mod func(*schema.Ve
 	if mod != nil {
 		mod(v)
 	}
-	k := objectKey(service, path)
-	w.versions[k] = append([]*schema.Version{v}, w.versions[k]...)
-	if svc := w.services[service]; svc != nil {
+	w.Add(v)
+	_, _ = w.UpdateService(service, func(svc *schema.Service) error { // a version of no service is allowed
 		svc.LastSyncID = w.sync
-	}
+		return nil
+	})
 	return v
 }
 
@@ -90,92 +86,7 @@ func (w *world) record(op string, o events.Origin, service, path string) {
 }
 
 // fakeState is the projections' side of the world.
-type fakeState struct{ w *world }
-
-func (s fakeState) Service(_ context.Context, id string) (*schema.Service, error) {
-	s.w.mu.Lock()
-	defer s.w.mu.Unlock()
-	svc, ok := s.w.services[id]
-	if !ok {
-		return nil, schema.Errorf(schema.KindNotFound, "service not found")
-	}
-	cp := *svc
-	return &cp, nil
-}
-
-func (s fakeState) Services(_ context.Context) ([]*schema.Service, error) {
-	s.w.mu.Lock()
-	defer s.w.mu.Unlock()
-	var out []*schema.Service
-	for _, svc := range s.w.services {
-		cp := *svc
-		out = append(out, &cp)
-	}
-	slices.SortFunc(out, func(a, b *schema.Service) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
-}
-
-func (s fakeState) Key(_ context.Context, id string) (*schema.Key, error) {
-	s.w.mu.Lock()
-	defer s.w.mu.Unlock()
-	if k, ok := s.w.keys[id]; ok {
-		return k, nil
-	}
-	return nil, schema.Errorf(schema.KindNotFound, "key not found")
-}
-
-func (s fakeState) KeyByLookup(context.Context, string) (*schema.Key, error) {
-	return nil, notImplemented("key lookups by value")
-}
-
-// history is path's versions, newest first.
-func (s fakeState) history(service, path string) []*schema.Version {
-	s.w.mu.Lock()
-	defer s.w.mu.Unlock()
-	return slices.Clone(s.w.versions[objectKey(service, path)])
-}
-
-func notFound() error { return schema.Errorf(schema.KindNotFound, "file not found") }
-
-func (s fakeState) Object(_ context.Context, service, path string) (*schema.Version, error) {
-	if vs := s.history(service, path); len(vs) > 0 && !vs[0].Deleted {
-		return vs[0], nil
-	}
-	return nil, notFound()
-}
-
-func (s fakeState) Head(_ context.Context, service, path string) (*schema.Version, error) {
-	if vs := s.history(service, path); len(vs) > 0 {
-		return vs[0], nil
-	}
-	return nil, notFound()
-}
-
-func (s fakeState) Version(_ context.Context, service, path, id string) (*schema.Version, error) {
-	for _, v := range s.history(service, path) {
-		if v.Version == id {
-			return v, nil
-		}
-	}
-	return nil, schema.Errorf(schema.KindNotFound, "version not found")
-}
-
-func (s fakeState) Versions(_ context.Context, service, path string, limit int) ([]*schema.Version, error) {
-	vs := s.history(service, path)
-	if limit > 0 && len(vs) > limit {
-		vs = vs[:limit]
-	}
-	return vs, nil
-}
-
-func (s fakeState) VersionAt(_ context.Context, service, path string, asof uint64) (*schema.Version, error) {
-	for _, v := range s.history(service, path) {
-		if v.SyncID <= asof {
-			return v, nil
-		}
-	}
-	return nil, notFound()
-}
+type fakeState struct{ *world }
 
 // List lists the live objects of service under o.Prefix, in path order
 // (no delimiter, no point in time).
@@ -183,16 +94,12 @@ func (s fakeState) List(_ context.Context, service string, o projections.ListOpt
 	if o.Delimiter != "" || o.AsOf != 0 {
 		return nil, notImplemented("listings with a delimiter or a moment")
 	}
-	s.w.mu.Lock()
-	defer s.w.mu.Unlock()
 	res := &projections.ListResult{}
-	for k, vs := range s.w.versions {
-		svc, path, _ := strings.Cut(k, "\x00")
-		if svc == service && strings.HasPrefix(path, o.Prefix) && path > o.After && vs[0].Live(o.Now) {
+	for _, path := range s.Paths(service) {
+		if vs := s.History(service, path); strings.HasPrefix(path, o.Prefix) && path > o.After && vs[0].Live(o.Now) {
 			res.Files = append(res.Files, vs[0])
 		}
 	}
-	slices.SortFunc(res.Files, func(a, b *schema.Version) int { return strings.Compare(a.Path, b.Path) })
 	if o.Limit > 0 && len(res.Files) > o.Limit {
 		res.Files, res.Truncated = res.Files[:o.Limit], true
 		res.Next = res.Files[o.Limit-1].Path
@@ -216,15 +123,9 @@ func (s fakeState) MomentOf(_ context.Context, svc *schema.Service, raw string) 
 	if !ok || err != nil || id > svc.LastSyncID {
 		return projections.Moment{}, schema.Errorf(schema.KindInvalidArgument, "asof: the fake reads sync:N only")
 	}
-	s.w.mu.Lock()
-	defer s.w.mu.Unlock()
 	m := projections.Moment{SyncID: id}
-	for _, vs := range s.w.versions {
-		for _, v := range vs {
-			if v.SyncID == id {
-				m.Time = v.Time
-			}
-		}
+	for _, v := range s.Select("", func(v *schema.Version) bool { return v.SyncID == id }) {
+		m.Time = v.Time
 	}
 	return m, nil
 }
@@ -247,7 +148,7 @@ func (c fakeCore) KeySecret(k *schema.Key) (string, error) {
 
 // live is path's live version (nil: none), with the lock held.
 func (w *world) live(service, path string) *schema.Version {
-	if vs := w.versions[objectKey(service, path)]; len(vs) > 0 && vs[0].Live(w.now) {
+	if vs := w.History(service, path); len(vs) > 0 && vs[0].Live(w.now) {
 		return vs[0]
 	}
 	return nil
@@ -276,7 +177,7 @@ func (c fakeCore) CopyObject(_ context.Context, o events.Origin, in events.CopyI
 	if err := in.Cond.Check(c.w.live(in.Service, in.Path)); err != nil {
 		return nil, err
 	}
-	for _, src := range c.w.versions[objectKey(in.From.Service, in.From.Path)] {
+	for _, src := range c.w.History(in.From.Service, in.From.Path) {
 		if src.Version == in.From.Version {
 			return c.w.addLocked(in.Service, in.Path, c.w.blobs[src.Version], func(v *schema.Version) {
 				v.ContentType, v.Meta, v.Headers = src.ContentType, src.Meta, src.Headers
@@ -295,7 +196,7 @@ func (c fakeCore) DeleteObject(_ context.Context, o events.Origin, service, path
 		return nil, err
 	}
 	if cur == nil {
-		return nil, notFound()
+		return nil, fakes.NotFound("file")
 	}
 	return c.w.addLocked(service, path, nil, nil), nil
 }
@@ -304,20 +205,11 @@ func (c fakeCore) PurgeVersion(_ context.Context, o events.Origin, service, path
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
 	c.w.record("PurgeVersion", o, service, path)
-	k := objectKey(service, path)
-	vs := c.w.versions[k]
-	i := slices.IndexFunc(vs, func(v *schema.Version) bool { return v.Version == version })
-	if i < 0 {
-		return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchVersion, "version not found")
+	if gone := c.w.Remove(service, path, version); gone != nil {
+		return gone, nil
 	}
-	gone := vs[i]
-	c.w.versions[k] = slices.Delete(slices.Clone(vs), i, i+1)
-	return gone, nil
+	return nil, schema.Reasonf(schema.KindNotFound, schema.ReasonNoSuchVersion, "version not found")
 }
-
-type reader struct{ *bytes.Reader }
-
-func (reader) Close() error { return nil }
 
 func (c fakeCore) Open(_ context.Context, v *schema.Version) (blobstore.Reader, error) {
 	c.w.mu.Lock()
@@ -326,7 +218,7 @@ func (c fakeCore) Open(_ context.Context, v *schema.Version) (blobstore.Reader, 
 	if !ok {
 		return nil, schema.Errorf(schema.KindInternal, "no bytes for version %s", v.Version)
 	}
-	return reader{bytes.NewReader(b)}, nil
+	return fakes.NewReader(b), nil
 }
 
 // Resolve serves every version as itself: the fake has no large objects.
@@ -362,13 +254,7 @@ func (c fakeCore) CreateService(_ context.Context, o events.Origin, in events.Se
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
 	c.w.record("CreateService", o, in.ID, "")
-	if _, ok := c.w.services[in.ID]; ok {
-		return nil, schema.Errorf(schema.KindAlreadyExists, "service exists")
-	}
-	svc := &schema.Service{ID: in.ID, Account: in.Account, Name: in.Name, Type: in.Type, Settings: in.Settings, Created: c.w.now}
-	c.w.services[in.ID] = svc
-	cp := *svc
-	return &cp, nil
+	return c.w.CreateService(schema.Service{ID: in.ID, Account: in.Account, Name: in.Name, Type: in.Type, Settings: in.Settings, Created: c.w.now})
 }
 
 func (c fakeCore) UpdateService(context.Context, events.Origin, string, func(*schema.Service) error) (*schema.Service, error) {

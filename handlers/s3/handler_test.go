@@ -58,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 		{ID: "public", Account: "b", Type: schema.ServiceStorage, Settings: schema.ServiceSettings{ReadACL: []string{schema.ACLPublicRead}}},
 	} {
 		s.Created = start
-		w.services[s.ID] = s
+		w.PutService(*s)
 	}
 	for _, k := range []*schema.Key{
 		{ID: adminA, Account: "a", Admin: true},
@@ -70,7 +70,7 @@ func newFixture(t *testing.T) *fixture {
 		{ID: grantB, Account: "b", Access: map[string]string{"photos": schema.AccessRead}},
 		{ID: noneB, Account: "b"},
 	} {
-		w.keys[k.ID] = k
+		w.PutKey(*k)
 		w.secrets[k.ID] = "secret-of-" + k.ID
 	}
 	w.secrets[serverAdmin] = "secret-of-server"

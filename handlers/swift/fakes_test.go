@@ -1,7 +1,6 @@
 package swift
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/fakes"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -25,23 +25,19 @@ var (
 	_ State = (*fakeState)(nil)
 )
 
-// fakeState is an in-memory State: accounts, containers and every
+// fakeState is an in-memory State: accounts, containers, keys and every
 // version of every object, each change with the next sync id.
 type fakeState struct {
-	mu       sync.Mutex
-	base     time.Time // the time of sync id 0; change n happens n seconds later
-	syncID   uint64
-	accounts map[string]*schema.Account
-	services map[string]*schema.Service
-	versions map[string][]*schema.Version // service "/" path -> oldest first
+	*fakes.Catalog
+	fakes.Histories
+	mu     sync.Mutex
+	base   time.Time // the time of sync id 0; change n happens n seconds later
+	syncID uint64
 }
 
 func newFakeState(base time.Time) *fakeState {
-	return &fakeState{base: base, accounts: map[string]*schema.Account{},
-		services: map[string]*schema.Service{}, versions: map[string][]*schema.Version{}}
+	return &fakeState{Catalog: fakes.NewCatalog(), base: base}
 }
-
-func notFound(what string) error { return schema.Errorf(schema.KindNotFound, "%s not found", what) }
 
 // add records v as the next change of its object and returns it.
 func (s *fakeState) add(v *schema.Version) *schema.Version {
@@ -51,8 +47,7 @@ func (s *fakeState) add(v *schema.Version) *schema.Version {
 	v.SyncID, v.Seq = s.syncID, s.syncID
 	v.Version = "v" + strconv.FormatUint(s.syncID, 10)
 	v.Time = s.base.Add(time.Duration(s.syncID) * time.Second)
-	k := v.Service + "/" + v.Path
-	s.versions[k] = append(s.versions[k], v)
+	s.Add(v)
 	return v
 }
 
@@ -68,58 +63,14 @@ func (s *fakeState) remove(service, path string) *schema.Version {
 	return s.add(&schema.Version{Service: service, Path: path, Op: "delete", Deleted: true})
 }
 
-func (s *fakeState) history(service, path string) []*schema.Version {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.versions[service+"/"+path])
-}
-
-func (s *fakeState) Service(_ context.Context, id string) (*schema.Service, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if svc, ok := s.services[id]; ok {
-		c := *svc
-		return &c, nil
-	}
-	return nil, notFound("service")
-}
-
-func (s *fakeState) Services(context.Context) ([]*schema.Service, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*schema.Service
-	for _, svc := range s.services {
-		c := *svc
-		out = append(out, &c)
-	}
-	slices.SortFunc(out, func(a, b *schema.Service) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
-}
-
-func (s *fakeState) Account(_ context.Context, id string) (*schema.Account, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a, ok := s.accounts[id]; ok {
-		c := *a
-		return &c, nil
-	}
-	return nil, notFound("account")
-}
-
 // List lists the newest version of each path (as of o.AsOf when set)
 // that is live, in path order; delimiters are not folded.
 func (s *fakeState) List(ctx context.Context, service string, o projections.ListOptions) (*projections.ListResult, error) {
-	s.mu.Lock()
-	var paths []string
-	for k := range s.versions {
-		if p, ok := strings.CutPrefix(k, service+"/"); ok && strings.HasPrefix(p, o.Prefix) && p > o.After {
-			paths = append(paths, p)
-		}
-	}
-	s.mu.Unlock()
-	slices.Sort(paths)
 	res := &projections.ListResult{}
-	for _, p := range paths {
+	for _, p := range s.Paths(service) {
+		if !strings.HasPrefix(p, o.Prefix) || p <= o.After {
+			continue
+		}
 		var v *schema.Version
 		var err error
 		now := o.Now
@@ -144,50 +95,6 @@ func (s *fakeState) MomentOf(_ context.Context, _ *schema.Service, raw string) (
 		return projections.Moment{}, schema.Errorf(schema.KindInvalidArgument, "bad moment %q", raw)
 	}
 	return projections.Moment{SyncID: n, Time: s.base.Add(time.Duration(n) * time.Second)}, nil
-}
-
-func (s *fakeState) Head(_ context.Context, service, path string) (*schema.Version, error) {
-	h := s.history(service, path)
-	if len(h) == 0 {
-		return nil, notFound("file")
-	}
-	return h[len(h)-1], nil
-}
-
-func (s *fakeState) Object(ctx context.Context, service, path string) (*schema.Version, error) {
-	v, err := s.Head(ctx, service, path)
-	if err == nil && v.Deleted {
-		return nil, notFound("file")
-	}
-	return v, err
-}
-
-func (s *fakeState) Version(_ context.Context, service, path, id string) (*schema.Version, error) {
-	for _, v := range s.history(service, path) {
-		if v.Version == id {
-			return v, nil
-		}
-	}
-	return nil, notFound("version")
-}
-
-func (s *fakeState) Versions(_ context.Context, service, path string, limit int) ([]*schema.Version, error) {
-	h := s.history(service, path)
-	slices.Reverse(h)
-	if limit > 0 && len(h) > limit {
-		h = h[:limit]
-	}
-	return h, nil
-}
-
-func (s *fakeState) VersionAt(_ context.Context, service, path string, asof uint64) (*schema.Version, error) {
-	h := s.history(service, path)
-	for i := len(h) - 1; i >= 0; i-- {
-		if h[i].SyncID <= asof {
-			return h[i], nil
-		}
-	}
-	return nil, notFound("file")
 }
 
 // fakeCore is an in-memory Core over a fakeState: writes become versions
@@ -300,7 +207,7 @@ func (c *fakeCore) CopyObject(ctx context.Context, _ events.Origin, in events.Co
 	c.called("CopyObject", in.Service+"/"+in.Path)
 	src := c.live(ctx, in.From.Service, in.From.Path)
 	if src == nil {
-		return nil, notFound("file")
+		return nil, fakes.NotFound("file")
 	}
 	v := *src
 	v.Path, v.Service, v.ContentType, v.Meta, v.Headers, v.DeleteAt = in.Path, in.Service, in.ContentType, in.Meta, in.Headers, in.DeleteAt
@@ -311,7 +218,7 @@ func (c *fakeCore) UpdateMeta(ctx context.Context, _ events.Origin, in events.Me
 	c.called("UpdateMeta", in.Service+"/"+in.Path)
 	cur := c.live(ctx, in.Service, in.Path)
 	if cur == nil {
-		return nil, notFound("file")
+		return nil, fakes.NotFound("file")
 	}
 	v := *cur
 	v.ContentType, v.Meta, v.Headers, v.DeleteAt = in.ContentType, in.Meta, in.Headers, in.DeleteAt
@@ -325,7 +232,7 @@ func (c *fakeCore) DeleteObject(ctx context.Context, _ events.Origin, service, p
 	}
 	cur := c.live(ctx, service, path)
 	if cur == nil {
-		return nil, notFound("file")
+		return nil, fakes.NotFound("file")
 	}
 	if err := cond.Check(cur); err != nil {
 		return nil, err
@@ -342,42 +249,18 @@ func (c *fakeCore) Resolve(_ context.Context, v *schema.Version, _ func(*schema.
 	return v, nil
 }
 
-type byteReader struct{ *bytes.Reader }
-
-func (byteReader) Close() error { return nil }
-
-var _ blobstore.Reader = byteReader{}
-
 func (c *fakeCore) Open(_ context.Context, v *schema.Version) (blobstore.Reader, error) {
-	return byteReader{bytes.NewReader(v.Blob.Inline)}, nil
+	return fakes.NewReader(v.Blob.Inline), nil
 }
 
 func (c *fakeCore) CreateService(_ context.Context, _ events.Origin, in events.ServiceInput) (*schema.Service, error) {
 	c.called("CreateService", in.ID)
-	c.st.mu.Lock()
-	defer c.st.mu.Unlock()
-	if _, ok := c.st.services[in.ID]; ok {
-		return nil, schema.Errorf(schema.KindAlreadyExists, "service exists")
-	}
-	svc := &schema.Service{ID: in.ID, Account: in.Account, Type: schema.ServiceStorage, Settings: in.Settings, Created: c.now}
-	c.st.services[in.ID] = svc
-	cp := *svc
-	return &cp, nil
+	return c.st.CreateService(schema.Service{ID: in.ID, Account: in.Account, Type: schema.ServiceStorage, Settings: in.Settings, Created: c.now})
 }
 
 func (c *fakeCore) UpdateService(_ context.Context, _ events.Origin, id string, update func(*schema.Service) error) (*schema.Service, error) {
 	c.called("UpdateService", id)
-	c.st.mu.Lock()
-	defer c.st.mu.Unlock()
-	svc, ok := c.st.services[id]
-	if !ok {
-		return nil, notFound("service")
-	}
-	if err := update(svc); err != nil {
-		return nil, err
-	}
-	cp := *svc
-	return &cp, nil
+	return c.st.Catalog.UpdateService(id, update)
 }
 
 func (c *fakeCore) SetServiceQuota(ctx context.Context, o events.Origin, id string, bytes, count int64) (*schema.Service, error) {
@@ -396,28 +279,12 @@ func (c *fakeCore) DeleteService(ctx context.Context, _ events.Origin, id string
 	if len(objects.Files) > 0 {
 		return schema.Errorf(schema.KindConflict, "the service holds objects")
 	}
-	c.st.mu.Lock()
-	defer c.st.mu.Unlock()
-	if _, ok := c.st.services[id]; !ok {
-		return notFound("service")
-	}
-	delete(c.st.services, id)
-	return nil
+	return c.st.Catalog.DeleteService(id)
 }
 
 func (c *fakeCore) UpdateAccount(_ context.Context, _ events.Origin, id string, update func(*schema.Account) error) (*schema.Account, error) {
 	c.called("UpdateAccount", id)
-	c.st.mu.Lock()
-	defer c.st.mu.Unlock()
-	a, ok := c.st.accounts[id]
-	if !ok {
-		return nil, notFound("account")
-	}
-	if err := update(a); err != nil {
-		return nil, err
-	}
-	cp := *a
-	return &cp, nil
+	return c.st.Catalog.UpdateAccount(id, update)
 }
 
 func (c *fakeCore) SetAccountQuota(ctx context.Context, o events.Origin, id string, bytes int64) (*schema.Account, error) {
@@ -427,39 +294,9 @@ func (c *fakeCore) SetAccountQuota(ctx context.Context, o events.Origin, id stri
 	})
 }
 
-// fakeKeys is the key projection the authenticator reads.
-type fakeKeys map[string]*schema.Key
-
-func (k fakeKeys) Key(_ context.Context, id string) (*schema.Key, error) {
-	if key, ok := k[id]; ok {
-		return key, nil
-	}
-	return nil, notFound("key")
-}
-
-func (k fakeKeys) KeyByLookup(_ context.Context, lookup string) (*schema.Key, error) {
-	for _, key := range k {
-		if key.Lookup == lookup {
-			return key, nil
-		}
-	}
-	return nil, notFound("key")
-}
-
-// fakeRequests is a request log.
-type fakeRequests struct {
-	mu   sync.Mutex
-	seen []string // "service status"
-}
-
-func (f *fakeRequests) RecordRequest(service string, r schema.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.seen = append(f.seen, service+" "+strconv.Itoa(r.Status))
-}
-
-func (f *fakeRequests) records() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.seen)
+// statuses are the requests the log kept, as "service status".
+func statuses(l *fakes.Requests) []string {
+	var out []string
+	l.Each(func(service string, r schema.Request) { out = append(out, service+" "+strconv.Itoa(r.Status)) })
+	return out
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/handlers/access"
+	"github.com/cairnhq/cairn/handlers/fakes"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -22,7 +23,7 @@ import (
 type env struct {
 	st   *fakeState
 	core *fakeCore
-	reqs *fakeRequests
+	reqs *fakes.Requests
 	h    *Handler
 }
 
@@ -47,25 +48,27 @@ func newEnv(t *testing.T) *env {
 		tkServer: "ADMINID", tkAdmin: "KADMIN", tkRead: "KREAD", tkWrite: "KWRITE", tkNone: "KNONE",
 		tkOther: "KOTHER", tkACL: "KACL", tkGone: "KGONE",
 	}}
-	key := func(id, account string, admin bool, access map[string]string) *schema.Key {
-		return &schema.Key{ID: id, Account: account, Admin: admin, Access: access, Lookup: events.LookupHash("secret-" + id)}
+	key := func(id, account string, admin bool, access map[string]string) schema.Key {
+		return schema.Key{ID: id, Account: account, Admin: admin, Access: access, Lookup: events.LookupHash("secret-" + id)}
 	}
-	keys := fakeKeys{
-		"KADMIN": key("KADMIN", "acct-a", true, nil),
-		"KREAD":  key("KREAD", "acct-a", false, map[string]string{"photos": schema.AccessRead}),
-		"KWRITE": key("KWRITE", "acct-a", false, map[string]string{"photos": schema.AccessWrite}),
-		"KNONE":  key("KNONE", "acct-a", false, nil),
-		"KOTHER": key("KOTHER", "acct-b", true, nil),
-		"KACL":   key("KACL", "acct-b", false, nil),
-		"KGONE":  key("KGONE", "acct-a", true, nil),
+	for _, k := range []schema.Key{
+		key("KADMIN", "acct-a", true, nil),
+		key("KREAD", "acct-a", false, map[string]string{"photos": schema.AccessRead}),
+		key("KWRITE", "acct-a", false, map[string]string{"photos": schema.AccessWrite}),
+		key("KNONE", "acct-a", false, nil),
+		key("KOTHER", "acct-b", true, nil),
+		key("KACL", "acct-b", false, nil),
+		key("KGONE", "acct-a", true, nil),
+	} {
+		k.Revoked = k.ID == "KGONE"
+		st.PutKey(k)
 	}
-	keys["KGONE"].Revoked = true
 	for _, a := range []string{"acct-a", "acct-b"} {
-		st.accounts[a] = &schema.Account{ID: a, Created: base}
+		st.PutAccount(schema.Account{ID: a, Created: base})
 	}
 	svc := func(id, account, typ string, read, write []string) {
-		st.services[id] = &schema.Service{ID: id, Account: account, Type: typ, Created: base,
-			Settings: schema.ServiceSettings{ReadACL: read, WriteACL: write}}
+		st.PutService(schema.Service{ID: id, Account: account, Type: typ, Created: base,
+			Settings: schema.ServiceSettings{ReadACL: read, WriteACL: write}})
 	}
 	svc("photos", "acct-a", schema.ServiceStorage, nil, nil)
 	svc("private", "acct-a", schema.ServiceStorage, nil, nil)
@@ -79,8 +82,8 @@ func newEnv(t *testing.T) *env {
 	st.put("public", "p", "pub")
 	st.put("listed", "l", "lst")
 	st.put("theirs", "t", "t")
-	reqs := &fakeRequests{}
-	h := New(Deps{Core: core, State: st, Auth: access.New(keys, "ADMINID", "secret-ADMINID"), Requests: reqs})
+	reqs := &fakes.Requests{}
+	h := New(Deps{Core: core, State: st, Auth: access.New(st, "ADMINID", "secret-ADMINID"), Requests: reqs})
 	return &env{st: st, core: core, reqs: reqs, h: h}
 }
 
@@ -569,7 +572,7 @@ func TestHandler_RequestLog(t *testing.T) {
 	e.do(http.MethodGet, "/v1/acct-a/nope/x", tkAdmin, nil, "")
 	e.do(http.MethodGet, "/v1/acct-a/edge/x", tkAdmin, nil, "")
 	want := []string{"photos 200", "photos 403", "photos 401"}
-	if got := e.reqs.records(); !slices.Equal(got, want) {
+	if got := statuses(e.reqs); !slices.Equal(got, want) {
 		t.Errorf("request log: %q, want %q", got, want)
 	}
 }

@@ -180,11 +180,7 @@ func getManifest(c *req, svc *schema.Service, v *schema.Version) error {
 // objects are deleted, then the manifest, and the outcome is reported as a
 // bulk delete's. Anything else is deleted as usual.
 func deleteLarge(c *req) error {
-	svc, err := c.writable()
-	if err != nil {
-		return err
-	}
-	v, err := c.version(svc, nil)
+	svc, v, err := c.writableLive()
 	if err != nil {
 		return err
 	}

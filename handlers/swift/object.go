@@ -55,6 +55,17 @@ func (c *req) writable() (*schema.Service, error) {
 	return c.findContainer(access.Write)
 }
 
+// writableLive finds the container for a write to an existing object, and
+// the object's live version in it (Swift's 404 when there is none).
+func (c *req) writableLive() (*schema.Service, *schema.Version, error) {
+	svc, err := c.writable()
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := c.version(svc, nil)
+	return svc, v, err
+}
+
 // putObject stores an object: the body (chunked allowed), verified against
 // an Etag header (422 when it differs: nothing is stored).
 func putObject(c *req) error {
@@ -371,11 +382,7 @@ func writeRanges(c *req, v *schema.Version, ranges []httpx.ByteRange) error {
 // X-Object-Meta-* and stored headers sent become the whole set), its
 // content type when one is sent, and its expiry when asked; the bytes stay.
 func postObject(c *req) error {
-	svc, err := c.writable()
-	if err != nil {
-		return err
-	}
-	cur, err := c.version(svc, nil)
+	svc, cur, err := c.writableLive()
 	if err != nil {
 		return err
 	}
