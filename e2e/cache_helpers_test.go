@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairnhq/cairn/schema"
 )
 
 // cacheOrigin is an HTTP origin on 127.0.0.1 that counts what it is asked.
@@ -180,25 +182,8 @@ func cacheWantStatus(t testing.TB, e *Env, sid, path string, status int, code st
 	natWantErr(t, fmt.Sprintf("getfile %s from %s", path, sid), cacheGet(t, e, sid, path, nil), status, code)
 }
 
-// cacheState is a cache's "cache" object in servicelist.
-type cacheState struct {
-	Settings     map[string]any `json:"settings"`
-	Files        int64          `json:"files"`
-	Bytes        int64          `json:"bytes"`
-	Hits         int64          `json:"hits"`
-	Misses       int64          `json:"misses"`
-	NegativeHits int64          `json:"negative_hits"`
-	Fetches      int64          `json:"fetches"`
-	Revalidated  int64          `json:"revalidated"`
-	Evicted      int64          `json:"evicted"`
-	Expired      int64          `json:"expired"`
-	BytesServed  int64          `json:"bytes_served"`
-	BytesFetched int64          `json:"bytes_fetched"`
-	Waiting      int64          `json:"waiting"`
-}
-
 // cacheStats reads cache sid's state from servicelist as key sees it.
-func cacheStats(t testing.TB, e *Env, key, sid string) cacheState {
+func cacheStats(t testing.TB, e *Env, key, sid string) schema.CacheEntry {
 	t.Helper()
 	r := e.Do(t, Req{Fn: "servicelist", Key: key})
 	natWant(t, "servicelist", r, http.StatusOK)
@@ -213,7 +198,7 @@ func cacheStats(t testing.TB, e *Env, key, sid string) cacheState {
 	r.JSON(t, &list)
 	for _, s := range list.Services {
 		if s.ID == sid {
-			var st cacheState
+			var st schema.CacheEntry
 			if s.Type != "cache" || json.Unmarshal(s.Cache, &st) != nil || s.Files != st.Files {
 				t.Fatalf("servicelist shows %s as %s with cache %s", sid, s.Type, s.Cache)
 			}
@@ -221,7 +206,7 @@ func cacheStats(t testing.TB, e *Env, key, sid string) cacheState {
 		}
 	}
 	t.Fatalf("servicelist does not show %s: %s", sid, r.Body)
-	return cacheState{}
+	return schema.CacheEntry{}
 }
 
 // cacheListPaths lists the paths cache sid holds.

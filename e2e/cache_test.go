@@ -61,7 +61,7 @@ func TestCache_HitAndMiss(t *testing.T) {
 	}
 	st := cacheStats(t, e, e.AdminKey, sid)
 	if st.Misses != 1 || st.Hits != 4 || st.Fetches != 1 || st.Files != 1 || st.Bytes != 12 || st.BytesFetched != 12 ||
-		st.BytesServed != 12+5 || st.Settings["source"] == nil {
+		st.BytesServed != 12+5 || st.Settings == nil || st.Settings.Source.URL != o.URL() {
 		t.Errorf("counters %+v", st)
 	}
 }
@@ -499,10 +499,10 @@ func TestCache_RestartAndDelete(t *testing.T) {
 		t.Errorf("servicelist for a read key: %+v", st)
 	}
 	var svc struct {
-		Cache cacheState `json:"cache"`
+		Cache schema.CacheEntry `json:"cache"`
 	}
 	e.Admin(t, "serviceupdate", map[string]any{"id": sid, "name": "Edge"}, http.StatusOK).JSON(t, &svc)
-	if s := svc.Cache.Settings; s["refresh"] != "never" || s["negative_ttl"] != "1m" || svc.Cache.Files != 1 {
+	if s := svc.Cache.Settings; s == nil || s.Refresh != "never" || s.NegativeTTL != "1m" || svc.Cache.Files != 1 {
 		t.Errorf("serviceupdate answered %+v", svc.Cache)
 	}
 	e.Admin(t, "servicedelete", map[string]any{"id": sid}, http.StatusOK)

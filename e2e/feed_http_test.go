@@ -13,24 +13,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairnhq/cairn/schema"
 )
 
-// feedEvent is one event of GET /events.
+// feedEvent is one event of GET /events: the event as stored, with its
+// sequence.
 type feedEvent struct {
-	Seq   uint64    `json:"seq"`
-	Type  string    `json:"type"`
-	ID    string    `json:"id"`
-	Time  time.Time `json:"time"`
-	Actor struct {
-		KeyID   string `json:"key_id"`
-		Dialect string `json:"dialect"`
-		Addr    string `json:"addr"`
-	} `json:"actor"`
-	RequestID string          `json:"request_id"`
-	Account   string          `json:"account"`
-	Service   string          `json:"service"`
-	Path      string          `json:"path"`
-	Data      json.RawMessage `json:"data"`
+	Seq uint64 `json:"seq"`
+	schema.Event
 }
 
 // feedPage is the JSON long poll's answer.

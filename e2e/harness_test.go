@@ -33,6 +33,7 @@ import (
 	"github.com/ncw/swift/v2"
 
 	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/schema"
 )
 
 // The variables that point the suite at an external server (see doc.go).
@@ -169,6 +170,26 @@ func (e *Env) Restart(t testing.TB) {
 	*e = *startIn(t, e.Config)
 }
 
+// Settled waits until the in-process server's projections have applied
+// its whole log, and returns the log's last sequence and the projections'
+// digest at that point.
+func (e *Env) Settled(t testing.TB) (last uint64, digest string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	last, err := e.Srv.Log.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Srv.State.Wait(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if digest, err = e.Srv.State.Digest(); err != nil {
+		t.Fatal(err)
+	}
+	return last, digest
+}
+
 // Resp is a response read whole.
 type Resp struct {
 	Status int
@@ -190,6 +211,29 @@ func readResp(client *http.Client, req *http.Request) (*Resp, error) {
 	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
+// Fetch sends a request with no credentials to the absolute URL u (a
+// presigned URL, say) and reads the whole answer, failing the test on a
+// transport error.
+func (e *Env) Fetch(t testing.TB, method, u string, body io.Reader) *Resp {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.DoRequest(t, req)
+}
+
+// DoRequest sends req with e's client and reads the whole answer, failing
+// the test on a transport error.
+func (e *Env) DoRequest(t testing.TB, req *http.Request) *Resp {
+	t.Helper()
+	r, err := readResp(e.Client, req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return r
+}
+
 // JSON decodes the body into v, failing the test when it is not JSON.
 func (r *Resp) JSON(t testing.TB, v any) {
 	t.Helper()
@@ -200,13 +244,7 @@ func (r *Resp) JSON(t testing.TB, v any) {
 
 // ErrorCode returns error.code of a native error body ("" if none).
 func (r *Resp) ErrorCode() string {
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-		RequestID string `json:"request_id"`
-	}
+	var e schema.ErrorBody
 	if json.Unmarshal(r.Body, &e) != nil {
 		return ""
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/schema"
 )
 
 // natStartClock starts a server whose core runs on a test clock, with a
@@ -63,13 +64,7 @@ func natWantErr(t testing.TB, what string, r *Resp, status int, code string) {
 	if err := json.Unmarshal(top["error"], &inner); err != nil || len(inner) != 2 || inner["code"] == nil || inner["message"] == nil {
 		t.Errorf("%s: error member is not {code, message}: %s", what, r.Body)
 	}
-	var body struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-		RequestID string `json:"request_id"`
-	}
+	var body schema.ErrorBody
 	r.JSON(t, &body)
 	if body.Error.Code == "" || body.Error.Message == "" || body.RequestID == "" {
 		t.Errorf("%s: empty code, message or request_id: %s", what, r.Body)
@@ -118,28 +113,13 @@ func natGet(t testing.TB, e *Env, key, sid, path string, q ...string) *Resp {
 	return e.Do(t, Req{Fn: "getfile", Key: key, Query: Q(append([]string{"sid", sid, "path", path}, q...)...)})
 }
 
-type natFile struct {
-	Path        string `json:"path"`
-	Size        int64  `json:"size"`
-	ETag        string `json:"etag"`
-	ContentType string `json:"content_type"`
-	Modified    string `json:"modified"`
-	Version     string `json:"version"`
-}
-
-type natListPage struct {
-	Files    []natFile `json:"files"`
-	Prefixes []string  `json:"prefixes"`
-	Next     *string   `json:"next"`
-}
-
 // natList calls filelist with the parameters in kv and decodes the page.
-func natList(t testing.TB, e *Env, key, sid string, kv ...string) natListPage {
+func natList(t testing.TB, e *Env, key, sid string, kv ...string) schema.FileList {
 	t.Helper()
 	r := e.Do(t, Req{Fn: "filelist", Key: key, Query: Q(append([]string{"sid", sid}, kv...)...)})
 	natWant(t, "filelist", r, http.StatusOK)
 	natHasMembers(t, "filelist", r.Body, "files", "prefixes", "next")
-	var p natListPage
+	var p schema.FileList
 	r.JSON(t, &p)
 	if p.Files == nil || p.Prefixes == nil {
 		t.Errorf("filelist: files or prefixes is null, want []: %s", r.Body)
@@ -150,9 +130,9 @@ func natList(t testing.TB, e *Env, key, sid string, kv ...string) natListPage {
 // natListAll pages through a listing with limit, following next, and
 // returns every file and common prefix in the order received. It fails
 // the test when a page with a cursor is empty or the paging does not end.
-func natListAll(t testing.TB, e *Env, key, sid string, limit int, kv ...string) ([]natFile, []string, []string) {
+func natListAll(t testing.TB, e *Env, key, sid string, limit int, kv ...string) ([]schema.FileEntry, []string, []string) {
 	t.Helper()
-	var files []natFile
+	var files []schema.FileEntry
 	var prefixes, order []string
 	after := ""
 	for page := 0; ; page++ {
@@ -183,25 +163,12 @@ func natListAll(t testing.TB, e *Env, key, sid string, limit int, kv ...string) 
 	}
 }
 
-type natVersion struct {
-	Version  string `json:"version"`
-	Modified string `json:"modified"`
-	Size     int64  `json:"size"`
-	ETag     string `json:"etag"`
-	Deleted  bool   `json:"deleted"`
-	Current  bool   `json:"current"`
-	SyncID   uint64 `json:"sync_id"`
-}
-
 // natVersions calls versionlist and decodes it.
-func natVersions(t testing.TB, e *Env, key, sid, path string) []natVersion {
+func natVersions(t testing.TB, e *Env, key, sid, path string) []schema.VersionEntry {
 	t.Helper()
 	r := e.Do(t, Req{Fn: "versionlist", Key: key, Query: Q("sid", sid, "path", path)})
 	natWant(t, "versionlist "+path, r, http.StatusOK)
-	var out struct {
-		Path     string       `json:"path"`
-		Versions []natVersion `json:"versions"`
-	}
+	var out schema.VersionList
 	r.JSON(t, &out)
 	if out.Path != path {
 		t.Errorf("versionlist: path %q, want %q", out.Path, path)
@@ -209,32 +176,13 @@ func natVersions(t testing.TB, e *Env, key, sid, path string) []natVersion {
 	return out.Versions
 }
 
-type natUpdate struct {
-	SyncID      uint64            `json:"sync_id"`
-	Time        string            `json:"time"`
-	Op          string            `json:"op"`
-	Path        string            `json:"path"`
-	Version     string            `json:"version"`
-	Size        int64             `json:"size"`
-	ETag        string            `json:"etag"`
-	ContentType string            `json:"content_type"`
-	Meta        map[string]string `json:"meta"`
-	DeleteAt    int64             `json:"delete_at"`
-	CopiedFrom  json.RawMessage   `json:"copied_from"`
-}
-
-type natSyncPage struct {
-	Updates    []natUpdate `json:"updates"`
-	LastSyncID uint64      `json:"last_sync_id"`
-}
-
 // natSync calls syncnext with the parameters in kv.
-func natSync(t testing.TB, e *Env, key, sid string, kv ...string) natSyncPage {
+func natSync(t testing.TB, e *Env, key, sid string, kv ...string) schema.SyncPage {
 	t.Helper()
 	r := e.Do(t, Req{Fn: "syncnext", Key: key, Query: Q(append([]string{"sid", sid}, kv...)...)})
 	natWant(t, "syncnext", r, http.StatusOK)
 	natHasMembers(t, "syncnext", r.Body, "updates", "last_sync_id")
-	var p natSyncPage
+	var p schema.SyncPage
 	r.JSON(t, &p)
 	if p.Updates == nil {
 		t.Errorf("syncnext: updates is null, want []: %s", r.Body)
@@ -242,19 +190,8 @@ func natSync(t testing.TB, e *Env, key, sid string, kv ...string) natSyncPage {
 	return p
 }
 
-type natService struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Type       string  `json:"type"`
-	Replica    *string `json:"replica"`
-	Access     string  `json:"access"`
-	Files      int64   `json:"files"`
-	Bytes      int64   `json:"bytes"`
-	LastSyncID uint64  `json:"last_sync_id"`
-}
-
 // natServices calls servicelist and returns the services by id.
-func natServices(t testing.TB, e *Env, key string) map[string]natService {
+func natServices(t testing.TB, e *Env, key string) map[string]schema.ServiceEntry {
 	t.Helper()
 	r := e.Do(t, Req{Fn: "servicelist", Key: key})
 	natWant(t, "servicelist", r, http.StatusOK)
@@ -265,10 +202,10 @@ func natServices(t testing.TB, e *Env, key string) map[string]natService {
 	if out.Services == nil {
 		t.Errorf("servicelist: services is null or missing: %s", r.Body)
 	}
-	m := map[string]natService{}
+	m := map[string]schema.ServiceEntry{}
 	for _, raw := range out.Services {
 		natHasMembers(t, "servicelist entry", raw, "id", "name", "type", "replica", "access", "files", "bytes", "last_sync_id")
-		var s natService
+		var s schema.ServiceEntry
 		if err := json.Unmarshal(raw, &s); err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairnhq/cairn/schema"
 )
 
 func TestNative_ServiceList(t *testing.T) {
@@ -98,7 +100,7 @@ func TestNative_FileList(t *testing.T) {
 				t.Errorf("file %q: modified %q: %v", f.Path, f.Modified, err)
 			}
 		}
-		check := func(what string, p natListPage, files, prefixes []string) {
+		check := func(what string, p schema.FileList, files, prefixes []string) {
 			t.Helper()
 			var got []string
 			for _, f := range p.Files {
@@ -695,9 +697,9 @@ func TestNative_Expiry(t *testing.T) {
 
 // natWaitOp long-polls syncnext after a sync id until an update with op
 // and path arrives, and returns it.
-func natWaitOp(t *testing.T, e *Env, key, sid string, after uint64, op, path string) natUpdate {
+func natWaitOp(t *testing.T, e *Env, key, sid string, after uint64, op, path string) schema.Update {
 	t.Helper()
-	var found natUpdate
+	var found schema.Update
 	eventually(t, 30*time.Second, func() error {
 		p := natSync(t, e, key, sid, "after", strconv.FormatUint(after, 10), "wait", "5")
 		for _, u := range p.Updates {
@@ -905,7 +907,7 @@ func TestNative_SyncNext(t *testing.T) {
 
 	// long poll: a request in flight returns the upload made meanwhile
 	type result struct {
-		page natSyncPage
+		page schema.SyncPage
 		err  error
 	}
 	done := make(chan result, 1)

@@ -40,19 +40,9 @@ func TestRebuild_IdenticalToLive(t *testing.T) {
 	e := Start(t, func(c *server.Config) { c.Clock = clock.Now })
 	keys := rbWorkload(t, e, clock)
 
+	last, liveDigest := e.Settled(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	last, err := e.Srv.Log.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Srv.State.Wait(ctx, last); err != nil {
-		t.Fatal(err)
-	}
-	liveDigest, err := e.Srv.State.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := rbSnapshot(t, e, keys)
 
 	// 1. Offline rebuild of the stopped server's data directory.
@@ -241,6 +231,27 @@ func rbWorkload(t *testing.T, e *Env, clock *testClock) rbKeys {
 	return k
 }
 
+// snapAnswer sends r to e and describes the answer for a comparison of
+// two servers: an error as its status and code (its body carries a
+// request id), getfile as its status, the headers every version has and
+// the extra ones, and the body's SHA-256, anything else as its status and
+// body. It returns the answer too.
+func snapAnswer(t *testing.T, e *Env, r Req, extra ...string) (string, *Resp) {
+	t.Helper()
+	resp := e.Do(t, r)
+	switch {
+	case resp.Status >= 300:
+		return fmt.Sprintf("%d %s", resp.Status, resp.ErrorCode()), resp
+	case r.Fn == "getfile":
+		hd := []string{}
+		for _, h := range append([]string{"Content-Type", "Content-Length", "ETag", "Last-Modified", "X-Version-Id", "X-Sync-Id"}, extra...) {
+			hd = append(hd, h+"="+resp.Header.Get(h))
+		}
+		return fmt.Sprintf("%d %v sha256=%s", resp.Status, hd, sha256hex(resp.Body)), resp
+	}
+	return fmt.Sprintf("%d %s", resp.Status, bytes.TrimSpace(resp.Body)), resp
+}
+
 // rbSnapshot records the server's answers to every read the workload can
 // be seen through, by name. Error answers are recorded as status and code
 // (their bodies carry a request id).
@@ -248,19 +259,8 @@ func rbSnapshot(t *testing.T, e *Env, k rbKeys) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	record := func(name string, r Req) *Resp {
-		resp := e.Do(t, r)
-		switch {
-		case resp.Status >= 300:
-			out[name] = fmt.Sprintf("%d %s", resp.Status, resp.ErrorCode())
-		case r.Fn == "getfile":
-			hd := []string{}
-			for _, h := range []string{"Content-Type", "Content-Length", "ETag", "Last-Modified", "X-Version-Id", "X-Sync-Id", "X-Owncdn-Meta-Color", "X-Owncdn-Delete-At"} {
-				hd = append(hd, h+"="+resp.Header.Get(h))
-			}
-			out[name] = fmt.Sprintf("%d %v sha256=%s", resp.Status, hd, sha256hex(resp.Body))
-		default:
-			out[name] = fmt.Sprintf("%d %s", resp.Status, bytes.TrimSpace(resp.Body))
-		}
+		var resp *Resp
+		out[name], resp = snapAnswer(t, e, r, "X-Owncdn-Meta-Color", "X-Owncdn-Delete-At")
 		return resp
 	}
 	adminPost := func(fn string) {

@@ -52,17 +52,7 @@ func TestRebuildUntil_ReadOnlyServesTheMoment(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	w := rutBefore(t, e)
-	mid, err := e.Srv.Log.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Srv.State.Wait(ctx, mid); err != nil {
-		t.Fatal(err)
-	}
-	digest, err := e.Srv.State.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	mid, digest := e.Settled(t)
 	want := rutSnapshot(t, e, w)
 	clock.Advance(time.Second)
 	moment := clock.Now()
@@ -295,19 +285,8 @@ func rutSnapshot(t *testing.T, e *Env, w *rutWorld) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	native := func(name string, r Req) *Resp {
-		resp := e.Do(t, r)
-		switch {
-		case resp.Status >= 300:
-			out[name] = fmt.Sprintf("%d %s", resp.Status, resp.ErrorCode())
-		case r.Fn == "getfile":
-			hd := []string{}
-			for _, h := range []string{"Content-Type", "Content-Length", "ETag", "Last-Modified", "X-Version-Id", "X-Sync-Id", "X-Owncdn-Meta-Color"} {
-				hd = append(hd, h+"="+resp.Header.Get(h))
-			}
-			out[name] = fmt.Sprintf("%d %v sha256=%s", resp.Status, hd, sha256hex(resp.Body))
-		default:
-			out[name] = fmt.Sprintf("%d %s", resp.Status, bytes.TrimSpace(resp.Body))
-		}
+		var resp *Resp
+		out[name], resp = snapAnswer(t, e, r, "X-Owncdn-Meta-Color")
 		return resp
 	}
 	native("servicelist", Req{Fn: "servicelist", Key: e.AdminKey})

@@ -15,13 +15,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cairnhq/cairn/schema"
 )
 
 // rpPromote makes sid on e a primary and checks the answer.
 func rpPromote(t *testing.T, e *Env, sid string) {
 	t.Helper()
 	var svc struct {
-		Replica *rpLag `json:"replica"`
+		Replica *schema.ReplicaEntry `json:"replica"`
 	}
 	e.Admin(t, "serviceupdate", map[string]any{"id": sid, "promote": true}, http.StatusOK).JSON(t, &svc)
 	if svc.Replica != nil {
@@ -35,7 +37,7 @@ func rpFollow(t *testing.T, e *Env, src string, to *Env, sid string) {
 	t.Helper()
 	e.Admin(t, "sourcecreate", map[string]any{"name": src, "url": to.URL, "key": rpReadKey(t, to, "", sid)}, http.StatusCreated)
 	var svc struct {
-		Replica *rpLag `json:"replica"`
+		Replica *schema.ReplicaEntry `json:"replica"`
 	}
 	e.Admin(t, "serviceupdate", map[string]any{"id": sid, "follow": map[string]string{"source": src, "sid": sid}}, http.StatusOK).JSON(t, &svc)
 	if svc.Replica == nil || svc.Replica.Source != src || svc.Replica.SID != sid {

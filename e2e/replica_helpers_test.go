@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/cmd/server"
+	"github.com/cairnhq/cairn/schema"
 )
 
 // rpConverge is how long a replica may take to catch up in a test (the
@@ -54,30 +55,9 @@ func rpAttach(t testing.TB, r *Env, src, srcURL, key, sid, psid, acct string) {
 	r.Admin(t, "servicecreate", body, http.StatusCreated)
 }
 
-// rpLag is the "replica" member of a service in servicelist.
-type rpLag struct {
-	Source          string  `json:"source"`
-	SID             string  `json:"sid"`
-	Behind          uint64  `json:"behind"`
-	OldestUnapplied float64 `json:"oldest_unapplied_seconds"`
-	PrimarySyncID   uint64  `json:"primary_sync_id"`
-	LastSync        string  `json:"last_sync"`
-	LastResult      string  `json:"last_result"`
-	Resyncs         int     `json:"resyncs"`
-}
-
-// rpService is one service of servicelist, as the admin key sees it.
-type rpService struct {
-	ID         string `json:"id"`
-	Files      int64  `json:"files"`
-	Bytes      int64  `json:"bytes"`
-	LastSyncID uint64 `json:"last_sync_id"`
-	Replica    *rpLag `json:"replica"`
-}
-
 // rpServiceOf returns sid as servicelist shows it on e, or an error (for
 // polling loops and goroutines).
-func rpServiceOf(e *Env, sid string) (*rpService, error) {
+func rpServiceOf(e *Env, sid string) (*schema.ServiceEntry, error) {
 	r, err := e.Send(Req{Fn: "servicelist", Key: e.AdminKey})
 	if err != nil {
 		return nil, err
@@ -85,9 +65,7 @@ func rpServiceOf(e *Env, sid string) (*rpService, error) {
 	if r.Status != http.StatusOK {
 		return nil, fmt.Errorf("servicelist: %d %s", r.Status, r.Body)
 	}
-	var list struct {
-		Services []rpService `json:"services"`
-	}
+	var list schema.ServiceList
 	if err := json.Unmarshal(r.Body, &list); err != nil {
 		return nil, err
 	}
@@ -100,7 +78,7 @@ func rpServiceOf(e *Env, sid string) (*rpService, error) {
 }
 
 // rpSvc is rpServiceOf failing the test on an error.
-func rpSvc(t testing.TB, e *Env, sid string) *rpService {
+func rpSvc(t testing.TB, e *Env, sid string) *schema.ServiceEntry {
 	t.Helper()
 	s, err := rpServiceOf(e, sid)
 	if err != nil {

@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 // repPair is a primary and a replica of one of its services.
@@ -24,9 +21,7 @@ func repStart(t *testing.T) *repPair {
 	p := StartLocal(t, "runs a replica beside its primary")
 	r := StartLocal(t, "runs a replica beside its primary")
 	sid := p.WithService(t)
-	key := p.NewKey(t, map[string]string{sid: "read"})
-	r.Admin(t, "sourcecreate", map[string]any{"name": "primary", "url": p.URL, "key": key.Value}, http.StatusCreated)
-	r.Admin(t, "servicecreate", map[string]any{"id": sid, "replica": map[string]string{"source": "primary", "sid": sid}}, http.StatusCreated)
+	rpAttach(t, r, "primary", p.URL, rpReadKey(t, p, "", sid), sid, sid, "")
 	return &repPair{primary: p, replica: r, sid: sid}
 }
 
@@ -38,19 +33,7 @@ type repVersions struct {
 // version list of each path.
 func repState(t *testing.T, e *Env, sid string, paths ...string) (uint64, map[string][]map[string]any) {
 	t.Helper()
-	var list struct {
-		Services []struct {
-			ID         string `json:"id"`
-			LastSyncID uint64 `json:"last_sync_id"`
-		} `json:"services"`
-	}
-	e.Do(t, Req{Fn: "servicelist", Key: e.AdminKey}).JSON(t, &list)
-	var last uint64
-	for _, s := range list.Services {
-		if s.ID == sid {
-			last = s.LastSyncID
-		}
-	}
+	last := rpSvc(t, e, sid).LastSyncID
 	out := map[string][]map[string]any{}
 	for _, p := range paths {
 		var v repVersions
@@ -60,17 +43,11 @@ func repState(t *testing.T, e *Env, sid string, paths ...string) (uint64, map[st
 	return last, out
 }
 
-// repWait waits until the replica's last_sync_id is the primary's.
+// wait waits until the replica's last_sync_id is the primary's and
+// returns it.
 func (rp *repPair) wait(t *testing.T) uint64 {
 	t.Helper()
-	want, _ := repState(t, rp.primary, rp.sid)
-	eventually(t, 30*time.Second, func() error {
-		if got, _ := repState(t, rp.replica, rp.sid); got != want {
-			return fmt.Errorf("replica at sync id %d, primary at %d", got, want)
-		}
-		return nil
-	})
-	return want
+	return rpWaitSync(t, rp.primary, rp.sid, rp.replica, rp.sid)
 }
 
 func TestReplica_FollowsPrimary(t *testing.T) {
@@ -104,46 +81,9 @@ func TestReplica_FollowsPrimary(t *testing.T) {
 		t.Fatalf("a write to the replica: %d %s", r.Status, r.Body)
 	}
 	// lag in servicelist
-	var list struct {
-		Services []struct {
-			ID      string          `json:"id"`
-			Replica json.RawMessage `json:"replica"`
-		} `json:"services"`
-	}
-	rp.replica.Do(t, Req{Fn: "servicelist", Key: rp.replica.AdminKey}).JSON(t, &list)
-	var lag struct {
-		Source     string `json:"source"`
-		Behind     uint64 `json:"behind"`
-		LastResult string `json:"last_result"`
-	}
-	for _, s := range list.Services {
-		if s.ID == sid {
-			_ = json.Unmarshal(s.Replica, &lag)
-		}
-	}
-	if lag.Source != "primary" || lag.Behind != 0 || lag.LastResult != "ok" {
+	if lag := rpSvc(t, rp.replica, sid).Replica; lag == nil || lag.Source != "primary" || lag.Behind != 0 || lag.LastResult != "ok" {
 		t.Fatalf("replica status %+v", lag)
 	}
-}
-
-// repResyncs returns the replica's resync count from servicelist.
-func repResyncs(t *testing.T, e *Env, sid string) int {
-	t.Helper()
-	var list struct {
-		Services []struct {
-			ID      string `json:"id"`
-			Replica *struct {
-				Resyncs int `json:"resyncs"`
-			} `json:"replica"`
-		} `json:"services"`
-	}
-	e.Do(t, Req{Fn: "servicelist", Key: e.AdminKey}).JSON(t, &list)
-	for _, s := range list.Services {
-		if s.ID == sid && s.Replica != nil {
-			return s.Replica.Resyncs
-		}
-	}
-	return -1
 }
 
 // A replica whose history diverged from its primary's (both took writes
@@ -173,8 +113,8 @@ func TestReplica_ResyncAfterDivergence(t *testing.T) {
 	if got := r.Do(t, Req{Fn: "getfile", Key: r.AdminKey, Query: Q("sid", sid, "path", "b")}); len(got.Body) != 100000 {
 		t.Fatalf("replica b after the resync: %d, %d bytes", got.Status, len(got.Body))
 	}
-	if n := repResyncs(t, r, sid); n != 1 {
-		t.Fatalf("resyncs = %d, want exactly 1", n)
+	if st := rpSvc(t, r, sid).Replica; st == nil || st.Resyncs != 1 {
+		t.Fatalf("replica status %+v, want exactly 1 resync", st)
 	}
 	pl, pv := repState(t, p, sid, "e")
 	rl, rv := repState(t, r, sid, "e")

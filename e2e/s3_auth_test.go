@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,13 +60,7 @@ func s3tSend(t testing.TB, e *Env, keyID, secret string, r s3Raw) *Resp {
 			t.Fatal(err)
 		}
 	}
-	resp, err := e.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return e.DoRequest(t, req)
 }
 
 // s3tErrCode returns the Code of an S3 XML error body.

@@ -56,12 +56,19 @@ func cliRun(t *testing.T, env []string, name string, args ...string) string {
 // CLI's 8 MiB multipart threshold when big is set) and returns its root.
 func cliTree(t *testing.T, big bool) string {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string][]byte{"a.txt": []byte("alpha\n"), "sub/b.txt": []byte("bravo\n"), "sub/deep/c.bin": freshBytes(70 << 10),
 		"with space.txt": []byte("space\n")}
 	if big {
 		files["big.bin"] = freshBytes(20 << 20)
 	}
+	return cliWriteTree(t, files)
+}
+
+// cliWriteTree writes files (by name relative to the root, with slashes)
+// into a fresh directory and returns its root.
+func cliWriteTree(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
 	for name, b := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

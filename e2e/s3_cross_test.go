@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,10 +18,8 @@ import (
 // sync id), and a native upload is an S3 object.
 func TestS3_CrossDialect(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	e, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	before := natSync(t, e, e.AdminKey, b, "after", "0")
 
 	body := []byte("written through S3")
@@ -98,55 +95,29 @@ func TestS3_MinioClient(t *testing.T) {
 	if err != nil || st.Size != int64(len(small)) || st.ContentType != "text/x-minio" || st.UserMetadata["K"] != "v" {
 		t.Fatalf("StatObject = %+v, %v", st, err)
 	}
-	get := func(key string, opts minio.GetObjectOptions) []byte {
-		t.Helper()
-		o, err := mc.GetObject(ctx, b, key, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer o.Close()
-		data, err := io.ReadAll(o)
-		if err != nil {
-			t.Fatalf("GetObject %s: %v", key, err)
-		}
-		return data
-	}
-	if got := get("big", minio.GetObjectOptions{}); !bytes.Equal(got, big) {
+	if got := mnGet(t, mc, b, "big", minio.GetObjectOptions{}); !bytes.Equal(got, big) {
 		t.Fatalf("big object read back differs (%d bytes)", len(got))
 	}
 	ro := minio.GetObjectOptions{}
 	_ = ro.SetRange(6, 10)
-	if got := get("small", ro); string(got) != "small" {
+	if got := mnGet(t, mc, b, "small", ro); string(got) != "small" {
 		t.Fatalf("ranged GetObject = %q", got)
 	}
 	if _, err := mc.CopyObject(ctx, minio.CopyDestOptions{Bucket: b, Object: "copy"}, minio.CopySrcOptions{Bucket: b, Object: "small"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := get("copy", minio.GetObjectOptions{}); !bytes.Equal(got, small) {
+	if got := mnGet(t, mc, b, "copy", minio.GetObjectOptions{}); !bytes.Equal(got, small) {
 		t.Fatalf("copy = %q", got)
 	}
-	var keys []string
-	for o := range mc.ListObjects(ctx, b, minio.ListObjectsOptions{Recursive: true}) {
-		if o.Err != nil {
-			t.Fatal(o.Err)
-		}
-		keys = append(keys, o.Key)
-	}
-	if strings.Join(keys, ",") != "big,copy,small" {
+	if keys := mnList(t, mc, b, minio.ListObjectsOptions{Recursive: true}); strings.Join(keys, ",") != "big,copy,small" {
 		t.Fatalf("ListObjects = %q", keys)
 	}
 	u, err := mc.PresignedGetObject(ctx, b, "small", 10*time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Equal(pb, small) {
-		t.Fatalf("presigned GET = %d %q", resp.StatusCode, pb)
+	if r := e.Fetch(t, http.MethodGet, u.String(), nil); r.Status != http.StatusOK || !bytes.Equal(r.Body, small) {
+		t.Fatalf("presigned GET = %d %q", r.Status, r.Body)
 	}
 	if err := mc.RemoveObject(ctx, b, "copy", minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
@@ -158,18 +129,12 @@ func TestS3_MinioClient(t *testing.T) {
 	for r := range mc.RemoveObjects(ctx, b, objs, minio.RemoveObjectsOptions{}) {
 		t.Fatalf("RemoveObjects: %v", r.Err)
 	}
-	versions := 0
-	for o := range mc.ListObjects(ctx, b, minio.ListObjectsOptions{Recursive: true, WithVersions: true}) {
-		if o.Err != nil {
-			t.Fatal(o.Err)
-		}
-		versions++
+	// three objects, each with content and a delete marker
+	if versions := mnList(t, mc, b, minio.ListObjectsOptions{Recursive: true, WithVersions: true}); len(versions) != 6 {
+		t.Fatalf("ListObjects WithVersions = %q, want 6 entries", versions)
 	}
-	if versions != 6 { // three objects, each with content and a delete marker
-		t.Fatalf("ListObjects WithVersions = %d entries, want 6", versions)
-	}
-	for o := range mc.ListObjects(ctx, b, minio.ListObjectsOptions{Recursive: true}) {
-		t.Fatalf("object left after removal: %+v", o)
+	if left := mnList(t, mc, b, minio.ListObjectsOptions{Recursive: true}); len(left) != 0 {
+		t.Fatalf("objects left after removal: %q", left)
 	}
 	// an incomplete upload is listed, then aborted by RemoveIncompleteUpload
 	core := minio.Core{Client: mc}

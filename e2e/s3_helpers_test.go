@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -19,6 +18,14 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
+
+// startS3 is the target of an S3 test (Start), an aws-sdk-go-v2 client
+// signing with the admin key, and a fresh bucket.
+func startS3(t testing.TB) (*Env, *s3.Client, string) {
+	t.Helper()
+	e := Start(t)
+	return e, e.S3(t, e.AdminKeyID, e.AdminKey), e.Bucket(t)
+}
 
 // s3Status is the HTTP status of an SDK error (0 if it has none).
 func s3Status(err error) int {
@@ -74,16 +81,7 @@ func s3Do(t testing.TB, env *Env, keyID, secret, method, target string, body []b
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "s3", "us-east-1", time.Now(), noDoubleEscape); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := env.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return env.DoRequest(t, req)
 }
 
 // s3XMLError is S3's error document.

@@ -199,14 +199,9 @@ func TestS3Minio_PutGetStatCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !bytes.Equal(pb, v2) || resp.Header.Get("Content-Type") != "application/x-presigned" || resp.Header.Get("ETag") != `"`+md5hex(v2)+`"` {
-		t.Fatalf("presigned GET = %d %q %v", resp.StatusCode, pb, resp.Header)
+	if r := e.Fetch(t, http.MethodGet, u.String(), nil); r.Status != http.StatusOK || !bytes.Equal(r.Body, v2) ||
+		r.Header.Get("Content-Type") != "application/x-presigned" || r.Header.Get("ETag") != `"`+md5hex(v2)+`"` {
+		t.Fatalf("presigned GET = %d %q %v", r.Status, r.Body, r.Header)
 	}
 }
 

@@ -220,10 +220,8 @@ func TestS3SDK_Buckets(t *testing.T) {
 // its versions and its ETag exactly as they were.
 func TestS3SDK_PutObjectMetadataAndConditions(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	e, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	body := randomBytes(1, 20000) // past the inline bound: the bytes live in the blob store
 	exp := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 	put := s3tPut(t, c, b, "meta/obj", body, func(in *s3.PutObjectInput) {
@@ -334,10 +332,8 @@ func TestS3SDK_PutObjectMetadataAndConditions(t *testing.T) {
 // overrides that change the answer but not what is stored.
 func TestS3SDK_GetObjectVariants(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	old := []byte("0123456789")
 	body := []byte("abcdefghijklmnopqrstuvwxyz")
 	v1 := s3tPut(t, c, b, "obj", old, func(in *s3.PutObjectInput) { in.ContentType = aws.String("text/x-old") })
@@ -458,10 +454,8 @@ func TestS3SDK_GetObjectVariants(t *testing.T) {
 // the exact keys and prefixes expected, in byte order.
 func TestS3SDK_ListingExact(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	keys := []string{"a b/1", "a b/2", "a%b", "a+b", "dir/x", "dir/y/z", "dir/y/zz", "top", "ü/1", "ü2"} // byte order
 	for i, k := range slices.Backward(keys) {
 		s3tPut(t, c, b, k, []byte(fmt.Sprint(i)))
@@ -680,10 +674,8 @@ func TestS3SDK_ListingExact(t *testing.T) {
 // errors, and ListObjectVersions exact after each step.
 func TestS3SDK_VersionsAndDeletes(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	k1 := aws.ToString(s3tPut(t, c, b, "k", []byte("k one")).VersionId)
 	k2 := aws.ToString(s3tPut(t, c, b, "k", []byte("k two")).VersionId)
 	j1 := aws.ToString(s3tPut(t, c, b, "j", []byte("j one")).VersionId)
@@ -916,10 +908,8 @@ func TestS3SDK_CopyObject(t *testing.T) {
 // every operation.
 func TestS3SDK_Multipart(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	const mib = 1 << 20
 	p1, p2, p4 := randomBytes(11, 5*mib), randomBytes(12, 5*mib+17), randomBytes(13, 333)
 	srcData := randomBytes(14, 6*mib)
@@ -1160,13 +1150,7 @@ func s3DoUnsigned(t testing.TB, e *Env, method, target string) *Resp {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.URL+target, nil)
 	req.Header.Set("x-amz-content-sha256", sha256hex(nil))
-	resp, err := e.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return e.DoRequest(t, req)
 }
 
 // TestS3SDK_CrossDialect: an S3 write is a native file with the same bytes,
@@ -1275,10 +1259,8 @@ func TestS3SDK_CrossDialect(t *testing.T) {
 // changes nothing.
 func TestS3SDK_Presigned(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	e, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	pc := s3.NewPresignClient(c)
 	do := func(method, u string, body []byte, hdr http.Header) *Resp {
 		t.Helper()
@@ -1289,13 +1271,7 @@ func TestS3SDK_Presigned(t *testing.T) {
 		for k, v := range hdr {
 			req.Header[k] = v
 		}
-		resp, err := e.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		rb, _ := io.ReadAll(resp.Body)
-		return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: rb}
+		return e.DoRequest(t, req)
 	}
 
 	body := randomBytes(31, 10000)

@@ -131,10 +131,8 @@ func TestS3_Buckets(t *testing.T) {
 
 func TestS3_ObjectsAndMetadata(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	body := []byte("hello, s3 world")
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	put := s3tPut(t, c, b, "dir/a b+c%ü.txt", body, func(in *s3.PutObjectInput) {
@@ -222,10 +220,8 @@ func TestS3_ObjectsAndMetadata(t *testing.T) {
 
 func TestS3_Listing(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	keys := []string{"a", "a/1", "a/2", "a/b/3", "b c", "b+c", "d%20", "z", "ü/x"} // byte order
 	for _, k := range keys {
 		s3tPut(t, c, b, k, []byte(k))
@@ -315,10 +311,8 @@ func urlDecode(s string) (string, error) {
 
 func TestS3_VersionsAndDeleteMarkers(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	v1 := s3tPut(t, c, b, "doc", []byte("one"))
 	v2 := s3tPut(t, c, b, "doc", []byte("two"))
 	s3tPut(t, c, b, "other", []byte("x"))
@@ -453,10 +447,8 @@ func TestS3_Copy(t *testing.T) {
 
 func TestS3_Multipart(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	part := func(n int) []byte {
 		p := make([]byte, n)
@@ -548,10 +540,8 @@ func TestS3_Multipart(t *testing.T) {
 // (5 MiB parts, 4 at once) and back through its downloader.
 func TestS3_Multipart50MiB(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	data := make([]byte, 50<<20)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < len(data); i += 8 {
@@ -580,40 +570,27 @@ func TestS3_Multipart50MiB(t *testing.T) {
 
 func TestS3_Presigned(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	e, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	pc := s3.NewPresignClient(c)
 	put, err := pc.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("pre/signed.txt")}, s3.WithPresignExpires(5*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPut, put.URL, strings.NewReader("presigned body"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("presigned PUT: %v %v", resp, err)
+	if r := e.Fetch(t, http.MethodPut, put.URL, strings.NewReader("presigned body")); r.Status != http.StatusOK {
+		t.Fatalf("presigned PUT: %d %s", r.Status, r.Body)
 	}
-	resp.Body.Close()
 	get, err := pc.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("pre/signed.txt")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err = http.Get(get.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "presigned body" {
-		t.Fatalf("presigned GET: %d %q", resp.StatusCode, body)
+	if r := e.Fetch(t, http.MethodGet, get.URL, nil); r.Status != http.StatusOK || string(r.Body) != "presigned body" {
+		t.Fatalf("presigned GET: %d %q", r.Status, r.Body)
 	}
 	// a tampered URL and an expired one are refused
-	resp, _ = http.Get(strings.Replace(get.URL, "signed.txt", "signed.tx2", 1))
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("tampered presigned URL: %d", resp.StatusCode)
+	if r := e.Fetch(t, http.MethodGet, strings.Replace(get.URL, "signed.txt", "signed.tx2", 1), nil); r.Status != http.StatusForbidden {
+		t.Fatalf("tampered presigned URL: %d", r.Status)
 	}
-	resp.Body.Close()
 	old := s3.NewPresignClient(s3.New(s3.Options{BaseEndpoint: aws.String(e.URL), UsePathStyle: true, Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(e.AdminKeyID, e.AdminKey, "")}), func(o *s3.PresignOptions) {
 		o.Presigner = presignAt{v4.NewSigner(), time.Now().Add(-2 * time.Hour)}
@@ -622,11 +599,8 @@ func TestS3_Presigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _ = http.Get(exp.URL)
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || !bytes.Contains(body, []byte("<Code>AccessDenied</Code>")) {
-		t.Fatalf("expired presigned URL: %d %s", resp.StatusCode, body)
+	if r := e.Fetch(t, http.MethodGet, exp.URL, nil); r.Status != http.StatusForbidden || !bytes.Contains(r.Body, []byte("<Code>AccessDenied</Code>")) {
+		t.Fatalf("expired presigned URL: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -646,10 +620,8 @@ func (p presignAt) PresignHTTP(ctx context.Context, creds aws.Credentials, r *ht
 // versions with ids after the null one.
 func TestS3_VersioningSuspended(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	setVersioning := func(st types.BucketVersioningStatus) {
 		t.Helper()
 		if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &b,
@@ -712,10 +684,8 @@ func TestS3_VersioningSuspended(t *testing.T) {
 // part 1 as the whole of any other object.
 func TestS3_GetByPartNumber(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	c := e.S3(t, e.AdminKeyID, e.AdminKey)
+	_, c, b := startS3(t)
 	ctx := context.Background()
-	b := e.Bucket(t)
 	p1, p2 := bytes.Repeat([]byte{'1'}, 5<<20), []byte("second part")
 	multipart(t, c, b, "mp", true, p1, p2)
 	s3tPut(t, c, b, "plain", []byte("plain object"))

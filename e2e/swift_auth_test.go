@@ -57,14 +57,6 @@ func swaTransID(t testing.TB, what string, r *Resp) string {
 	return id
 }
 
-// swaWant fails the test unless r has the status.
-func swaWant(t testing.TB, what string, r *Resp, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("%s: status %d, want %d: %q", what, r.Status, status, r.Body)
-	}
-}
-
 // swaKey creates a key of account; a non-admin key may read everything.
 func swaKey(t testing.TB, e *Env, account string, admin bool) Key {
 	t.Helper()
@@ -99,7 +91,7 @@ func swaV1(t testing.TB, e *Env, path, user, key string) *Resp {
 func swaV1OK(t testing.TB, e *Env, path, user, key string) swaCred {
 	t.Helper()
 	r := swaV1(t, e, path, user, key)
-	swaWant(t, "auth v1 "+path+" as "+user, r, http.StatusNoContent)
+	swWant(t, "auth v1 "+path+" as "+user, r, http.StatusNoContent)
 	c := swaCred{Token: r.Header.Get("X-Auth-Token"), URL: r.Header.Get("X-Storage-Url")}
 	if c.Token == "" || c.URL == "" {
 		t.Fatalf("auth v1 %s: X-Auth-Token %q, X-Storage-Url %q", path, c.Token, c.URL)
@@ -169,7 +161,7 @@ type swaV2Access struct {
 func swaV2OK(t testing.TB, e *Env, body []byte, k Key, account string) (swaCred, time.Time) {
 	t.Helper()
 	r := swaV2(t, e, body)
-	swaWant(t, "auth v2", r, http.StatusOK)
+	swWant(t, "auth v2", r, http.StatusOK)
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("auth v2: Content-Type %q", ct)
 	}
@@ -270,7 +262,7 @@ type swaV3Token struct {
 func swaV3OK(t testing.TB, e *Env, body []byte, k Key, account string) (swaCred, time.Time, time.Time) {
 	t.Helper()
 	r := swaV3(t, e, body)
-	swaWant(t, "auth v3", r, http.StatusCreated)
+	swWant(t, "auth v3", r, http.StatusCreated)
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("auth v3: Content-Type %q", ct)
 	}
@@ -346,7 +338,7 @@ func swaHead(t testing.TB, e *Env, u, token string) *Resp {
 // counts (-1: any number).
 func swaWantAccount(t testing.TB, what string, r *Resp, containers, objects, bytes int64) {
 	t.Helper()
-	swaWant(t, what, r, http.StatusNoContent)
+	swWant(t, what, r, http.StatusNoContent)
 	for h, want := range map[string]int64{"X-Account-Container-Count": containers, "X-Account-Object-Count": objects,
 		"X-Account-Bytes-Used": bytes} {
 		v := r.Header.Get(h)
@@ -364,7 +356,7 @@ func swaWantAccount(t testing.TB, what string, r *Resp, containers, objects, byt
 // unless it answers a HEAD) that gives nothing of the account away.
 func swaWant401(t testing.TB, what string, r *Resp, head bool) {
 	t.Helper()
-	swaWant(t, what, r, http.StatusUnauthorized)
+	swWant(t, what, r, http.StatusUnauthorized)
 	if v := r.Header.Get("X-Account-Container-Count"); v != "" {
 		t.Errorf("%s: a 401 carries X-Account-Container-Count %q", what, v)
 	}
@@ -427,12 +419,12 @@ func TestSwiftAuth_V1(t *testing.T) {
 	r := swaDo(t, e, http.MethodHead, want, map[string]string{"X-Storage-Token": tok}, nil)
 	swaWantAccount(t, "HEAD the account with X-Storage-Token", r, 0, 0, 0)
 	r = swaDo(t, e, http.MethodGet, want, map[string]string{"X-Auth-Token": tok}, nil)
-	swaWant(t, "GET the empty account", r, http.StatusNoContent)
+	swWant(t, "GET the empty account", r, http.StatusNoContent)
 	if len(r.Body) != 0 {
 		t.Errorf("GET the empty account: body %q", r.Body)
 	}
 	// the token is acme's: another account answers 403
-	swaWant(t, "HEAD another account", swaHead(t, e, e.URL+"/v1/beta", tok), http.StatusForbidden)
+	swWant(t, "HEAD another account", swaHead(t, e, e.URL+"/v1/beta", tok), http.StatusForbidden)
 
 	// the server admin key belongs to account default and may act on every account
 	adm := swaV1OK(t, e, "/auth/v1.0", e.AdminKeyID, e.AdminKey)
@@ -565,7 +557,7 @@ func TestSwiftAuth_Rejections(t *testing.T) {
 		for i, name := range cases {
 			r := send(i)
 			what := proto + " " + name
-			swaWant(t, what, r, http.StatusUnauthorized)
+			swWant(t, what, r, http.StatusUnauthorized)
 			for _, h := range []string{"X-Auth-Token", "X-Storage-Token", "X-Storage-Url", "X-Subject-Token"} {
 				if v := r.Header.Get(h); v != "" {
 					t.Errorf("%s: 401 carries %s %q", what, h, v)
@@ -792,9 +784,9 @@ func TestSwiftAuth_RevokedKey(t *testing.T) {
 	swaWant401(t, "a revoked key's token (GET)", swaDo(t, e, http.MethodGet, u, map[string]string{"X-Auth-Token": tok}, nil), false)
 	swaWant401(t, "a revoked key's token on a container", swaDo(t, e, http.MethodGet, u+"/c", map[string]string{"X-Auth-Token": tok}, nil), false)
 	swaWantAccount(t, "another key's token", swaHead(t, e, u, keepTok), 0, 0, 0)
-	swaWant(t, "auth v1 with the revoked key", swaV1(t, e, "/auth/v1.0", k.ID, k.Value), http.StatusUnauthorized)
-	swaWant(t, "auth v2 with the revoked key", swaV2(t, e, swaV2Body(k.ID, k.Value, "")), http.StatusUnauthorized)
-	swaWant(t, "auth v3 with the revoked key", swaV3(t, e, swaV3Body("id", k.ID, k.Value, nil, nil)), http.StatusUnauthorized)
+	swWant(t, "auth v1 with the revoked key", swaV1(t, e, "/auth/v1.0", k.ID, k.Value), http.StatusUnauthorized)
+	swWant(t, "auth v2 with the revoked key", swaV2(t, e, swaV2Body(k.ID, k.Value, "")), http.StatusUnauthorized)
+	swWant(t, "auth v3 with the revoked key", swaV3(t, e, swaV3Body("id", k.ID, k.Value, nil, nil)), http.StatusUnauthorized)
 
 	e.Restart(t)
 	u = e.URL + "/v1/acme"
@@ -847,5 +839,5 @@ func TestSwiftAuth_BadTokens(t *testing.T) {
 	swaWantAccount(t, "HEAD with the token after the bad ones", r, 0, 0, 0)
 	r = swaV1(t, e, "/auth/v1.0", k.ID, "wrong")
 	seen("auth v1 with a wrong key", r)
-	swaWant(t, "auth v1 with a wrong key", r, http.StatusUnauthorized)
+	swWant(t, "auth v1 with a wrong key", r, http.StatusUnauthorized)
 }

@@ -204,19 +204,9 @@ func (c *swcCLI) authEnv() (storageURL, token string) {
 // non-ASCII letters) and returns its root and files by relative name.
 func swcTree(t *testing.T) (string, map[string][]byte) {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string][]byte{"a.txt": []byte("alpha\n"), "sub/b.txt": []byte("bravo\n"),
 		"sub/deep/c.bin": freshBytes(70 << 10), "with space.txt": []byte("space\n"), "sub/ünï.txt": []byte("unicode\n")}
-	for name, b := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir, files
+	return cliWriteTree(t, files), files
 }
 
 func TestSwiftCLI_V1(t *testing.T) {
@@ -300,14 +290,7 @@ func TestSwiftCLI_V1(t *testing.T) {
 		t.Errorf("swift list --long: %q", long)
 	}
 	// --json prints the listing's own entries
-	var listed []struct {
-		Name         string `json:"name"`
-		Hash         string `json:"hash"`
-		Bytes        int64  `json:"bytes"`
-		ContentType  string `json:"content_type"`
-		LastModified string `json:"last_modified"`
-		Subdir       string `json:"subdir"`
-	}
+	var listed []swObjectEntry
 	if err := json.Unmarshal([]byte(sw.must("list", "--json", c, "--prefix", "tree/")), &listed); err != nil {
 		t.Fatalf("swift list --json: %v", err)
 	}

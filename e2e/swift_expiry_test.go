@@ -133,13 +133,22 @@ func TestSwiftExpiry_Headers(t *testing.T) {
 		sxWantDeleteAt(t, e, tok, a.ID, c2, "later", 0)
 	})
 
-	t.Run("copy_from_keeps_source", func(t *testing.T) {
-		src := swContainer(t, a.Conn)
-		dst := swName(t)
+	// copySetup makes a source container holding "expiring" (delete-at
+	// now+777) and "lasting" (none), and a destination container whose
+	// objects expire 500 s after they are written by default.
+	copySetup := func(t *testing.T) (src, dst string) {
+		t.Helper()
+		src = swContainer(t, a.Conn)
+		dst = swName(t)
 		swWant(t, "PUT destination with a default", swDo(t, e, http.MethodPut, swPath(a.ID, dst), tok,
 			map[string]string{"X-Container-Meta-Default-Delete-After": "500"}, nil), http.StatusCreated)
 		sxPut(t, e, tok, a.ID, src, "expiring", []byte("source with an expiry"), map[string]string{"X-Delete-At": at(777)})
 		sxPut(t, e, tok, a.ID, src, "lasting", []byte("source without one"), nil)
+		return src, dst
+	}
+
+	t.Run("copy_from_keeps_source", func(t *testing.T) {
+		src, dst := copySetup(t)
 
 		// the source's delete-at, whatever the destination's default
 		sxPut(t, e, tok, a.ID, dst, "c1", nil, map[string]string{"X-Copy-From": "/" + src + "/expiring"})
@@ -158,12 +167,7 @@ func TestSwiftExpiry_Headers(t *testing.T) {
 	})
 
 	t.Run("copy_verb_does_not_keep", func(t *testing.T) {
-		src := swContainer(t, a.Conn)
-		dst := swName(t)
-		swWant(t, "PUT destination with a default", swDo(t, e, http.MethodPut, swPath(a.ID, dst), tok,
-			map[string]string{"X-Container-Meta-Default-Delete-After": "500"}, nil), http.StatusCreated)
-		sxPut(t, e, tok, a.ID, src, "expiring", []byte("source with an expiry"), map[string]string{"X-Delete-At": at(777)})
-		sxPut(t, e, tok, a.ID, src, "lasting", []byte("source without one"), nil)
+		src, dst := copySetup(t)
 		cp := func(from, dest string, hdr map[string]string) {
 			t.Helper()
 			h := map[string]string{"Destination": dest}

@@ -40,6 +40,16 @@ func swToken(t testing.TB, env *Env, k Key) string {
 	return tok
 }
 
+// swStart is the target of a Swift test (Start), a fresh account acct
+// with an account admin key k, and a connection c authenticated as k
+// through auth version authVersion (its token is c.AuthToken).
+func swStart(t testing.TB, authVersion int) (e *Env, acct string, k Key, c *swift.Connection) {
+	t.Helper()
+	e = Start(t)
+	acct, k = e.Account(t)
+	return e, acct, k, e.Swift(t, k.ID, k.Value, authVersion)
+}
+
 // swName is a fresh container name for t.
 func swName(t testing.TB) string {
 	return uniqueName(t, "c", 60)

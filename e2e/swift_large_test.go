@@ -250,9 +250,7 @@ func slLines(body []byte) []string {
 // name order and at read time, of the objects under its prefix.
 func TestSwiftLarge_DLO(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 1)
+	e, acct, _, c := swStart(t, 1)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)
@@ -447,9 +445,7 @@ type slBulkReport struct {
 // without its segments.
 func TestSwiftLarge_SLO(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 1)
+	e, acct, _, c := swStart(t, 1)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)
@@ -787,9 +783,7 @@ func TestSwiftLarge_Client(t *testing.T) {
 // as Swift GET, and by ranges.
 func TestSwiftLarge_CrossDialect(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 2)
+	e, acct, k, c := swStart(t, 2)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	segc := swContainer(t, c)

@@ -29,9 +29,7 @@ const swObjBody = "0123456789abcdefghij"
 // defaults, CORS and DELETE.
 func TestSwift_Object(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 3)
+	e, acct, _, c := swStart(t, 3)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	op := func(name string) string { return swPath(acct, cont, name) }

@@ -539,42 +539,36 @@ func sxCheckStored(t *testing.T, e *Env, a *sxAcct, cont string, names []string,
 	swEq(t, "native filelist", sxNatPaths(t, e, e.AdminKey, cont), names)
 }
 
-// TestSwiftQuota_ConcurrentCount: 16 PUTs race into a container with
-// Quota-Count 10: exactly 10 are stored (201), 6 refused (413); several
-// rounds, each in a fresh container.
-func TestSwiftQuota_ConcurrentCount(t *testing.T) {
+// TestSwiftQuota_ConcurrentContainer: 16 PUTs race into a container with
+// Quota-Count 10, or with Quota-Bytes 10 KiB and bodies of 1 KiB: exactly
+// 10 are stored (201), 6 refused (413); several rounds, each in a fresh
+// container.
+func TestSwiftQuota_ConcurrentContainer(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
 	a := sxNewAcct(t, e)
-	for round := range 3 {
-		cont := swName(t)
-		swWant(t, "PUT container", swDo(t, e, http.MethodPut, swPath(a.ID, cont), a.Tok,
-			map[string]string{"X-Container-Meta-Quota-Count": "10"}, nil), http.StatusCreated)
-		outs := sxRace(16, func(i int) sxOutcome {
-			return sxSwiftWrite(e, a, cont, fmt.Sprintf("obj-%02d", i), []byte(fmt.Sprintf("body %02d", i)))
+	for _, c := range []struct {
+		name, header, quota string
+		body                func(i int) []byte
+		size                int64
+	}{
+		{"count", "X-Container-Meta-Quota-Count", "10", func(i int) []byte { return []byte(fmt.Sprintf("body %02d", i)) }, 7},
+		{"bytes", "X-Container-Meta-Quota-Bytes", strconv.Itoa(10 << 10), func(i int) []byte { return randomBytes(uint64(i), 1<<10) }, 1 << 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			for round := range 3 {
+				cont := swName(t)
+				swWant(t, "PUT container", swDo(t, e, http.MethodPut, swPath(a.ID, cont), a.Tok,
+					map[string]string{c.header: c.quota}, nil), http.StatusCreated)
+				outs := sxRace(16, func(i int) sxOutcome {
+					return sxSwiftWrite(e, a, cont, fmt.Sprintf("%s-%02d", c.name, i), c.body(i))
+				})
+				t.Logf("round %d", round)
+				stored := sxCheckRace(t, outs, 10)
+				sxCheckStored(t, e, a, cont, stored, c.size)
+			}
 		})
-		t.Logf("round %d", round)
-		stored := sxCheckRace(t, outs, 10)
-		sxCheckStored(t, e, a, cont, stored, 7)
-	}
-}
-
-// TestSwiftQuota_ConcurrentBytes: 16 PUTs of 1 KiB race into a container
-// with Quota-Bytes 10 KiB: exactly 10 are stored.
-func TestSwiftQuota_ConcurrentBytes(t *testing.T) {
-	t.Parallel()
-	e := Start(t)
-	a := sxNewAcct(t, e)
-	for round := range 3 {
-		cont := swName(t)
-		swWant(t, "PUT container", swDo(t, e, http.MethodPut, swPath(a.ID, cont), a.Tok,
-			map[string]string{"X-Container-Meta-Quota-Bytes": strconv.Itoa(10 << 10)}, nil), http.StatusCreated)
-		outs := sxRace(16, func(i int) sxOutcome {
-			return sxSwiftWrite(e, a, cont, fmt.Sprintf("kib-%02d", i), randomBytes(uint64(i), 1<<10))
-		})
-		t.Logf("round %d", round)
-		stored := sxCheckRace(t, outs, 10)
-		sxCheckStored(t, e, a, cont, stored, 1<<10)
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/ncw/swift/v2"
+
+	"github.com/cairnhq/cairn/schema"
 )
 
 // sxAcct is a fresh account with an account admin key, its auth token and
@@ -97,14 +99,7 @@ func sxWantDeleteAt(t testing.TB, e *Env, tok, acct, cont, name string, want int
 // and bytes used.
 func sxUsage(t testing.TB, e *Env, tok, acct, cont string) (int64, int64) {
 	t.Helper()
-	r := swDo(t, e, http.MethodHead, swPath(acct, cont), tok, nil, nil)
-	swWant(t, "HEAD container "+cont, r, http.StatusNoContent)
-	n, err1 := strconv.ParseInt(r.Header.Get("X-Container-Object-Count"), 10, 64)
-	b, err2 := strconv.ParseInt(r.Header.Get("X-Container-Bytes-Used"), 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("HEAD container %s: count %q bytes %q", cont, r.Header.Get("X-Container-Object-Count"), r.Header.Get("X-Container-Bytes-Used"))
-	}
-	return n, b
+	return sxHeadUsage(t, e, tok, swPath(acct, cont), "Container")
 }
 
 // sxWantUsage fails the test unless the container holds n objects of b
@@ -120,12 +115,20 @@ func sxWantUsage(t testing.TB, e *Env, tok, acct, cont string, n, b int64) {
 // count and bytes used.
 func sxAccountUsage(t testing.TB, e *Env, tok, acct string) (int64, int64) {
 	t.Helper()
-	r := swDo(t, e, http.MethodHead, swPath(acct), tok, nil, nil)
-	swWant(t, "HEAD account "+acct, r, http.StatusNoContent)
-	n, err1 := strconv.ParseInt(r.Header.Get("X-Account-Object-Count"), 10, 64)
-	b, err2 := strconv.ParseInt(r.Header.Get("X-Account-Bytes-Used"), 10, 64)
+	return sxHeadUsage(t, e, tok, swPath(acct), "Account")
+}
+
+// sxHeadUsage HEADs path, an account or a container (kind), wanting 204,
+// and returns its X-<kind>-Object-Count and X-<kind>-Bytes-Used.
+func sxHeadUsage(t testing.TB, e *Env, tok, path, kind string) (int64, int64) {
+	t.Helper()
+	r := swDo(t, e, http.MethodHead, path, tok, nil, nil)
+	swWant(t, "HEAD "+path, r, http.StatusNoContent)
+	count, used := r.Header.Get("X-"+kind+"-Object-Count"), r.Header.Get("X-"+kind+"-Bytes-Used")
+	n, err1 := strconv.ParseInt(count, 10, 64)
+	b, err2 := strconv.ParseInt(used, 10, 64)
 	if err1 != nil || err2 != nil {
-		t.Fatalf("HEAD account %s: count %q bytes %q", acct, r.Header.Get("X-Account-Object-Count"), r.Header.Get("X-Account-Bytes-Used"))
+		t.Fatalf("HEAD %s: X-%s-Object-Count %q, X-%s-Bytes-Used %q", path, kind, count, kind, used)
 	}
 	return n, b
 }
@@ -178,7 +181,7 @@ func sxStr(v map[string]any, name string) string {
 // and returns that version (nil when versionlist lacks it).
 func sxWaitOp(t testing.TB, e *Env, key, sid, path, op string, timeout time.Duration) map[string]any {
 	t.Helper()
-	var up *natUpdate
+	var up *schema.Update
 	eventually(t, timeout, func() error {
 		ups := sxUpdates(t, e, key, sid)
 		for i := range ups {
@@ -203,9 +206,9 @@ func sxWaitOp(t testing.TB, e *Env, key, sid, path, op string, timeout time.Dura
 }
 
 // sxUpdates pages through syncnext from the start and returns every update.
-func sxUpdates(t testing.TB, e *Env, key, sid string) []natUpdate {
+func sxUpdates(t testing.TB, e *Env, key, sid string) []schema.Update {
 	t.Helper()
-	var all []natUpdate
+	var all []schema.Update
 	after := uint64(0)
 	for page := 0; ; page++ {
 		if page > 10000 {
@@ -221,7 +224,7 @@ func sxUpdates(t testing.TB, e *Env, key, sid string) []natUpdate {
 }
 
 // sxOps is the updates' "op path" pairs for the paths (all when none).
-func sxOps(ups []natUpdate, paths ...string) []string {
+func sxOps(ups []schema.Update, paths ...string) []string {
 	var out []string
 	for _, u := range ups {
 		if len(paths) == 0 || slices.Contains(paths, u.Path) {

@@ -108,34 +108,12 @@ func TestSwift_Auth(t *testing.T) {
 		body := `{"auth":{"passwordCredentials":{"username":"` + k.ID + `","password":"` + k.Value + `"},"tenantName":"` + acct + `"}}`
 		r := swDo(t, e, http.MethodPost, "/v2.0/tokens", "", map[string]string{"Content-Type": "application/json"}, strings.NewReader(body))
 		swWant(t, "POST /v2.0/tokens", r, http.StatusOK)
-		var out struct {
-			Access struct {
-				Token struct {
-					ID      string `json:"id"`
-					Expires string `json:"expires"`
-					Tenant  struct {
-						ID   string `json:"id"`
-						Name string `json:"name"`
-					} `json:"tenant"`
-				} `json:"token"`
-				User           json.RawMessage `json:"user"`
-				ServiceCatalog []struct {
-					Type      string `json:"type"`
-					Name      string `json:"name"`
-					Endpoints []struct {
-						PublicURL   string `json:"publicURL"`
-						InternalURL string `json:"internalURL"`
-						AdminURL    string `json:"adminURL"`
-						Region      string `json:"region"`
-					} `json:"endpoints"`
-				} `json:"serviceCatalog"`
-			} `json:"access"`
-		}
+		var out swaV2Access
 		r.JSON(t, &out)
 		a := out.Access
 		exp, err := time.Parse(time.RFC3339, a.Token.Expires)
 		if a.Token.ID != tokens[0] || err != nil || time.Until(exp) < 23*time.Hour || time.Until(exp) > 25*time.Hour ||
-			a.Token.Tenant.ID != acct || len(a.User) == 0 { // the tenant is the key's account
+			a.Token.Tenant.ID != acct || a.User.ID == "" { // the tenant is the key's account
 			t.Errorf("v2 token: %s", r.Body)
 		}
 		if len(a.ServiceCatalog) != 1 || a.ServiceCatalog[0].Type != "object-store" || a.ServiceCatalog[0].Name != "swift" ||
@@ -157,32 +135,12 @@ func TestSwift_Auth(t *testing.T) {
 			if r.Header.Get("X-Subject-Token") != tokens[0] {
 				t.Errorf("v3 %s: X-Subject-Token %q, want %q", user, r.Header.Get("X-Subject-Token"), tokens[0])
 			}
-			var out struct {
-				Token struct {
-					ExpiresAt string          `json:"expires_at"`
-					IssuedAt  string          `json:"issued_at"`
-					Methods   []string        `json:"methods"`
-					User      json.RawMessage `json:"user"`
-					Project   struct {
-						ID string `json:"id"`
-					} `json:"project"`
-					Catalog []struct {
-						Type      string `json:"type"`
-						Name      string `json:"name"`
-						Endpoints []struct {
-							Interface string `json:"interface"`
-							URL       string `json:"url"`
-							Region    string `json:"region"`
-							RegionID  string `json:"region_id"`
-						} `json:"endpoints"`
-					} `json:"catalog"`
-				} `json:"token"`
-			}
+			var out swaV3Token
 			r.JSON(t, &out)
 			exp, err := time.Parse(time.RFC3339, out.Token.ExpiresAt)
 			_, ierr := time.Parse(time.RFC3339, out.Token.IssuedAt)
 			if err != nil || ierr != nil || time.Until(exp) < 23*time.Hour || !slices.Equal(out.Token.Methods, []string{"password"}) ||
-				len(out.Token.User) == 0 || out.Token.Project.ID != acct || len(out.Token.Catalog) != 1 ||
+				out.Token.User.ID == "" || out.Token.Project.ID != acct || len(out.Token.Catalog) != 1 ||
 				out.Token.Catalog[0].Type != "object-store" || out.Token.Catalog[0].Name != "swift" {
 				t.Errorf("v3 token: %s", r.Body)
 				continue
@@ -211,9 +169,7 @@ func TestSwift_Auth(t *testing.T) {
 // their parameters, and account metadata.
 func TestSwift_Account(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 1)
+	e, acct, _, c := swStart(t, 1)
 	tok := c.AuthToken
 	ap := swPath(acct)
 
@@ -386,9 +342,7 @@ func TestSwift_Account(t *testing.T) {
 // headers, listings with every parameter, and deletion.
 func TestSwift_Container(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 2)
+	e, acct, _, c := swStart(t, 2)
 	tok := c.AuthToken
 
 	t.Run("create_metadata", func(t *testing.T) {
@@ -674,9 +628,7 @@ func TestSwift_TransID(t *testing.T) {
 // nothing without a token.
 func TestSwift_Public(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 1)
+	e, acct, _, c := swStart(t, 1)
 	pub, priv, rr := swName(t)+"-pub", swName(t)+"-priv", swName(t)+"-rr"
 	for cn, h := range map[string]swift.Headers{pub: {"X-Container-Meta-Type": "public"}, priv: nil, rr: {"X-Container-Read": ".r:*"}} {
 		if err := c.ContainerCreate(swCtx, cn, h); err != nil {
@@ -833,9 +785,7 @@ func TestSwift_ACL(t *testing.T) {
 // their grants allow and never create, change or delete containers.
 func TestSwift_NonAdmin(t *testing.T) {
 	t.Parallel()
-	e := Start(t)
-	acct, k := e.Account(t)
-	c := e.Swift(t, k.ID, k.Value, 1)
+	e, acct, _, c := swStart(t, 1)
 	c1, c2 := swContainer(t, c), swName(t)+"-two"
 	if err := c.ContainerCreate(swCtx, c2, nil); err != nil {
 		t.Fatal(err)
