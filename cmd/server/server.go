@@ -198,6 +198,13 @@ func (s *Server) runProjections(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		var fe *projections.FoldError
+		if errors.As(err, &fe) { // the same event would stop it again: no retry
+			s.logger.Error("projection runner stopped at an event this version cannot fold; reads stay at the event before it and writes are refused until a cairn that can fold it runs",
+				"seq", fe.Seq, "type", fe.Type, "err", err, "applied", s.State.Applied())
+			s.State.Fail(err)
+			return
+		}
 		s.logger.Error("projection runner stopped; restarting in 1s", "err", err, "applied", s.State.Applied())
 		s.State.Fail(err)
 		select {
