@@ -144,16 +144,16 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 		bad1 := func(p SegmentProblem) {
 			bad = append(bad, BadSegment{Index: i, Service: in.Service, Path: in.Path, Problem: p})
 		}
+		if s.otherAccount(ctx, m.svc, in.Service) { // first: another account's objects are never looked at, so their existence cannot be probed
+			bad1(SegmentForeign)
+			continue
+		}
 		v, err := s.state.Object(ctx, in.Service, in.Path)
 		if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(now)) {
 			bad1(SegmentMissing)
 			continue
 		} else if err != nil {
 			return nil, err
-		}
-		if !s.sameAccount(ctx, m.svc, in.Service) {
-			bad1(SegmentForeign)
-			continue
 		}
 		switch {
 		case v.Headers[ManifestHeader] != "":
@@ -176,14 +176,15 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 		func(m *mutation, version string) any { p.Version, p.Null = version, m.svc.Suspended(); return p })
 }
 
-// sameAccount reports whether service id belongs to own's account (own
-// itself, already read, is not read again).
-func (s *Core) sameAccount(ctx context.Context, own *schema.Service, id string) bool {
+// otherAccount reports whether service id exists and belongs to another
+// account than own (own itself, already read, is not read again). A
+// service that does not exist is nobody's: its segments are missing.
+func (s *Core) otherAccount(ctx context.Context, own *schema.Service, id string) bool {
 	if id == own.ID {
-		return true
+		return false
 	}
 	svc, err := s.state.Service(ctx, id)
-	return err == nil && svc.Account == own.Account
+	return err == nil && svc.Account != own.Account
 }
 
 // segmentsOf returns the segments a version contributes to a large object:

@@ -186,3 +186,36 @@ func TestService_ResolveDynamic(t *testing.T) {
 		t.Fatalf("a reader who may not read the segments: %v, want forbidden", err)
 	}
 }
+
+// A segment in another account's service is refused as foreign whether or
+// not an object is there, so a manifest cannot probe another account's
+// objects (it was "missing" for an absent object and "foreign" for a
+// present one). A service that does not exist is nobody's: missing.
+func TestService_PutLargeForeignSegmentsLearnNothing(t *testing.T) {
+	ctx := context.Background()
+	c := newCore(t, events.Options{})
+	c.service(t, "big")
+	if _, err := c.svc.CreateAccount(ctx, c.o, "other", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.svc.CreateService(ctx, c.o, events.ServiceInput{ID: "theirs", Account: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.put(ctx, "theirs", "present", []byte("secret"), events.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.svc.PutLarge(ctx, c.o, events.LargeInput{Service: "big", Path: "probe", Segments: []events.SegmentInput{
+		{Service: "theirs", Path: "present", Size: -1},
+		{Service: "theirs", Path: "absent", Size: -1},
+		{Service: "nosuch", Path: "x", Size: -1},
+	}})
+	var se *events.SegmentsError
+	if !errors.As(err, &se) || len(se.Bad) != 3 {
+		t.Fatalf("err = %v, want three bad segments", err)
+	}
+	for i, want := range []events.SegmentProblem{events.SegmentForeign, events.SegmentForeign, events.SegmentMissing} {
+		if b := se.Bad[i]; b.Problem != want {
+			t.Errorf("segment %d (%s/%s): %s, want %s", b.Index, b.Service, b.Path, b.Problem, want)
+		}
+	}
+}
