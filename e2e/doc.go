@@ -1,11 +1,13 @@
 // Package e2e holds Cairn's black-box tests of the three dialects with real
-// clients: plain net/http for the native API, aws-sdk-go-v2, minio-go and
-// the aws CLI for S3, ncw/swift and the swift CLI for Swift, including
-// round trips from one dialect to another. They run against a complete
-// in-process server, against the external server CAIRN_E2E_URL names, or,
-// for the kill -9 durability tests, against a real child process.
-// harness_test.go is the one harness: it starts (or finds) the target and
-// gives each test its own service and clients, so tests run in parallel.//
+// clients: plain net/http for the native API; aws-sdk-go-v2, minio-go and
+// the aws CLI, rclone and s3cmd for S3; ncw/swift and the swift CLI for
+// Swift; and round trips from one dialect to another. They run against a
+// complete in-process server, against the external server CAIRN_E2E_URL
+// names, or, for the kill -9 durability tests, against a real child
+// process. harness_test.go is the one harness: it starts (or finds) the
+// target and gives each test its own service and clients, so tests run in
+// parallel.
+//
 // # Against an external server
 //
 // With CAIRN_E2E_URL set (for example http://127.0.0.1:8700) and
