@@ -9,21 +9,19 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/handlers/native/client"
 )
 
 // Options describes one run.
 type Options struct {
 	URL     string // server base URL
-	Key     string // key value (sent in schema.KeyHeader) with write access to SID
+	Key     string // key value (sent in schema.KeyHeader by the native client) with write access to SID
 	SID     string // storage service to upload into
 	Prefix  string // paths are Prefix + a number
 	Size    int    // bytes per object
@@ -57,7 +55,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	_, _ = rand.Read(body)
 	tr := &http.Transport{MaxIdleConnsPerHost: o.Clients, MaxConnsPerHost: o.Clients}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
+	nc := client.New(o.URL, o.Key, &http.Client{Transport: tr, Timeout: time.Minute})
 	lat := make([]time.Duration, o.Count)
 	var next, failed atomic.Int64
 	var firstErr atomic.Value
@@ -72,27 +70,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				if i >= o.Count {
 					return
 				}
-				u := o.URL + "/uploadfile?" + url.Values{"sid": {o.SID}, "path": {fmt.Sprintf("%s%09d", o.Prefix, i)}}.Encode()
-				req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(body))
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				req.Header.Set(schema.KeyHeader, o.Key)
 				t0 := time.Now()
-				resp, err := client.Do(req)
+				_, err := nc.UploadFile(ctx, o.SID, fmt.Sprintf("%s%09d", o.Prefix, i), bytes.NewReader(body), client.UploadOptions{})
+				lat[i] = time.Since(t0)
 				if err != nil {
 					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat[i] = time.Since(t0)
-				if resp.StatusCode != http.StatusCreated {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Errorf("upload %d: %s", i, resp.Status))
+					firstErr.CompareAndSwap(nil, fmt.Errorf("upload %d: %w", i, err))
 				}
 			}
 		}()
