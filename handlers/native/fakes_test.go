@@ -17,6 +17,7 @@ import (
 	"github.com/cairnhq/cairn/handlers/fakes"
 	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
+	"github.com/cairnhq/cairn/schema/schematest"
 )
 
 // In-memory fakes of the interfaces the handler takes (deps.go), so the
@@ -155,35 +156,22 @@ type fakeCore struct {
 	AccountAdmin
 	SourceAdmin
 
-	state *fakeState
-	mu    sync.Mutex
-	now   time.Time         // the clock; tests move it
-	blobs map[string][]byte // bytes by version id
-	next  int               // version ids: v1, v2, ...
+	state             *fakeState
+	mu                sync.Mutex
+	*schematest.Clock                   // tests move it
+	blobs             map[string][]byte // bytes by version id
+	next              int               // version ids: v1, v2, ...
 }
 
 func newFakeCore(state *fakeState, now time.Time) *fakeCore {
-	return &fakeCore{state: state, now: now, blobs: map[string][]byte{}}
-}
-
-func (c *fakeCore) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// advance moves the clock on by d.
-func (c *fakeCore) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return &fakeCore{state: state, Clock: schematest.NewClock(now), blobs: map[string][]byte{}}
 }
 
 func (c *fakeCore) newVersion(o events.Origin, service, path, op string) *schema.Version {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	return &schema.Version{Service: service, Path: path, Version: "v" + strconv.Itoa(c.next), Time: c.now,
+	return &schema.Version{Service: service, Path: path, Version: "v" + strconv.Itoa(c.next), Time: c.Clock.Now(),
 		Op: op, Actor: o.Actor.KeyID}
 }
 

@@ -312,18 +312,18 @@ func TestHandler_Access(t *testing.T) {
 func TestHandler_Versions(t *testing.T) {
 	f := newFixture(t)
 	up1 := f.upload(t, "photos", "doc.txt", "one", nil)
-	f.core.advance(time.Minute)
+	f.core.Advance(time.Minute)
 	up2 := f.upload(t, "photos", "doc.txt", "two", nil)
-	f.core.advance(time.Minute)
+	f.core.Advance(time.Minute)
 	w := f.do(t, http.MethodDelete, "deletefile", writeValue, q("sid", "photos", "path", "doc.txt"), "", nil)
 	expect(t, w, http.StatusOK, "")
 	var del schema.Deleted
 	if err := json.Unmarshal(w.Body.Bytes(), &del); err != nil {
 		t.Fatal(err)
 	}
-	f.core.advance(time.Minute)
+	f.core.Advance(time.Minute)
 	up4 := f.upload(t, "photos", "later.txt", "brief", map[string]string{"x-owncdn-delete-after": "60"})
-	f.core.advance(2 * time.Minute) // later.txt has expired
+	f.core.Advance(2 * time.Minute) // later.txt has expired
 
 	sync := func(n uint64) string { return "sync:" + strconv.FormatUint(n, 10) }
 	between := t0.Add(30 * time.Second).Format(time.RFC3339Nano) // after "one", before "two"
@@ -366,7 +366,7 @@ func TestHandler_Versions(t *testing.T) {
 		})
 	}
 	// A live read serves the newest version, with its sync id.
-	f.core.advance(time.Minute)
+	f.core.Advance(time.Minute)
 	up5 := f.upload(t, "photos", "doc.txt", "five", nil)
 	w = f.do(t, http.MethodGet, "getfile", readValue, q("sid", "photos", "path", "doc.txt"), "", nil)
 	if w.Code != http.StatusOK || w.Body.String() != "five" || w.Header().Get("X-Sync-Id") != strconv.FormatUint(up5.SyncID, 10) {
