@@ -213,7 +213,7 @@ func TestSwiftCLI_V1(t *testing.T) {
 	t.Parallel()
 	swcTool(t)
 	e := Start(t)
-	const acct = "cli-acct"
+	acct := uniqueName(t, "cli-acct", 64)
 	k := e.AccountNamed(t, acct, "")
 	sw := newSwcCLI(t, "-A", e.URL+"/auth/v1.0", "-U", k.ID, "-K", k.Value)
 
@@ -398,7 +398,7 @@ func TestSwiftCLI_Keystone(t *testing.T) {
 	swcTool(t)
 	swcKeystone(t)
 	e := Start(t)
-	const acct = "ks-acct"
+	acct := uniqueName(t, "ks-acct", 64)
 	k := e.AccountNamed(t, acct, "")
 	v1 := newSwcCLI(t, "-A", e.URL+"/auth/v1.0", "-U", k.ID, "-K", k.Value)
 	storage, token := v1.authEnv()
