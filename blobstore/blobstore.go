@@ -24,14 +24,31 @@ type Store interface {
 	// Put streams r into the store and returns its digest, MD5 and size.
 	// It MUST NOT return before the bytes are durable (fsynced file and
 	// directory). Storing bytes that are already present succeeds and
-	// leaves one copy. If maxSize >= 0 and r holds more than maxSize
+	// leaves one copy; a present copy that is damaged or missing MUST be
+	// replaced by the new bytes (heal on write), never trusted as it is. If maxSize >= 0 and r holds more than maxSize
 	// bytes, Put MUST fail with schema.KindTooLarge and store nothing.
 	// A failed or cancelled Put MUST leave nothing visible.
 	Put(ctx context.Context, r io.Reader, maxSize int64) (Info, error)
 
 	// Open returns a reader over the whole blob. A missing blob MUST give
-	// schema.KindNotFound.
+	// schema.KindNotFound. The reader MUST NOT let a caller read the whole
+	// blob in order and get bytes that do not hash to digest: a damaged
+	// blob fails Open, or the read that would complete it, with an error
+	// wrapping ErrDamaged (none of that read's bytes returned), and is
+	// quarantined. Each backend documents which other reads it verifies.
 	Open(ctx context.Context, digest string) (Reader, error)
+
+	// Verify reads the whole blob and checks its size (when size >= 0)
+	// and digest. A damaged blob MUST be quarantined (taken out of the
+	// store, so Open and Stat give KindNotFound, but never deleted),
+	// counted in Quarantined, and reported with an error wrapping
+	// ErrDamaged; a missing one gives schema.KindNotFound. Put of the
+	// blob's bytes stores it again.
+	Verify(ctx context.Context, digest string, size int64) error
+
+	// Quarantined reports how many damaged blobs the store has found since
+	// it was opened.
+	Quarantined() int64
 
 	// Stat returns the blob's Info (MD5 is empty unless the backend keeps
 	// it). A missing blob MUST give schema.KindNotFound.

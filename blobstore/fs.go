@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnhq/cairn/schema"
@@ -49,6 +50,9 @@ type FS struct {
 	durable sync.Map // string → struct{}
 
 	readOnly bool // OpenFSReadOnly: Put and Delete refused
+
+	wholeVerify int64        // Open verifies blobs up to this size whole (DefaultWholeVerify)
+	quarantined atomic.Int64 // damaged blobs found since opened (Quarantined)
 }
 
 // OpenFS opens (creating it if needed) a filesystem store rooted at dir, and
@@ -62,6 +66,8 @@ func OpenFS(dir string) (*FS, error) {
 		dir:   dir,
 		blobs: filepath.Join(dir, blobDirName),
 		tmp:   filepath.Join(dir, tmpDirName),
+
+		wholeVerify: DefaultWholeVerify,
 	}
 	s.bufs.New = func() any {
 		b := make([]byte, copyBufSize)
@@ -99,7 +105,8 @@ func OpenFS(dir string) (*FS, error) {
 // source). A directory without a store is schema.KindNotFound.
 func OpenFSReadOnly(dir string) (*FS, error) {
 	dir = filepath.Clean(dir)
-	s := &FS{dir: dir, blobs: filepath.Join(dir, blobDirName), tmp: filepath.Join(dir, tmpDirName), readOnly: true}
+	s := &FS{dir: dir, blobs: filepath.Join(dir, blobDirName), tmp: filepath.Join(dir, tmpDirName), readOnly: true,
+		wholeVerify: DefaultWholeVerify}
 	s.bufs.New = func() any {
 		b := make([]byte, copyBufSize)
 		return &b
@@ -124,9 +131,11 @@ func (s *FS) Root() string { return s.dir }
 
 // Put implements Store. The source is streamed into a temp file while its
 // SHA-256 and MD5 are computed; the file is fsynced, renamed into place and
-// its directory fsynced. If the blob is already present the temp file is
-// dropped and the existing blob's modification time is refreshed, so that
-// a re-used orphan gets a new grace period before CollectOrphans may take it.
+// its directory fsynced. If the blob is already present it is verified
+// (size and digest): when sound, the temp file is dropped and the existing
+// blob's modification time is refreshed, so that a re-used orphan gets a
+// new grace period before CollectOrphans may take it; when damaged, it is
+// quarantined and the new bytes take its place (heal on write).
 //
 // Errors: schema.KindTooLarge when r holds more than maxSize bytes (maxSize
 // >= 0); the context's error (wrapped) when ctx ends; the source's error
@@ -192,22 +201,27 @@ func (s *FS) Put(ctx context.Context, r io.Reader, maxSize int64) (info Info, er
 		return Info{}, err
 	}
 
-	// Already present? Touching it both answers the question and restarts
-	// its grace period. If a concurrent Delete removes it between here and
-	// the rename, the rename below stores it again.
+	// Already present? It is trusted only once verified: a damaged copy
+	// is quarantined and replaced by the bytes just received. Touching a
+	// sound one restarts its grace period; if a concurrent Delete removes
+	// it before the touch, the rename below stores it again.
 	now := time.Now()
-	switch err := os.Chtimes(target, now, now); {
+	err = s.Verify(ctx, info.SHA256, info.Size)
+	if err == nil {
+		err = os.Chtimes(target, now, now)
+	}
+	switch {
 	case err == nil:
 		info.ModTime = now
 		placed = true
 		_ = os.Remove(tmpName)
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), schema.IsKind(err, schema.KindNotFound), errors.Is(err, ErrDamaged):
 		if err := os.Rename(tmpName, target); err != nil {
 			return Info{}, ioError(err, "rename blob")
 		}
 		placed = true
 	default:
-		return Info{}, ioError(err, "touch blob")
+		return Info{}, ioError(err, "check existing blob")
 	}
 	// Sync the directory even for a duplicate: a concurrent Put may have
 	// renamed the blob in and not yet synced.
@@ -256,7 +270,10 @@ func (s *FS) copyLimited(ctx context.Context, w io.Writer, r io.Reader, maxSize 
 }
 
 // Open implements Store. The returned Reader wraps the open file; closing it
-// is the caller's job.
+// is the caller's job. A blob of up to DefaultWholeVerify bytes is verified
+// whole before Open returns (a damaged one is quarantined and Open fails
+// with an error wrapping ErrDamaged); a larger one is verified as it is
+// read through (see fileReader).
 func (s *FS) Open(ctx context.Context, digest string) (Reader, error) {
 	p, err := s.path(digest)
 	if err != nil {
@@ -278,7 +295,17 @@ func (s *FS) Open(ctx context.Context, digest string) (Reader, error) {
 		_ = f.Close()
 		return nil, notFound(digest)
 	}
-	return &fileReader{f: f, size: fi.Size()}, nil
+	r := &fileReader{s: s, f: f, fi: fi, path: p, digest: digest, size: fi.Size()}
+	if fi.Size() <= s.wholeVerify {
+		if err := s.checkFile(ctx, p, f, fi, digest); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+		r.verified = true
+	} else {
+		r.h = sha256.New()
+	}
+	return r, nil
 }
 
 // Stat implements Store. FS does not keep MD5s, so Info.MD5 is empty.
@@ -414,19 +441,6 @@ func (s *FS) removeStaleTemps(now time.Time) error {
 	}
 	return nil
 }
-
-// fileReader is the Reader of FS. It wraps *os.File without embedding it, so
-// callers cannot reach Write or Truncate through a type assertion.
-type fileReader struct {
-	f    *os.File
-	size int64
-}
-
-func (r *fileReader) Read(p []byte) (int, error)                   { return r.f.Read(p) }
-func (r *fileReader) ReadAt(p []byte, off int64) (int, error)      { return r.f.ReadAt(p, off) }
-func (r *fileReader) Seek(offset int64, whence int) (int64, error) { return r.f.Seek(offset, whence) }
-func (r *fileReader) Close() error                                 { return r.f.Close() }
-func (r *fileReader) Size() int64                                  { return r.size }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

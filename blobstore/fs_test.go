@@ -415,3 +415,73 @@ func (c *cancelAfterRead) Read(p []byte) (int, error) {
 	c.cancel()
 	return n, err
 }
+
+func TestFS_Damage(t *testing.T) {
+	blobstoretest.RunDamage(t, func(t *testing.T) blobstore.Store {
+		s, _ := openFS(t)
+		return s
+	}, func(t *testing.T, s blobstore.Store, digest string, d blobstoretest.Damage) {
+		t.Helper()
+		damageFile(t, blobPath(s.(*blobstore.FS).Root(), digest), d)
+	})
+}
+
+// damageFile damages a blob file as d says.
+func damageFile(t *testing.T, p string, d blobstoretest.Damage) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch d {
+	case blobstoretest.Flip:
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b := make([]byte, 1)
+		off := fi.Size() - 10
+		if _, err := f.ReadAt(b, off); err != nil {
+			t.Fatal(err)
+		}
+		b[0] ^= 0xff
+		if _, err := f.WriteAt(b, off); err != nil {
+			t.Fatal(err)
+		}
+	case blobstoretest.Truncate:
+		if err := os.Truncate(p, fi.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+	case blobstoretest.Remove:
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFS_Quarantine: a damaged blob is moved into quarantine/, never
+// deleted, and the sound copy a Put writes is a new file.
+func TestFS_Quarantine(t *testing.T) {
+	s, dir := openFS(t)
+	data := bytes.Repeat([]byte("cairn "), 20_000)
+	info, err := s.Put(context.Background(), bytes.NewReader(data), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damageFile(t, blobPath(dir, info.SHA256), blobstoretest.Flip)
+	if _, err := s.Open(context.Background(), info.SHA256); !errors.Is(err, blobstore.ErrDamaged) {
+		t.Fatalf("Open of a flipped blob: %v, want ErrDamaged", err)
+	}
+	q, err := os.ReadDir(filepath.Join(dir, "quarantine"))
+	if err != nil || len(q) != 1 || !strings.HasPrefix(q[0].Name(), info.SHA256+".") {
+		t.Fatalf("quarantine/: %v, %v; want one file named after %s", q, err, info.SHA256)
+	}
+	kept, err := os.ReadFile(filepath.Join(dir, "quarantine", q[0].Name()))
+	if err != nil || len(kept) != len(data) || bytes.Equal(kept, data) {
+		t.Fatalf("quarantined file: %d bytes, err %v; want the damaged %d bytes", len(kept), err, len(data))
+	}
+	if got := blobstoretest.Walk(t, s); len(got) != 0 {
+		t.Fatalf("Walk: %d blobs, want none (quarantine is not the store)", len(got))
+	}
+}

@@ -32,6 +32,7 @@ type State interface {
 	Superseded(ctx context.Context, service string, before time.Time, limit int) ([]*schema.Version, error)
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
 	Upload(ctx context.Context, service, id string) (*schema.Upload, error)
+	Uploads(ctx context.Context, service string) ([]*schema.Upload, error)
 	Parts(ctx context.Context, service, upload string) ([]*schema.Part, error)
 	List(ctx context.Context, service string, o projections.ListOptions) (*projections.ListResult, error)
 }
@@ -209,6 +210,16 @@ func (s *Core) commitOnAll(ctx context.Context, build func() (*schema.Event, err
 // projections have applied it (ev.Seq set). retry reports instead that the
 // expectation no longer held: nothing was appended, and the caller decides
 // again on fresher state.
+//
+// Once the append succeeded the write has happened: an error then would
+// make the client send it again, and store it twice (each request is a new
+// event id). So publish waits for the projections through a runner's
+// restart (Wait answers at once while the runner is failing), for up to
+// appliedWait, instead of failing at once. It still fails when they cannot
+// apply it: a runner stopped for good at an event this version cannot fold
+// (the projections.FoldError, invariant 5), or none applying it within
+// appliedWait or before ctx ends; answering success then would break
+// read-your-writes.
 func (s *Core) publish(ctx context.Context, ev *schema.Event, exp Expect) (retry bool, err error) {
 	seq, err := s.log.Append(ctx, ev, exp)
 	if errors.Is(err, ErrWrongLastSequence) {
@@ -218,7 +229,34 @@ func (s *Core) publish(ctx context.Context, ev *schema.Event, exp Expect) (retry
 		return false, err
 	}
 	ev.Seq = seq
-	return false, s.state.Wait(ctx, seq)
+	return false, s.awaitApplied(ctx, seq)
+}
+
+// appliedWait bounds how long an appended write waits for a failing
+// projection runner (runProjections restarts one after a second).
+const appliedWait = 10 * time.Second
+
+// awaitApplied waits until the local projections applied seq, through
+// Wait's failures while a runner restarts; it returns Wait's error when
+// the runner stopped for good (a FoldError), or when ctx ends or
+// appliedWait passes first.
+func (s *Core) awaitApplied(ctx context.Context, seq uint64) error {
+	wctx, cancel := context.WithTimeout(ctx, appliedWait)
+	defer cancel()
+	pause := 5 * time.Millisecond
+	for {
+		err := s.state.Wait(wctx, seq)
+		if err == nil || wctx.Err() != nil || errors.As(err, new(*projections.FoldError)) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-wctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		pause = min(2*pause, 200*time.Millisecond)
+	}
 }
 
 // caughtUp waits until the local projections have applied the whole log

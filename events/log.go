@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -206,6 +207,43 @@ func (l *JetStream) Append(ctx context.Context, ev *schema.Event, exp Expect) (u
 	return l.app.append(ctx, &appendReq{subject: schema.SubjectFor(ev), id: ev.ID, data: data, exp: exp})
 }
 
+// CopyEvents appends the events from..until of src (a damaged log, say)
+// to l, an empty or shorter log, as they are stored: the same bytes on the
+// same subjects with the same ids, so each event is at the same sequence
+// and, linked again by l's appender, gets the same chain value when src
+// is intact up to it; it fails at the first event src does not have, or
+// whose chain value comes out different. progress, if set, is called with
+// each event's sequence.
+func (l *JetStream) CopyEvents(ctx context.Context, src *JetStream, from, until uint64, progress func(seq uint64)) error {
+	for seq := from; seq <= until; seq++ {
+		raw, err := src.Raw(ctx, seq)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", seq, err)
+		}
+		ev, err := decode(raw.Data, seq)
+		if err != nil {
+			return err
+		}
+		got, err := l.app.append(ctx, &appendReq{subject: raw.Subject, id: ev.ID, data: raw.Data,
+			exp: Expect{Global: true, LastSeq: seq - 1}})
+		if err != nil {
+			return fmt.Errorf("copy event %d: %w", seq, err)
+		}
+		if got != seq {
+			return fmt.Errorf("copy event %d: stored at %d", seq, got)
+		}
+		if raw.Chain != "" {
+			if c, err := l.Raw(ctx, seq); err != nil || c.Chain != raw.Chain {
+				return fmt.Errorf("copy event %d: its chain value differs from the stored one: the log is not intact up to it", seq)
+			}
+		}
+		if progress != nil {
+			progress(seq)
+		}
+	}
+	return nil
+}
+
 // Get implements Log.
 func (l *JetStream) Get(ctx context.Context, seq uint64) (*schema.Event, error) {
 	m, err := l.stream.GetMsg(ctx, seq)
@@ -299,6 +337,50 @@ func (l *JetStream) LastSeq(ctx context.Context) (uint64, error) {
 		return 0, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
 	}
 	return info.State.LastSeq, nil
+}
+
+// LogState is the shape of the event log's stream. The log never loses
+// an event by design (no limits, deletes and purges denied), so every
+// sequence from 1 to Last is there unless its files were damaged: Missing
+// counts those that are not, and Gaps lists where they are.
+type LogState struct {
+	First, Last, Msgs uint64
+	Missing           uint64
+	// Gaps are the runs of missing sequences, in order (at most 100).
+	Gaps []Gap
+}
+
+// Gap is a run of missing sequences, From to To inclusive.
+type Gap struct{ From, To uint64 }
+
+// State returns the stream's shape as JetStream recovered it from its
+// files (LogState).
+func (l *JetStream) State(ctx context.Context) (LogState, error) {
+	info, err := l.stream.Info(ctx, jetstream.WithDeletedDetails(true))
+	if err != nil {
+		return LogState{}, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
+	}
+	st := info.State
+	ls := LogState{First: st.FirstSeq, Last: st.LastSeq, Msgs: st.Msgs}
+	if st.LastSeq == 0 {
+		return ls, nil
+	}
+	if st.FirstSeq > 1 {
+		ls.Gaps = append(ls.Gaps, Gap{1, st.FirstSeq - 1})
+	}
+	del := append([]uint64(nil), st.Deleted...)
+	slices.Sort(del)
+	for _, seq := range del {
+		if n := len(ls.Gaps); n > 0 && ls.Gaps[n-1].To+1 == seq {
+			ls.Gaps[n-1].To = seq
+			continue
+		}
+		if len(ls.Gaps) < 100 {
+			ls.Gaps = append(ls.Gaps, Gap{seq, seq})
+		}
+	}
+	ls.Missing = st.LastSeq - st.Msgs
+	return ls, nil
 }
 
 // LastSubjectSeq implements Log.

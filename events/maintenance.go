@@ -13,8 +13,9 @@ import (
 )
 
 // Maintenance is the core's family of background jobs and start-up
-// steps: expiry (the reaper), retention, garbage collection and signed
-// checkpoints of the hash chain (checkpoint.go).
+// steps: expiry (the reaper), retention, garbage collection, signed
+// checkpoints of the hash chain (checkpoint.go) and the abort of stale
+// multipart uploads (staleuploads.go).
 type Maintenance interface {
 	ExpireObject(ctx context.Context, service, path, version string) error
 	ReapOnce(ctx context.Context) (int, error)
@@ -25,6 +26,8 @@ type Maintenance interface {
 	RunCollector(ctx context.Context, interval, grace time.Duration, log *slog.Logger)
 	Checkpoint(ctx context.Context, key ed25519.PrivateKey) (uint64, error)
 	RunCheckpoints(ctx context.Context, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger)
+	AbortStaleUploads(ctx context.Context, maxAge time.Duration) (int, error)
+	RunUploadReaper(ctx context.Context, interval, maxAge time.Duration, log *slog.Logger)
 	// SeedTime makes event times continue after t (the newest in the log).
 	SeedTime(t time.Time)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -161,16 +162,27 @@ func checkCheckpoint(ctx context.Context, src VerifySource, ev *schema.Event, pu
 
 // checkBlob re-reads a blob and compares its SHA-256 with its digest.
 func checkBlob(ctx context.Context, blobs BlobSource, digest string) string {
+	// A local store verifies as it opens and reads (and quarantines what
+	// does not match): its ErrDamaged is the mismatch found here.
+	damaged := func(err error) string {
+		return "blob " + digest + " does not match its digest (" + err.Error() + "; moved to the blobstore's quarantine/)"
+	}
 	rd, err := blobs.OpenBlob(ctx, digest)
 	if err != nil {
 		if schema.IsKind(err, schema.KindNotFound) {
 			return "blob " + digest + " is missing"
+		}
+		if errors.Is(err, blobstore.ErrDamaged) {
+			return damaged(err)
 		}
 		return "blob " + digest + " cannot be read: " + err.Error()
 	}
 	defer rd.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, rd); err != nil {
+		if errors.Is(err, blobstore.ErrDamaged) {
+			return damaged(err)
+		}
 		return "blob " + digest + " cannot be read: " + err.Error()
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != digest {

@@ -88,6 +88,12 @@ const (
 	ReasonNoSuchService    = "no_such_service"
 	ReasonNotEmpty         = "not_empty"
 	ReasonReadOnlyReplica  = "read_only_replica"
+	// ReasonDataDamaged and ReasonDataMissing refine KindInternal: the
+	// stored bytes of an object do not match its size and digest, or are
+	// not in the blobstore. Their message is safe to show (it names no
+	// path or cause), so MessageOf shows it.
+	ReasonDataDamaged = "data_damaged"
+	ReasonDataMissing = "data_missing"
 )
 
 func (e *Error) Error() string {
@@ -140,10 +146,12 @@ func KindOf(err error) Kind {
 }
 
 // MessageOf returns the client-safe message of err's first *Error, or a
-// generic text for internal errors so causes never reach clients.
+// generic text for internal errors so causes never reach clients (an
+// internal error refined by a reason, such as ReasonDataMissing, has a
+// message written for clients and shows it).
 func MessageOf(err error) string {
 	var e *Error
-	if errors.As(err, &e) && e.Kind != KindInternal {
+	if errors.As(err, &e) && (e.Kind != KindInternal || e.Reason != "") {
 		return e.Msg
 	}
 	return "internal error"

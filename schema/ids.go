@@ -36,10 +36,12 @@ func ValidServiceID(id string) bool {
 }
 
 // ValidContainerName reports whether name is acceptable as a Swift container:
-// 1–256 bytes of UTF-8 without '/' or NUL. Every S3-valid id is also valid here.
+// 1–256 bytes of UTF-8 without '/' or NUL, and not "." or ".." (URL dot
+// segments, which clients remove before a request is sent: such a
+// container could not be addressed). Every S3-valid id is also valid here.
 func ValidContainerName(name string) bool {
 	return len(name) >= 1 && len(name) <= 256 && utf8.ValidString(name) &&
-		!strings.ContainsAny(name, "/\x00")
+		!strings.ContainsAny(name, "/\x00") && name != "." && name != ".."
 }
 
 // ValidAccountID reports whether id is an acceptable account id.

@@ -578,3 +578,130 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 type errReader struct{ err error }
 
 func (r *errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// Damage is a way a stored blob can be damaged behind the store's back.
+type Damage int
+
+const (
+	// Flip inverts one byte near the end of the blob.
+	Flip Damage = iota
+	// Truncate cuts the blob to half its size.
+	Truncate
+	// Remove deletes the blob's bytes.
+	Remove
+)
+
+// Damager damages blob digest of s (a store newStore returned) as d says,
+// outside the Store interface (as a disk or an operator would).
+type Damager func(t *testing.T, s blobstore.Store, digest string, d Damage)
+
+// RunDamage runs the integrity part of the conformance suite: verify on
+// read, Verify, quarantine and heal on write. damage must reach the
+// backend's storage directly.
+func RunDamage(t *testing.T, newStore func(t *testing.T) blobstore.Store, damage Damager) {
+	// size: one blob verified whole by Open, one larger than any
+	// backend's whole-verify threshold (verified as it streams).
+	for _, size := range []int{100_000, blobstore.DefaultWholeVerify + 3<<20} {
+		for _, d := range []struct {
+			name string
+			how  Damage
+		}{{"Flip", Flip}, {"Truncate", Truncate}} {
+			t.Run(d.name+"/ReadFails/"+sizeName(size), func(t *testing.T) {
+				t.Parallel()
+				s := newStore(t)
+				data := Random(size, uint64(size)+uint64(d.how))
+				info := mustPut(t, s, data)
+				damage(t, s, info.SHA256, d.how)
+				got, err := readThrough(s, info.SHA256)
+				if !errors.Is(err, blobstore.ErrDamaged) {
+					t.Fatalf("read of a damaged blob: %d bytes, err %v; want an error wrapping ErrDamaged", len(got), err)
+				}
+				if len(got) >= len(data) {
+					t.Fatalf("read of a damaged blob delivered %d bytes of %d before failing", len(got), len(data))
+				}
+				if n := s.Quarantined(); n != 1 {
+					t.Fatalf("Quarantined: %d, want 1", n)
+				}
+				wantNotFound(t, s, info.SHA256) // out of the store
+				// Heal on write: the same bytes again bring it back whole.
+				mustPut(t, s, data)
+				if got := ReadAll(t, s, info.SHA256); !bytes.Equal(got, data) {
+					t.Fatal("after re-Put: content differs")
+				}
+			})
+		}
+	}
+	for _, d := range []struct {
+		name string
+		how  Damage
+	}{{"Flip", Flip}, {"Truncate", Truncate}, {"Remove", Remove}} {
+		t.Run(d.name+"/PutHeals", func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			data := Random(200_000, 40+uint64(d.how))
+			info := mustPut(t, s, data)
+			damage(t, s, info.SHA256, d.how)
+			again := mustPut(t, s, data)
+			checkInfo(t, again, info.SHA256, info.MD5, info.Size)
+			if err := s.Verify(context.Background(), info.SHA256, info.Size); err != nil {
+				t.Fatalf("Verify after re-Put: %v", err)
+			}
+			if got := ReadAll(t, s, info.SHA256); !bytes.Equal(got, data) {
+				t.Fatal("after re-Put: content differs")
+			}
+			want := int64(1)
+			if d.how == Remove {
+				want = 0 // nothing damaged was there to quarantine
+			}
+			if n := s.Quarantined(); n != want {
+				t.Fatalf("Quarantined: %d, want %d", n, want)
+			}
+		})
+		t.Run(d.name+"/Verify", func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			info := mustPut(t, s, Random(70_000, 50+uint64(d.how)))
+			if err := s.Verify(context.Background(), info.SHA256, info.Size); err != nil {
+				t.Fatalf("Verify of a sound blob: %v", err)
+			}
+			damage(t, s, info.SHA256, d.how)
+			err := s.Verify(context.Background(), info.SHA256, info.Size)
+			if d.how == Remove {
+				wantKind(t, "Verify of a removed blob", err, schema.KindNotFound)
+				return
+			}
+			if !errors.Is(err, blobstore.ErrDamaged) || schema.ReasonOf(err) != schema.ReasonDataDamaged {
+				t.Fatalf("Verify of a damaged blob: %v, want ErrDamaged with reason %s", err, schema.ReasonDataDamaged)
+			}
+			wantNotFound(t, s, info.SHA256)
+		})
+	}
+	t.Run("Verify/InvalidDigest", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		for _, d := range InvalidDigests {
+			wantKind(t, "Verify("+d+")", s.Verify(context.Background(), d, -1), schema.KindInvalidArgument)
+		}
+	})
+}
+
+func sizeName(n int) string {
+	if n >= 1<<20 {
+		return "Streamed"
+	}
+	return "Small"
+}
+
+// readThrough reads blob digest from its start to its end as a server
+// streaming it does, and returns what it got and the first error (nil
+// when it read the whole blob).
+func readThrough(s blobstore.Store, digest string) ([]byte, error) {
+	r, err := s.Open(context.Background(), digest)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	_, err = io.Copy(&buf, io.NewSectionReader(r, 0, r.Size()))
+	return buf.Bytes(), err
+}

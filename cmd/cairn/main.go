@@ -4,6 +4,7 @@
 //	cairn admin   FUNCTION [flags]        (talks to a running server: --url, --key)
 //	cairn rebuild [--data DIR]            (offline: refold the projections from the log)
 //	cairn rebuild --until TIME|SEQ --out DIR [--data SRC]   (offline: a new data directory as it was then)
+//	cairn recover --data DIR --out NEWDIR   (offline: a damaged log's events before the damage, in a new data directory)
 //	cairn load    --sid SID [--size N] [--count N] [--clients N]   (load generator)
 //	cairn bench   --endpoint URL | --target name=N,endpoint=URL,... [--op put|get|list|delete|mixed] ...  (S3 load generator, any S3 server)
 //	cairn tail    [--sid S] [--type T] [--path P] [--from SEQ|TIME]   (follow the change feed, JSON lines)
@@ -47,6 +48,8 @@ commands:
   load      upload many objects to a running server; print ops/s and latency percentiles
   bench     drive any S3 endpoint(s) with the AWS SDK; print ops/s, MiB/s, latency percentiles, errors
   restore   bring a service (or a prefix) back to a moment, or fork the moment into a new service
+  recover   a damaged log (events missing): --data DIR --out NEWDIR makes a new data directory with every event
+            before the damage, its blobs and projections; DIR is only read
   verify    check the log's hash chain, signed checkpoints and blobs (--data DIR offline, or --url URL)
   pubkey    print the public key the server signs its checkpoints with
   subject   print the NATS subject filter(s) of a service, an object or an op (--sid S [--path P] [--op OP])
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return benchCmd(ctx, args[1:], stdout, getenv)
 	case "restore":
 		return restoreCmd(ctx, args[1:], stdout, getenv)
+	case "recover":
+		return recoverCmd(ctx, args[1:], stdout, getenv)
 	case "verify":
 		return verifyCmd(ctx, args[1:], stdout, getenv)
 	case "pubkey":

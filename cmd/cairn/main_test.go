@@ -485,7 +485,11 @@ var (
 )
 
 func TestRebuild(t *testing.T) {
-	ts := startServer(t)
+	cfg := server.Default()
+	cfg.Data, cfg.Name = t.TempDir(), "cmd-test"
+	cfg.CheckpointOnStop = false // the rebuild must find exactly the events the live projections folded
+	srv := serveTest(t, cfg)
+	ts := &testServer{srv: srv, dir: cfg.Data, url: srv.URL(), key: srv.AdminKey}
 	env := map[string]string{"CAIRN_URL": ts.url, "CAIRN_KEY": ts.key}
 	adminJSON(t, env, nil, "servicecreate", "--id", "svc-r")
 	for i := range 5 {

@@ -62,7 +62,8 @@ func verifyCmd(ctx context.Context, args []string, stdout io.Writer, getenv func
 		}
 		rep, err = datadir.VerifyDir(ctx, *data, pub)
 	}
-	if err != nil {
+	var damage *datadir.DamageError
+	if err != nil && !errors.As(err, &damage) || rep == nil {
 		return err
 	}
 	if *asJSON {
@@ -73,6 +74,9 @@ func verifyCmd(ctx context.Context, args []string, stdout io.Writer, getenv func
 		}
 	} else {
 		printReport(stdout, rep)
+	}
+	if damage != nil {
+		return damage
 	}
 	if !rep.OK() {
 		return fmt.Errorf("the log does not verify: %d breaks, the first at event %d", len(rep.Breaks), rep.Breaks[0].Seq)

@@ -65,6 +65,41 @@ type Config struct {
 	// projections stay where they are and no background writer runs.
 	ReadOnly bool `json:"read_only"`
 
+	// UploadMaxAge: an open multipart upload initiated longer ago than
+	// this is aborted by the upload reaper (an upload.aborted event; its
+	// parts become garbage for the collector), as a lifecycle rule's
+	// AbortIncompleteMultipartUpload does. 0 keeps uploads open forever.
+	UploadMaxAge Duration `json:"upload_max_age"`
+	// UploadReapInterval is how often the upload reaper looks.
+	UploadReapInterval Duration `json:"upload_reap_interval"`
+	// CheckpointOnStop signs a checkpoint of the hash chain at a clean
+	// shutdown, after the last write, so a server restarted more often
+	// than CheckpointInterval still signs its log. It appends one event
+	// per stop.
+	CheckpointOnStop bool `json:"checkpoint_on_stop"`
+
+	// IdleTimeout closes a keep-alive connection that sends no new request
+	// for this long.
+	IdleTimeout Duration `json:"idle_timeout"`
+	// HeaderTimeout is how long a client has to send a request's line and
+	// headers.
+	HeaderTimeout Duration `json:"header_timeout"`
+	// BodyTimeout is the longest a request body may stall (no byte
+	// arrives) and the longest a response write may wait on a client that
+	// does not read, beyond what MinTransferRate allows for its size; it
+	// is also the grace before MinTransferRate applies. Long polls are not
+	// affected: no deadline runs while a handler waits to write.
+	BodyTimeout Duration `json:"body_timeout"`
+	// MinTransferRate (bytes per second) is the slowest average a request
+	// body may keep after its first BodyTimeout, and the rate each
+	// response write must at least reach; 0 turns the rate check off
+	// (BodyTimeout still bounds stalls).
+	MinTransferRate int64 `json:"min_transfer_rate"`
+	// MaxAnonymousConns caps the connections that have not yet made an
+	// authenticated request: past it the one waiting longest is closed
+	// (httpx.Anonymous).
+	MaxAnonymousConns int `json:"max_anonymous_conns"`
+
 	// Clock replaces time.Now (tests).
 	Clock func() time.Time `json:"-"`
 }
@@ -102,7 +137,15 @@ func Default() Config {
 		ReplicationWait:    Duration(20 * time.Second),
 		RetainInterval:     Duration(time.Minute),
 		LogLevel:           "info",
+		UploadMaxAge:       Duration(7 * 24 * time.Hour),
+		UploadReapInterval: Duration(time.Hour),
+		CheckpointOnStop:   true,
 		Name:               "cairn",
+		IdleTimeout:        Duration(2 * time.Minute),
+		HeaderTimeout:      Duration(30 * time.Second),
+		BodyTimeout:        Duration(time.Minute),
+		MinTransferRate:    1024,
+		MaxAnonymousConns:  512,
 	}
 }
 
@@ -189,6 +232,26 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, errors.New("checkpoint_interval must be positive"))
+	}
+	if c.UploadMaxAge < 0 {
+		errs = append(errs, errors.New("upload_max_age must be 0 (never) or positive"))
+	}
+	if c.UploadReapInterval <= 0 {
+		errs = append(errs, errors.New("upload_reap_interval must be positive"))
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"idle_timeout", c.IdleTimeout}, {"header_timeout", c.HeaderTimeout}, {"body_timeout", c.BodyTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
+		}
+	}
+	if c.MinTransferRate < 0 {
+		errs = append(errs, errors.New("min_transfer_rate must be 0 (off) or a positive number of bytes per second"))
+	}
+	if c.MaxAnonymousConns <= 0 {
+		errs = append(errs, errors.New("max_anonymous_conns must be positive"))
 	}
 	if c.MaxObjectSize <= 0 {
 		errs = append(errs, errors.New("max_object_size must be positive"))

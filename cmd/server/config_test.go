@@ -16,7 +16,10 @@ func TestDefault(t *testing.T) {
 	}
 	want := Config{Data: "cairn-data", Listen: "127.0.0.1:8700", Sync: "always", InlineMax: 64 << 10,
 		MaxObjectSize: 5 << 30, ReapInterval: Duration(time.Second), GCInterval: Duration(time.Hour),
-		GCGrace: Duration(time.Hour), CheckpointInterval: Duration(time.Minute), ReplicationWait: Duration(20 * time.Second), RetainInterval: Duration(time.Minute), LogLevel: "info", Name: "cairn"}
+		GCGrace: Duration(time.Hour), CheckpointInterval: Duration(time.Minute), ReplicationWait: Duration(20 * time.Second), RetainInterval: Duration(time.Minute), LogLevel: "info", Name: "cairn",
+		UploadMaxAge: Duration(7 * 24 * time.Hour), UploadReapInterval: Duration(time.Hour), CheckpointOnStop: true,
+		IdleTimeout: Duration(2 * time.Minute), HeaderTimeout: Duration(30 * time.Second), BodyTimeout: Duration(time.Minute),
+		MinTransferRate: 1024, MaxAnonymousConns: 512}
 	c.Clock = nil
 	if got, _ := json.Marshal(c); string(got) != string(mustJSON(t, want)) {
 		t.Errorf("Default() = %s\nwant        %s", got, mustJSON(t, want))
@@ -177,6 +180,9 @@ func TestConfig_Validate(t *testing.T) {
 		{"inline max negative", func(c *Config) { c.InlineMax = -1 }, "inline_max"},
 		{"max object size", func(c *Config) { c.MaxObjectSize = 0 }, "max_object_size"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, `log level "loud"`},
+		{"upload max age negative", func(c *Config) { c.UploadMaxAge = Duration(-time.Hour) }, "upload_max_age"},
+		{"upload max age zero is never", func(c *Config) { c.UploadMaxAge = 0 }, ""},
+		{"upload reap interval", func(c *Config) { c.UploadReapInterval = 0 }, "upload_reap_interval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
@@ -216,5 +222,21 @@ func TestDuration_JSON(t *testing.T) {
 	var d Duration
 	if err := json.Unmarshal([]byte(`"1h30m"`), &d); err != nil || time.Duration(d) != 90*time.Minute {
 		t.Fatalf("Unmarshal: %v %v", time.Duration(d), err)
+	}
+}
+
+func TestConfig_Validate_timeouts(t *testing.T) {
+	for name, edit := range map[string]func(*Config){
+		"idle_timeout":        func(c *Config) { c.IdleTimeout = 0 },
+		"header_timeout":      func(c *Config) { c.HeaderTimeout = -1 },
+		"body_timeout":        func(c *Config) { c.BodyTimeout = 0 },
+		"min_transfer_rate":   func(c *Config) { c.MinTransferRate = -1 },
+		"max_anonymous_conns": func(c *Config) { c.MaxAnonymousConns = 0 },
+	} {
+		c := Default()
+		edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: Validate() = %v, want an error naming it", name, err)
+		}
 	}
 }

@@ -62,7 +62,7 @@ func (s *Server) openState(ctx context.Context, pit *datadir.PointInTime) error 
 	path := filepath.Join(s.Config.Data, datadir.ProjectionsFile)
 	var err error
 	if !s.Config.ReadOnly {
-		s.State, err = openProjections(path, s.logger)
+		s.State, err = openProjections(ctx, path, s.Log, s.logger)
 		return err
 	}
 	if s.State, err = projections.Open(path, projections.Options{ReadOnly: true}); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/cairnhq/cairn/handlers"
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/handlers/audit"
+	"github.com/cairnhq/cairn/handlers/httpx"
 	"github.com/cairnhq/cairn/handlers/native"
 	"github.com/cairnhq/cairn/handlers/native/client"
 	"github.com/cairnhq/cairn/handlers/s3"
@@ -101,6 +102,15 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	s.Log, err = events.OpenJetStream(ctx, nopts)
 	if err != nil {
 		return nil, err
+	}
+	// a log missing events in its middle (a damaged block) is not served:
+	// the error names the file and what to run (cairn recover); only a
+	// point-in-time copy made before the damage (rebuild --until) is
+	if err := datadir.CheckLog(ctx, cfg.Data, s.Log); err != nil {
+		var d *datadir.DamageError
+		if !errors.As(err, &d) || !cfg.ReadOnly || pit == nil || pit.Seq >= d.First() {
+			return nil, err
+		}
 	}
 	if s.Blobs, err = blobstore.OpenFS(filepath.Join(cfg.Data, datadir.BlobsDir)); err != nil {
 		return nil, err
@@ -184,6 +194,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 		defer s.wg.Done()
 		s.Core.RunCollector(runCtx, time.Duration(cfg.GCInterval), time.Duration(cfg.GCGrace), logger)
 	}()
+	if cfg.UploadMaxAge > 0 { // 0: uploads stay open until completed or aborted
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.Core.RunUploadReaper(runCtx, time.Duration(cfg.UploadReapInterval), time.Duration(cfg.UploadMaxAge), logger)
+		}()
+	}
 	s.replicas.Start()
 	ok = true
 	return s, nil
@@ -216,19 +233,27 @@ func (s *Server) runProjections(ctx context.Context) {
 	}
 }
 
-// openProjections opens the buntdb file; one that cannot be read is moved
-// aside and rebuilt from the log.
-func openProjections(path string, logger *slog.Logger) (*projections.Store, error) {
-	st, err := projections.Open(path, projections.Options{})
-	if err == nil {
-		return st, nil
+// openProjections opens the buntdb file for a server that folds the log
+// (datadir.OpenProjections): one that cannot be read, or that is ahead of
+// the log (the log lost its tail), is moved aside and rebuilt from the log,
+// and the log says so.
+func openProjections(ctx context.Context, path string, log datadir.LastSeqer, logger *slog.Logger) (*projections.Store, error) {
+	st, re, err := datadir.OpenProjections(ctx, path, log)
+	if err != nil {
+		return nil, err
 	}
-	aside := fmt.Sprintf("%s.broken-%d", path, time.Now().Unix())
-	logger.Warn("projections unreadable; rebuilding from the log", "err", err, "moved_to", aside)
-	if rerr := os.Rename(path, aside); rerr != nil {
-		return nil, errors.Join(err, rerr)
+	var ahead *datadir.AheadError
+	switch {
+	case re == nil:
+	case errors.As(re.Err, &ahead):
+		logger.Error("projections are ahead of the log: the log lost its newest events (a power loss under a sync interval, or a damaged "+
+			"or cut block file); the projections are rebuilt from the log, and what the lost events wrote is gone",
+			"projections_applied", ahead.Applied, "log_last", ahead.LogLast, "lost_events", ahead.Lost(),
+			"lost_from_seq", ahead.LogLast+1, "moved_to", re.Aside)
+	default:
+		logger.Warn("projections unreadable; rebuilding from the log", "err", re.Err, "moved_to", re.Aside)
 	}
-	return projections.Open(path, projections.Options{})
+	return st, nil
 }
 
 // catchUp folds the whole log into the projections before the server
@@ -312,7 +337,16 @@ func (s *Server) Listen() error {
 	// goroutine, and Close (say a Ctrl-C right after start-up) must see
 	// it without a data race. Shutdown before Serve makes Serve return
 	// ErrServerClosed at once.
-	s.http = &http.Server{Handler: s.Handler, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10,
+	//
+	// ReadTimeout and WriteTimeout stay 0: they cap a whole request, which
+	// would cut a slow-but-honest 5 GiB transfer and every long poll.
+	// httpx.Deadlines sets per-read and per-write deadlines instead, which
+	// extend while bytes flow at the minimum rate.
+	anon := httpx.NewAnonymous(s.Config.MaxAnonymousConns)
+	h := httpx.Deadlines(httpx.Transfer{Stall: time.Duration(s.Config.BodyTimeout), MinRate: s.Config.MinTransferRate}, s.Handler)
+	s.http = &http.Server{Handler: h, MaxHeaderBytes: 64 << 10,
+		ReadHeaderTimeout: time.Duration(s.Config.HeaderTimeout), IdleTimeout: time.Duration(s.Config.IdleTimeout),
+		ConnContext: anon.ConnContext, ConnState: anon.ConnState,
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return nil
 }
@@ -339,6 +373,24 @@ func (s *Server) Close(ctx context.Context) error {
 	var err error
 	s.closeOne.Do(func() { err = s.shutdown(ctx) })
 	return err
+}
+
+// finalCheckpoint signs the log's newest event once every writer has
+// stopped. The projection runner stopped with them, and an append waits
+// until its event is applied, so a runner folds for the checkpoint's time.
+func (s *Server) finalCheckpoint(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(cctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.State.Run(runCtx, s.Log) }()
+	_, err := s.Core.Checkpoint(cctx, s.SigningKey)
+	stop()
+	<-done
+	if err != nil {
+		return fmt.Errorf("server: checkpoint at shutdown: %w", err)
+	}
+	return nil
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
@@ -368,6 +420,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.cancel()
 	}
 	s.wg.Wait()
+	// every writer has stopped (HTTP, replicas, background jobs): sign the
+	// log's newest event, so a server that restarts more often than
+	// checkpoint_interval still leaves its chain signed
+	if s.Config.CheckpointOnStop && s.Core != nil && s.Log != nil && s.State != nil && s.SigningKey != nil && s.cancel != nil && !s.Config.ReadOnly {
+		errs = append(errs, s.finalCheckpoint(ctx))
+	}
 	if s.Caches != nil { // after HTTP: no request is reading a copy
 		errs = append(errs, s.Caches.Close())
 	}

@@ -39,6 +39,9 @@ func Rebuild(ctx context.Context, dir string, progress func(applied, total uint6
 		return st, err
 	}
 	defer jl.Close()
+	if err := CheckLog(ctx, dir, jl); err != nil {
+		return st, err
+	}
 	final := filepath.Join(dir, ProjectionsFile)
 	tmp := final + ".rebuild"
 	_ = os.Remove(tmp)

@@ -116,6 +116,12 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 	if err != nil {
 		return st, err
 	}
+	var damage *DamageError
+	if err := CheckLog(ctx, src, jl); errors.As(err, &damage) && st.Seq >= damage.First() {
+		return st, fmt.Errorf("%w (or rebuild --until %d, the last event before the damage)", err, damage.First()-1)
+	} else if err != nil && damage == nil {
+		return st, err
+	}
 	st.Source, st.Made = src, time.Now().UTC()
 	logf("the moment: event %d of %d, %s", st.Seq, st.LogLast, st.Time.Format(time.RFC3339Nano))
 	// the description goes first: from here on no server but a read-only

@@ -12,7 +12,8 @@ import (
 
 // VerifyDir verifies the log and blobs of a stopped server's data
 // directory (events.Verify). pub, when nil, is the data directory's own
-// checkpoint key.
+// checkpoint key. When the log misses events (a damaged block), it returns
+// the report with a *DamageError.
 func VerifyDir(ctx context.Context, dir string, pub ed25519.PublicKey) (*events.VerifyReport, error) {
 	lock, err := lockStopped(dir)
 	if err != nil {
@@ -29,9 +30,14 @@ func VerifyDir(ctx context.Context, dir string, pub ed25519.PublicKey) (*events.
 		return nil, err
 	}
 	defer jl.Close()
-	blobs, err := blobstore.OpenFS(filepath.Join(dir, BlobsDir))
+	blobs, err := blobstore.OpenFSReadOnly(filepath.Join(dir, BlobsDir)) // verify reports; it never moves a damaged blob
 	if err != nil {
 		return nil, err
 	}
-	return events.Verify(ctx, jl, events.StoreBlobs{Store: blobs}, pub)
+	rep, err := events.Verify(ctx, jl, events.StoreBlobs{Store: blobs}, pub)
+	if err != nil {
+		return nil, err
+	}
+	// the report lists each missing event; the error says what to do
+	return rep, CheckLog(ctx, dir, jl)
 }

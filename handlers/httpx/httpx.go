@@ -97,6 +97,9 @@ func Middleware(log *slog.Logger, next http.Handler, done ...Done) http.Handler 
 		rec := &Recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), keyInfo, info))
 		next.ServeHTTP(rec, r)
+		if info.KeyID != "" { // the connection carries credentials: out of the Anonymous cap
+			authenticated(r.Context())
+		}
 		if rec.Status == 0 {
 			rec.Status = http.StatusOK
 		}
@@ -266,7 +269,9 @@ type ReaderAtCloser interface {
 // ServeBytes answers status with length bytes from start of what open
 // opens (the caller has set every header, Content-Length included); a HEAD
 // request gets the status alone. A failure to open is returned before
-// anything is written; one while writing (the client went) is only logged.
+// anything is written; one while writing (the client went) is only logged;
+// one while reading the stored bytes (damage found while streaming) aborts
+// the response (Abort): the client sees a failed transfer, never a success.
 func ServeBytes(w http.ResponseWriter, r *http.Request, status int, start, length int64,
 	open func() (ReaderAtCloser, error), log *slog.Logger) error {
 	if r.Method == http.MethodHead {
@@ -279,10 +284,43 @@ func ServeBytes(w http.ResponseWriter, r *http.Request, status int, start, lengt
 	}
 	defer rd.Close()
 	w.WriteHeader(status)
-	if _, err := io.Copy(w, io.NewSectionReader(rd, start, length)); err != nil {
+	src := &TrackedReader{ReadSeeker: io.NewSectionReader(rd, start, length)}
+	if _, err := io.Copy(w, src); err != nil {
+		if src.Err != nil {
+			Abort(r, log, src.Err)
+		}
 		log.Debug("body write", "request_id", InfoOf(r.Context()).ID, "err", err)
 	}
 	return nil
+}
+
+// TrackedReader remembers the first error other than io.EOF its reader
+// returned, so a server can tell a failed read of the stored bytes from a
+// client that went away.
+type TrackedReader struct {
+	io.ReadSeeker
+	Err error
+}
+
+// Read implements io.Reader.
+func (t *TrackedReader) Read(p []byte) (int, error) {
+	n, err := t.ReadSeeker.Read(p)
+	if err != nil && err != io.EOF && t.Err == nil {
+		t.Err = err
+	}
+	return n, err
+}
+
+// Abort ends a response whose headers are out but whose body cannot be
+// completed (the stored bytes failed to read or to verify): it logs why
+// (with the request id; the access-log line of the request is not
+// written) and panics with http.ErrAbortHandler, so net/http closes the
+// connection without completing the body. A client then sees a short body
+// or a broken chunked encoding, never a success.
+func Abort(r *http.Request, log *slog.Logger, err error) {
+	log.Error("response aborted: reading the stored content failed",
+		"request_id", InfoOf(r.Context()).ID, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 // RequestLog keeps each service's recent requests (the native reqlist).

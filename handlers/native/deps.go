@@ -31,6 +31,8 @@ type Objects interface {
 	// x-owncdn-delete-after counts from.
 	Now() time.Time
 	PutObject(ctx context.Context, o events.Origin, in events.PutInput) (*schema.Version, error)
+	// MaxObjectSize is the largest object an upload may declare.
+	MaxObjectSize() int64
 	DeleteObject(ctx context.Context, o events.Origin, service, path string, cond schema.Conditions) (*schema.Version, error)
 	// Open opens a version's bytes.
 	Open(ctx context.Context, v *schema.Version) (blobstore.Reader, error)

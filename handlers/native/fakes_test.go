@@ -184,6 +184,9 @@ func (c *fakeCore) live(ctx context.Context, service, path string) *schema.Versi
 	return v
 }
 
+// MaxObjectSize is the fake core's largest object: 1 MiB.
+func (c *fakeCore) MaxObjectSize() int64 { return 1 << 20 }
+
 func (c *fakeCore) PutObject(ctx context.Context, o events.Origin, in events.PutInput) (*schema.Version, error) {
 	if _, err := c.state.Service(ctx, in.Service); err != nil {
 		return nil, err

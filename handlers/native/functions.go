@@ -205,7 +205,11 @@ func serveBody(c *call, etag string, mod time.Time, size int64, contentType stri
 	}
 	defer rd.Close()
 	hd.Set("Content-Type", contentType)
-	http.ServeContent(c.w, c.r, "", mod, rd)
+	src := &httpx.TrackedReader{ReadSeeker: rd}
+	http.ServeContent(c.w, c.r, "", mod, src)
+	if src.Err != nil { // the stored bytes failed to verify or read: never a complete body
+		httpx.Abort(c.r, c.h.d.Log, src.Err)
+	}
 	return nil
 }
 
@@ -229,19 +233,27 @@ func metaHeaders(hd http.Header) (map[string]string, error) {
 	return meta, nil
 }
 
-// deleteAt reads x-owncdn-delete-at / -delete-after (after wins).
+// maxDeleteAt is the latest expiry accepted, 9999999999 (the year 2286):
+// Swift's ceiling on delete-at, so every dialect stores the same range.
+const maxDeleteAt = 9999999999
+
+// deleteAt reads x-owncdn-delete-at / -delete-after (after wins). Values
+// that are not integers, not in the future, or past maxDeleteAt are 400:
+// an expiry is never dropped or wrapped around silently.
 func deleteAt(hd http.Header, now time.Time) (int64, error) {
 	if after := hd.Get("x-owncdn-delete-after"); after != "" {
 		n, err := strconv.ParseInt(after, 10, 64)
-		if err != nil || n <= 0 {
-			return 0, schema.Errorf(schema.KindInvalidArgument, "x-owncdn-delete-after must be a positive number of seconds")
+		if err != nil || n <= 0 || n > maxDeleteAt-now.Unix() {
+			return 0, schema.Errorf(schema.KindInvalidArgument,
+				"x-owncdn-delete-after must be a positive number of seconds ending by unix time %d", int64(maxDeleteAt))
 		}
 		return now.Unix() + n, nil
 	}
 	if at := hd.Get("x-owncdn-delete-at"); at != "" {
 		n, err := strconv.ParseInt(at, 10, 64)
-		if err != nil || n <= now.Unix() {
-			return 0, schema.Errorf(schema.KindInvalidArgument, "x-owncdn-delete-at must be a unix time in the future")
+		if err != nil || n <= now.Unix() || n > maxDeleteAt {
+			return 0, schema.Errorf(schema.KindInvalidArgument,
+				"x-owncdn-delete-at must be a unix time in the future, at most %d", int64(maxDeleteAt))
 		}
 		return n, nil
 	}
@@ -250,7 +262,14 @@ func deleteAt(hd http.Header, now time.Time) (int64, error) {
 
 // upload reads what every upload names: the path, and the metadata of
 // the x-owncdn-meta-* headers.
+//
+// A declared size over the maximum object size is refused here, before
+// the body is read: net/http sends "100 Continue" on the first read, so a
+// client that asked for it never sends the body.
 func (c *call) upload() (path string, meta map[string]string, err error) {
+	if max := c.h.d.Core.MaxObjectSize(); c.r.ContentLength > max {
+		return "", nil, schema.Errorf(schema.KindTooLarge, "the upload declares %d bytes, more than the maximum object size of %d", c.r.ContentLength, max)
+	}
 	if path, err = c.path(); err != nil {
 		return "", nil, err
 	}

@@ -20,6 +20,9 @@ import (
 // Objects are the core's object commands.
 type Objects interface {
 	PutObject(ctx context.Context, o events.Origin, in events.PutInput) (*schema.Version, error)
+	// MaxObjectSize is the largest object the core stores (a PUT or part
+	// declaring more is refused before its body is read).
+	MaxObjectSize() int64
 	CopyObject(ctx context.Context, o events.Origin, in events.CopyInput) (*schema.Version, error)
 	// DeleteObject adds a delete marker; KindNotFound when there is no
 	// live version.

@@ -80,6 +80,10 @@ func classify(err error) (status int, code, msg string) {
 		return ve.Status, ve.Code, ve.Message
 	case errors.As(err, &se):
 		return se.Status, se.Code, se.Message
+	case errors.Is(err, httpx.ErrBodyTimeout):
+		return http.StatusBadRequest, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period."
+	case errors.Is(err, httpx.ErrIncompleteBody):
+		return http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."
 	}
 	wi, ok := reasonOf[schema.ReasonOf(err)]
 	if !ok {

@@ -154,6 +154,9 @@ func (w *world) live(service, path string) *schema.Version {
 	return nil
 }
 
+// MaxObjectSize is S3's: 5 GiB.
+func (c fakeCore) MaxObjectSize() int64 { return MaxObjectSize }
+
 func (c fakeCore) PutObject(_ context.Context, o events.Origin, in events.PutInput) (*schema.Version, error) {
 	body, err := io.ReadAll(in.Body) // the S3 body verifies its signature as it is read
 	if err != nil {

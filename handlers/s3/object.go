@@ -105,7 +105,7 @@ func bodyLength(c *req) error {
 	switch {
 	case n < 0:
 		return s3Errorf("MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header.")
-	case n > MaxObjectSize:
+	case n > min(MaxObjectSize, c.h.d.Core.MaxObjectSize()):
 		return s3Errorf("EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size.")
 	}
 	return nil

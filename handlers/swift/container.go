@@ -141,7 +141,7 @@ func putContainer(c *req) error {
 		return c.denied()
 	}
 	if !schema.ValidContainerName(c.container) || len(c.container) > maxContainerName {
-		return swiftErr(http.StatusBadRequest, "Container name must be 1-256 bytes of UTF-8 without '/'")
+		return swiftErr(http.StatusBadRequest, "Container name must be 1-256 bytes of UTF-8 without '/', and not '.' or '..'")
 	}
 	ch, err := readContainerChange(c)
 	if err != nil {

@@ -47,11 +47,21 @@ var statusOf = map[schema.Kind]int{
 	schema.KindRangeNotSatisfiable: http.StatusRequestedRangeNotSatisfiable,
 }
 
+// statusClientDisconnect is Swift's 499 Client Disconnect: a body that
+// ended before its Content-Length or broke its chunked encoding.
+const statusClientDisconnect = 499
+
 // classify returns the status and client-safe message of err.
 func classify(err error) (int, string) {
 	var se *Error
 	if errors.As(err, &se) {
 		return se.Status, se.Message
+	}
+	switch { // as Swift's proxy answers a client's body that times out or falls short
+	case errors.Is(err, httpx.ErrBodyTimeout):
+		return http.StatusRequestTimeout, "The client did not send the request body in time."
+	case errors.Is(err, httpx.ErrIncompleteBody):
+		return statusClientDisconnect, "The client disconnected or sent a malformed body before the declared length."
 	}
 	k := schema.KindOf(err)
 	status, ok := statusOf[k]
@@ -79,7 +89,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	for _, k := range []string{"Etag", "Last-Modified", "Content-Length", "Content-Range", "Accept-Ranges", "Content-Disposition"} {
 		h.Del(k)
 	}
-	body := "<html><h1>" + http.StatusText(status) + "</h1><p>" + html.EscapeString(msg) + "</p></html>"
+	text := http.StatusText(status)
+	if status == statusClientDisconnect {
+		text = "Client Disconnect"
+	}
+	body := "<html><h1>" + text + "</h1><p>" + html.EscapeString(msg) + "</p></html>"
 	h.Set("Content-Type", "text/html; charset=UTF-8")
 	if r.Method == http.MethodHead {
 		h.Set("Content-Length", "0")

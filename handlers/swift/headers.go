@@ -1,6 +1,7 @@
 package swift
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -89,28 +90,63 @@ func readStored(hd http.Header) map[string]string {
 	return out
 }
 
+// maxDeleteAt is the latest expiry Swift records: it normalizes every
+// delete-at into 0..9999999999 (utils.normalize_delete_at_timestamp), so
+// a larger X-Delete-At or X-Delete-After expires then instead of
+// overflowing.
+const maxDeleteAt = 9999999999
+
 // deleteAt reads X-Delete-After (seconds; it wins when both are sent) or
-// X-Delete-At (unix seconds). ok is false when neither was sent.
+// X-Delete-At (unix seconds) as Swift's check_delete_headers does: a value
+// that is not an integer is 400 "Non-integer ...", one that lands at or
+// before now is 400 "... in past", and a time past maxDeleteAt is
+// maxDeleteAt. ok is false when neither was sent.
 func deleteAt(hd http.Header, now time.Time) (at int64, ok bool, err error) {
 	if v := hd.Get("X-Delete-After"); v != "" {
-		n, perr := strconv.ParseInt(v, 10, 64)
-		if perr != nil || n < 0 {
+		n, big, perr := swiftInt(v)
+		if perr != nil {
 			return 0, false, swiftErr(http.StatusBadRequest, "Non-integer X-Delete-After")
 		}
-		return now.Unix() + n, true, nil
+		switch {
+		case big > 0 || n > maxDeleteAt-now.Unix():
+			at = maxDeleteAt
+		case big < 0 || n <= 0:
+			return 0, false, swiftErr(http.StatusBadRequest, "X-Delete-After in past")
+		default:
+			at = now.Unix() + n
+		}
+		return at, true, nil
 	}
 	if v := hd.Get("X-Delete-At"); v != "" {
-		f, perr := strconv.ParseFloat(v, 64)
+		n, big, perr := swiftInt(v)
 		if perr != nil {
 			return 0, false, swiftErr(http.StatusBadRequest, "Non-integer X-Delete-At")
 		}
-		n := int64(f)
-		if n <= now.Unix() {
+		if big > 0 || n > maxDeleteAt {
+			n = maxDeleteAt
+		}
+		if big < 0 || n <= now.Unix() {
 			return 0, false, swiftErr(http.StatusBadRequest, "X-Delete-At in past")
 		}
 		return n, true, nil
 	}
 	return 0, false, nil
+}
+
+// swiftInt parses an integer as Python's int() does for Swift's headers
+// (surrounding spaces and a sign allowed, no fraction or exponent). big
+// is 1 or -1 when the value is an integer beyond int64, n is 0 then.
+func swiftInt(v string) (n int64, big int, err error) {
+	v = strings.TrimSpace(v)
+	n, err = strconv.ParseInt(v, 10, 64)
+	var ne *strconv.NumError
+	if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+		if strings.HasPrefix(v, "-") {
+			return 0, -1, nil
+		}
+		return 0, 1, nil
+	}
+	return n, 0, err
 }
 
 // timestamp is Swift's X-Timestamp: unix seconds with five decimals.

@@ -171,6 +171,9 @@ func defaultDeleteAt(svc *schema.Service, now time.Time) (int64, bool) {
 	if err != nil || n <= 0 {
 		return 0, false // a bad default never blocks writes; the container shows it as set
 	}
+	if n > maxDeleteAt-now.Unix() { // as Swift normalizes every delete-at
+		return maxDeleteAt, true
+	}
 	return now.Unix() + n, true
 }
 
@@ -365,7 +368,10 @@ func writeRanges(c *req, v *schema.Version, ranges []httpx.ByteRange) error {
 	for _, r := range ranges {
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {ct}, "Content-Range": {r.ContentRange(v.Size)}})
 		if err == nil {
-			_, err = io.Copy(part, io.NewSectionReader(rd, r.Start, r.Length))
+			src := &httpx.TrackedReader{ReadSeeker: io.NewSectionReader(rd, r.Start, r.Length)}
+			if _, err = io.Copy(part, src); src.Err != nil {
+				httpx.Abort(c.r, c.h.d.Log, src.Err) // the stored bytes failed: never a complete body
+			}
 		}
 		if err != nil {
 			c.h.d.Log.Debug("swift body write", "request_id", httpx.InfoOf(c.ctx()).ID, "err", err)
