@@ -24,8 +24,18 @@ import (
 // ManifestHeader is the stored header that makes an object a DLO.
 const ManifestHeader = "x-object-manifest"
 
-// MaxSegments bounds an SLO's segments (as Swift's max_manifest_segments).
+// MaxSegments bounds the segments one SLO manifest lists (Swift's
+// max_manifest_segments, 1000 by default).
 const MaxSegments = 1000
+
+// MaxFlatSegments bounds the segments an SLO holds once the SLOs among
+// its segments are flattened into it (each contributes its own segments).
+// Swift keeps nested manifests as references and so has no such total; a
+// Cairn SLO records every segment in its event and its projection, so the
+// total is what bounds the event's size, the memory a put takes and the
+// cost of every listing, read and copy of the object. It equals
+// MaxSegments: a nested SLO composes, it never holds more than a flat one.
+const MaxFlatSegments = MaxSegments
 
 // SegmentInput names one segment of an SLO to be made: a live object, and
 // optionally the ETag and size it must have.
@@ -139,6 +149,7 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 	}
 	var segs []schema.Segment
 	var bad []BadSegment
+	flat := 0 // the segments the large object would hold, bad ones aside
 	now := s.opts.Clock()
 	for i, in := range in.Segments {
 		bad1 := func(p SegmentProblem) {
@@ -163,7 +174,16 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 		case in.Size >= 0 && in.Size != v.Size:
 			bad1(SegmentSizeMismatch)
 		default:
-			segs = append(segs, segmentsOf(v)...)
+			// refused as soon as the total passes the bound, before
+			// anything more is looked up or held
+			if flat += max(len(v.Segments), 1); flat > MaxFlatSegments {
+				return nil, schema.Errorf(schema.KindInvalidArgument,
+					"a static large object holds at most %d segments once the large objects among its segments are flattened; segment %d (%s/%s) brings it past that",
+					MaxFlatSegments, i, in.Service, in.Path)
+			}
+			if len(bad) == 0 { // a refused manifest keeps nothing
+				segs = append(segs, segmentsOf(v)...)
+			}
 		}
 	}
 	if len(bad) > 0 {

@@ -1,6 +1,7 @@
 package swift
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,8 +16,67 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
-// maxManifestSize bounds an SLO manifest body (Swift's max_manifest_size).
+// maxManifestSize bounds an SLO manifest body (Swift's max_manifest_size,
+// 8 MiB by default).
 const maxManifestSize = 8 << 20
+
+// manifestEntry is one segment of an SLO manifest as a client sends it.
+type manifestEntry struct {
+	Path      string  `json:"path"`
+	ETag      *string `json:"etag"`
+	SizeBytes *int64  `json:"size_bytes"`
+}
+
+// errManifestJSON is Swift's answer to a manifest that is not a JSON list.
+func errManifestJSON() error { return swiftErr(http.StatusBadRequest, "Manifest must be valid JSON.") }
+
+// readManifest reads an SLO manifest as Swift does, refusing before it
+// holds more than the limits: a declared length over max_manifest_size
+// before any byte is read (so no 100 Continue is sent), a body over it,
+// and more than max_manifest_segments entries (each 413 with Swift's
+// message). The entries are decoded one at a time, so a refused manifest
+// never costs more than the limit.
+func readManifest(c *req) ([]manifestEntry, error) {
+	tooBig := swiftErr(http.StatusRequestEntityTooLarge, "Manifest File > "+strconv.Itoa(maxManifestSize)+" bytes")
+	if c.r.ContentLength > maxManifestSize {
+		return nil, tooBig
+	}
+	body, err := io.ReadAll(io.LimitReader(c.r.Body, maxManifestSize+1))
+	if errors.Is(err, httpx.ErrBodyTimeout) || errors.Is(err, httpx.ErrIncompleteBody) {
+		return nil, err // answered as every short or slow body is
+	} else if err != nil {
+		return nil, swiftErr(http.StatusBadRequest, "Could not read the manifest")
+	}
+	if len(body) > maxManifestSize {
+		return nil, tooBig
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, errManifestJSON()
+	}
+	var list []manifestEntry
+	for dec.More() {
+		if len(list) == events.MaxSegments {
+			return nil, swiftErr(http.StatusRequestEntityTooLarge,
+				"Number of object-backed segments must be <= "+strconv.Itoa(events.MaxSegments))
+		}
+		var e manifestEntry
+		if err := dec.Decode(&e); err != nil {
+			return nil, errManifestJSON()
+		}
+		list = append(list, e)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, errManifestJSON()
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errManifestJSON()
+	}
+	if len(list) == 0 {
+		return nil, swiftErr(http.StatusBadRequest, "Manifest must list 1 to "+strconv.Itoa(events.MaxSegments)+" segments")
+	}
+	return list, nil
+}
 
 // checkManifest checks an X-Object-Manifest value: "container/prefix",
 // URL-encoded, naming a container.
@@ -44,23 +104,9 @@ func splitPath(p string) (container, object string, ok bool) {
 // Segments must be objects the principal may read in containers of the
 // account; every bad one is listed in the 400, one per line.
 func putLarge(c *req, svc *schema.Service) error {
-	var list []struct {
-		Path      string  `json:"path"`
-		ETag      *string `json:"etag"`
-		SizeBytes *int64  `json:"size_bytes"`
-	}
-	body, err := io.ReadAll(io.LimitReader(c.r.Body, maxManifestSize+1))
+	list, err := readManifest(c)
 	if err != nil {
-		return swiftErr(http.StatusBadRequest, "Could not read the manifest")
-	}
-	if len(body) > maxManifestSize {
-		return swiftErr(http.StatusRequestEntityTooLarge, "Manifest File > "+strconv.Itoa(maxManifestSize)+" bytes")
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return swiftErr(http.StatusBadRequest, "Manifest must be valid JSON.")
-	}
-	if len(list) == 0 || len(list) > events.MaxSegments {
-		return swiftErr(http.StatusBadRequest, "Manifest must list 1 to "+strconv.Itoa(events.MaxSegments)+" segments")
+		return err
 	}
 	in := make([]events.SegmentInput, len(list))
 	var bad []string
