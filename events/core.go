@@ -31,6 +31,7 @@ type State interface {
 	DueExpiries(ctx context.Context, now time.Time, limit int) ([]projections.Expiring, error)
 	Superseded(ctx context.Context, service string, before time.Time, limit int) ([]*schema.Version, error)
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
+	BlobUsers(ctx context.Context, digest string, limit int) ([]schema.ObjectRef, error)
 	Upload(ctx context.Context, service, id string) (*schema.Upload, error)
 	Uploads(ctx context.Context, service string) ([]*schema.Upload, error)
 	Parts(ctx context.Context, service, upload string) ([]*schema.Part, error)

@@ -22,6 +22,8 @@ type Maintenance interface {
 	Superseded(ctx context.Context, service string, before time.Time, limit int) ([]*schema.Version, error)
 	// BlobReferenced reports whether any version references the blob.
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
+	// BlobUsers returns up to limit versions that reference the blob.
+	BlobUsers(ctx context.Context, digest string, limit int) ([]schema.ObjectRef, error)
 }
 
 var _ Maintenance = (*Store)(nil)
@@ -109,4 +111,35 @@ func (s *Store) BlobReferenced(_ context.Context, digest string) (bool, error) {
 		return err
 	})
 	return ok, err
+}
+
+// BlobUsers returns up to limit (<= 0: all) versions, of every service,
+// that reference the blob (their own bytes or a segment's). It reads every
+// version: it is for reports on damaged blobs (the scrubber), not for a
+// request path.
+func (s *Store) BlobUsers(_ context.Context, digest string, limit int) ([]schema.ObjectRef, error) {
+	out := []schema.ObjectRef{}
+	var derr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", "v:", func(k, raw string) bool {
+			if !strings.HasPrefix(k, "v:") {
+				return false
+			}
+			var v schema.Version
+			if derr = decodeJSON(raw, &v); derr != nil {
+				return false
+			}
+			for _, d := range v.Digests() {
+				if d == digest {
+					out = append(out, schema.ObjectRef{Service: v.Service, Path: v.Path, Version: v.Version})
+					break
+				}
+			}
+			return limit <= 0 || len(out) < limit
+		})
+	})
+	if derr != nil {
+		err = derr
+	}
+	return out, err
 }

@@ -256,3 +256,49 @@ type FileListQuery struct {
 	// "sync:N".
 	AsOf string
 }
+
+// BlobHealth is the answer of blobhealth: what the scrubber (a background
+// job verifying every blob's size and digest at a configured rate) found
+// since the server started.
+type BlobHealth struct {
+	// Enabled: the scrubber runs on this server (scrub_interval > 0 and
+	// not read-only).
+	Enabled bool `json:"enabled"`
+	// Interval is how often a pass starts (a Go duration; "0s": off).
+	Interval string `json:"interval"`
+	// BytesPerSecond bounds how fast a pass reads (0: unbounded).
+	BytesPerSecond int64 `json:"bytes_per_second"`
+	// Passes counts the passes completed since the server started.
+	Passes int64 `json:"passes"`
+	// Running: a pass is under way.
+	Running bool `json:"running"`
+	// LastStarted and LastFinished are RFC 3339 times ("" before the
+	// first pass).
+	LastStarted  string `json:"last_started"`
+	LastFinished string `json:"last_finished"`
+	// Checked and CheckedBytes count the blobs (and their bytes) the last
+	// completed pass verified; Damaged how many of them it found damaged.
+	Checked      int64 `json:"checked"`
+	CheckedBytes int64 `json:"checked_bytes"`
+	Damaged      int64 `json:"damaged"`
+	// Quarantined is how many damaged blobs the blobstore moved aside
+	// since the server started, by the scrubber or by reads.
+	Quarantined int64 `json:"quarantined"`
+	// Blobs are the damaged blobs the scrubber found and that no upload of
+	// the same bytes has healed since.
+	Blobs []DamagedBlob `json:"blobs"`
+}
+
+// DamagedBlob is a blob the scrubber found damaged.
+type DamagedBlob struct {
+	Digest string `json:"digest"` // SHA-256, hex
+	Size   int64  `json:"size"`   // the file's size when found
+	// Reason says how it was damaged, as the blobstore reported it.
+	Reason string `json:"reason"`
+	Found  string `json:"found"` // RFC 3339
+	// Quarantined: the file was moved into the blobstore's quarantine
+	// folder (reads of it fail until the bytes are uploaded again).
+	Quarantined bool `json:"quarantined"`
+	// Objects are the versions that reference the blob (up to 100).
+	Objects []ObjectRef `json:"objects"`
+}

@@ -40,6 +40,8 @@ functions:
   sourcecreate   --name NAME --source-url URL --source-key KEY   (a replication source: another instance and a key there)
   sourcelist
   sourcedelete   --name NAME
+  blobhealth     what the scrubber found: its last pass, damaged (quarantined) blobs
+                 and the versions that reference them
   servicecreate  ... --replica SOURCE/SID     (a read-only replica of service SID on SOURCE)
   serviceupdate  --id ID --promote | --follow SOURCE/SID   (failover; re-attach)
   servicecreate  --id ID --type cache --source-service SID | --source-origin URL
@@ -88,7 +90,7 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	}
 	method := http.MethodPost
 	switch fn {
-	case "servicelist", "keylist", "accountlist", "sourcelist":
+	case "servicelist", "keylist", "accountlist", "sourcelist", "blobhealth":
 		if fn == "servicelist" {
 			method = http.MethodGet
 			body = nil

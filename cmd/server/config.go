@@ -100,6 +100,15 @@ type Config struct {
 	// (httpx.Anonymous).
 	MaxAnonymousConns int `json:"max_anonymous_conns"`
 
+	// ScrubInterval is how often the scrubber starts a pass verifying
+	// every blob's size and SHA-256 (damaged blobs are quarantined and
+	// reported by blobhealth); 0 turns it off. A read-only server never
+	// scrubs.
+	ScrubInterval Duration `json:"scrub_interval"`
+	// ScrubRate bounds how many bytes per second a scrub pass reads; 0
+	// reads as fast as the disk goes.
+	ScrubRate int64 `json:"scrub_rate"`
+
 	// Clock replaces time.Now (tests).
 	Clock func() time.Time `json:"-"`
 }
@@ -139,6 +148,8 @@ func Default() Config {
 		LogLevel:           "info",
 		UploadMaxAge:       Duration(7 * 24 * time.Hour),
 		UploadReapInterval: Duration(time.Hour),
+		ScrubInterval:      Duration(24 * time.Hour),
+		ScrubRate:          16 << 20,
 		CheckpointOnStop:   true,
 		Name:               "cairn",
 		IdleTimeout:        Duration(2 * time.Minute),
@@ -246,6 +257,15 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
 		}
+	}
+	if c.ScrubInterval < 0 {
+		errs = append(errs, errors.New("scrub_interval must be 0 (off) or positive"))
+	}
+	if c.ScrubRate < 0 {
+		errs = append(errs, errors.New("scrub_rate must be 0 (unbounded) or a positive number of bytes per second"))
+	}
+	if c.ScrubInterval == 0 && c.ScrubRate > 0 && c.ScrubRate != Default().ScrubRate {
+		errs = append(errs, errors.New("scrub_rate is set but scrub_interval is 0 (the scrubber is off): set scrub_interval too"))
 	}
 	if c.MinTransferRate < 0 {
 		errs = append(errs, errors.New("min_transfer_rate must be 0 (off) or a positive number of bytes per second"))

@@ -19,7 +19,7 @@ func TestDefault(t *testing.T) {
 		GCGrace: Duration(time.Hour), CheckpointInterval: Duration(time.Minute), ReplicationWait: Duration(20 * time.Second), RetainInterval: Duration(time.Minute), LogLevel: "info", Name: "cairn",
 		UploadMaxAge: Duration(7 * 24 * time.Hour), UploadReapInterval: Duration(time.Hour), CheckpointOnStop: true,
 		IdleTimeout: Duration(2 * time.Minute), HeaderTimeout: Duration(30 * time.Second), BodyTimeout: Duration(time.Minute),
-		MinTransferRate: 1024, MaxAnonymousConns: 512}
+		MinTransferRate: 1024, MaxAnonymousConns: 512, ScrubInterval: Duration(24 * time.Hour), ScrubRate: 16 << 20}
 	c.Clock = nil
 	if got, _ := json.Marshal(c); string(got) != string(mustJSON(t, want)) {
 		t.Errorf("Default() = %s\nwant        %s", got, mustJSON(t, want))
@@ -183,6 +183,11 @@ func TestConfig_Validate(t *testing.T) {
 		{"upload max age negative", func(c *Config) { c.UploadMaxAge = Duration(-time.Hour) }, "upload_max_age"},
 		{"upload max age zero is never", func(c *Config) { c.UploadMaxAge = 0 }, ""},
 		{"upload reap interval", func(c *Config) { c.UploadReapInterval = 0 }, "upload_reap_interval"},
+		{"scrub interval negative", func(c *Config) { c.ScrubInterval = Duration(-time.Hour) }, "scrub_interval"},
+		{"scrub off", func(c *Config) { c.ScrubInterval = 0 }, ""},
+		{"scrub off, unbounded", func(c *Config) { c.ScrubInterval, c.ScrubRate = 0, 0 }, ""},
+		{"scrub rate without interval", func(c *Config) { c.ScrubInterval, c.ScrubRate = 0, 1<<20 }, "scrub_rate is set but scrub_interval is 0"},
+		{"scrub rate negative", func(c *Config) { c.ScrubRate = -1 }, "scrub_rate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

@@ -51,6 +51,9 @@ type Server struct {
 	// ReadOnlyAt is where a read-only server (Config.ReadOnly) stands; nil
 	// otherwise.
 	ReadOnlyAt *datadir.Moment
+	// Scrubber verifies every blob in the background (Config.ScrubInterval)
+	// and answers blobhealth.
+	Scrubber *events.Scrubber
 
 	logger   *slog.Logger
 	replicas *replication.Follower
@@ -167,8 +170,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err := s.openCaches(ctx); err != nil {
 		return nil, err
 	}
+	s.Scrubber = events.NewScrubber(s.Core, events.ScrubOptions{Interval: time.Duration(cfg.ScrubInterval), BytesPerSecond: cfg.ScrubRate})
 	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger,
-		Feed: s.feed(), Stop: feeds.Done(), Replicas: s.replicas, Caches: s.Caches})
+		Feed: s.feed(), Stop: feeds.Done(), Replicas: s.replicas, Caches: s.Caches, Blobs: s.Scrubber})
 	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger})
 	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger, PublicURL: cfg.PublicURL})
 	aud := audit.New(s.Log, s.Blobs, auth, events.PublicKeyHex(s.SigningKey), logger)
@@ -200,6 +204,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 			defer s.wg.Done()
 			s.Core.RunUploadReaper(runCtx, time.Duration(cfg.UploadReapInterval), time.Duration(cfg.UploadMaxAge), logger)
 		}()
+	}
+	if cfg.ScrubInterval > 0 { // 0: no scrubbing (reads still verify what they serve)
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.Scrubber.Run(runCtx, logger) }()
 	}
 	s.replicas.Start()
 	ok = true

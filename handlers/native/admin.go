@@ -25,6 +25,20 @@ var adminFunctions = map[string]function{
 	"sourcecreate":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceCreate},
 	"sourcelist":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceList},
 	"sourcedelete":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceDelete},
+	"blobhealth":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).blobHealth},
+}
+
+// blobHealth answers what the scrubber found: its last pass and the
+// damaged blobs with the versions that reference them.
+func (h *Handler) blobHealth(c *call) error {
+	if err := decodeBody(c, &struct{}{}); err != nil {
+		return err
+	}
+	if h.d.Blobs == nil {
+		return schema.Errorf(schema.KindNotImplemented, "blobhealth is not available on this server")
+	}
+	writeJSON(c.w, http.StatusOK, h.d.Blobs.Health(c.r.Context()))
+	return nil
 }
 
 type adminService struct {

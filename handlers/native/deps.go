@@ -128,3 +128,10 @@ var (
 	_ State  = (*projections.Store)(nil)
 	_ Caches = (*events.Caches)(nil)
 )
+
+// BlobHealth reports what the scrubber found (events.Scrubber).
+type BlobHealth interface {
+	Health(ctx context.Context) schema.BlobHealth
+}
+
+var _ BlobHealth = (*events.Scrubber)(nil)

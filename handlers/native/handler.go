@@ -37,6 +37,9 @@ type Deps struct {
 	Caches Caches
 	// Feed serves the change feed (events); without it events is 501.
 	Feed Feed
+	// Blobs reports the scrubber's findings (blobhealth); without it
+	// blobhealth is 501.
+	Blobs BlobHealth
 	// Stop, closed when the server begins to shut down, ends the feed's
 	// long polls and streams so that HTTP can drain.
 	Stop <-chan struct{}

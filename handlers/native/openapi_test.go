@@ -366,6 +366,8 @@ func TestOpenAPI_ResponseSchemas(t *testing.T) {
 		"Key":          reflect.TypeFor[keyJSON](),
 		"Account":      reflect.TypeFor[accountJSON](),
 		"AdminService": reflect.TypeFor[adminService](),
+		"BlobHealth":   reflect.TypeFor[schema.BlobHealth](),
+		"DamagedBlob":  reflect.TypeFor[schema.DamagedBlob](),
 		"Error":        reflect.TypeFor[errorBody](),
 	} {
 		node, ok := schemas[name]
@@ -594,7 +596,7 @@ func startHandler(t *testing.T) *testServer {
 	}
 	caches := events.NewCaches(core, events.CachesOptions{Dir: filepath.Join(dir, "caches")})
 	h := New(Deps{Core: core, State: state, Auth: access.New(state, testAdminID, testAdminValue), Requests: log, Feed: log,
-		Caches: caches})
+		Caches: caches, Blobs: events.NewScrubber(core, events.ScrubOptions{Interval: time.Hour})})
 	srv := httptest.NewServer(httpx.Middleware(slog.New(slog.DiscardHandler), h))
 	t.Cleanup(func() {
 		srv.Close()
@@ -857,6 +859,11 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(post, "servicecreate", admin, nil, map[string]any{"id": "eu-copy", "replica": map[string]string{"source": "eu", "sid": "photos"}}, nil, http.StatusCreated)
 	call(post, "servicecreate", admin, nil, map[string]any{"id": "eu-bad", "replica": map[string]string{"source": "nope", "sid": "photos"}}, nil, http.StatusBadRequest)
 	call(post, "sourcedelete", admin, nil, map[string]any{"name": "eu"}, nil, http.StatusConflict)
+	if r := call(post, "blobhealth", admin, nil, nil, nil, http.StatusOK); !strings.Contains(string(r.body), `"enabled":true`) || !strings.Contains(string(r.body), `"blobs":[]`) {
+		t.Errorf("blobhealth: %s", r.body)
+	}
+	call(post, "blobhealth", admin, nil, map[string]any{"bogus": 1}, nil, http.StatusBadRequest)
+	call(post, "blobhealth", rw.Value, nil, nil, nil, http.StatusForbidden)
 	call(post, "serviceupdate", admin, nil, map[string]any{"id": "eu-copy", "promote": true}, nil, http.StatusOK)
 	call(post, "serviceupdate", admin, nil, map[string]any{"id": "eu-copy", "promote": true}, nil, http.StatusConflict)
 	call(post, "serviceupdate", admin, nil, map[string]any{"id": "eu-copy", "follow": map[string]string{"source": "eu", "sid": "photos"}}, nil, http.StatusOK)
