@@ -153,28 +153,11 @@ func Recover(ctx context.Context, o RecoverOptions) (st RecoverStats, err error)
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	src, out, exists, err := untilDirs(o.Source, o.Out)
+	src, out, done, err := lockPair(o.Source, o.Out, "stop it first")
 	if err != nil {
 		return st, err
 	}
-	srcLock, err := Lock(src)
-	if err != nil {
-		return st, fmt.Errorf("%w: stop it first", err)
-	}
-	defer srcLock.Close()
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		return st, err
-	}
-	defer func() {
-		if err != nil {
-			undo(out, exists)
-		}
-	}()
-	outLock, err := Lock(out)
-	if err != nil {
-		return st, err
-	}
-	defer outLock.Close()
+	defer func() { done(err != nil) }()
 
 	// the source's log is opened in a copy, so Source is never written
 	// (JetStream rewrites the index of a block it recovered)

@@ -69,28 +69,11 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 	if o.Seq == 0 && o.Time.IsZero() {
 		return st, errors.New("rebuild --until: give a sequence or a time")
 	}
-	src, out, exists, err := untilDirs(o.Source, o.Out)
+	src, out, done, err := lockPair(o.Source, o.Out, "stop it first (rebuild --until copies its log, which is consistent only while no server writes it)")
 	if err != nil {
 		return st, err
 	}
-	srcLock, err := Lock(src)
-	if err != nil {
-		return st, fmt.Errorf("%w: stop it first (rebuild --until copies its log, which is consistent only while no server writes it)", err)
-	}
-	defer srcLock.Close()
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		return st, err
-	}
-	defer func() {
-		if err != nil {
-			undo(out, exists)
-		}
-	}()
-	outLock, err := Lock(out)
-	if err != nil {
-		return st, err
-	}
-	defer outLock.Close()
+	defer func() { done(err != nil) }()
 
 	logf("copying the log %s to %s", filepath.Join(src, LogDir), filepath.Join(out, LogDir))
 	if err := copyTree(filepath.Join(src, LogDir), filepath.Join(out, LogDir), func(size int64) {
@@ -209,6 +192,39 @@ func untilDirs(source, out string) (src, dst string, exists bool, err error) {
 		return "", "", false, fmt.Errorf("--out %s is not empty: rebuild --until makes a new data directory", dst)
 	}
 	return src, dst, true, nil
+}
+
+// lockPair checks source (a stopped server's directory) and out (a new
+// directory, or an empty one) for an operation that builds out from
+// source, and locks both. done releases the locks and, when the operation
+// failed, removes what it made of out. why is added to the error when the
+// source is in use.
+func lockPair(source, outDir, why string) (src, out string, done func(failed bool), err error) {
+	src, out, exists, err := untilDirs(source, outDir)
+	if err != nil {
+		return "", "", nil, err
+	}
+	srcLock, err := Lock(src)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("%w: %s", err, why)
+	}
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		srcLock.Close()
+		return "", "", nil, err
+	}
+	outLock, err := Lock(out)
+	if err != nil {
+		undo(out, exists)
+		srcLock.Close()
+		return "", "", nil, err
+	}
+	return src, out, func(failed bool) {
+		outLock.Close()
+		if failed {
+			undo(out, exists)
+		}
+		srcLock.Close()
+	}, nil
 }
 
 // undo takes back what a failed rebuild made in out: out itself when it
