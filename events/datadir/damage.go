@@ -3,7 +3,6 @@ package datadir
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -186,13 +185,8 @@ func Recover(ctx context.Context, o RecoverOptions) (st RecoverStats, err error)
 		logf("%s misses no event: keeping all %d", src, ls.Last)
 	}
 
-	for _, name := range []string{AdminFile, SecretFile, SigningKeyFile} {
-		switch err := copyFile(filepath.Join(src, name), filepath.Join(out, name)); {
-		case errors.Is(err, os.ErrNotExist):
-			logf("%s has no %s: not copied", src, name)
-		case err != nil:
-			return st, err
-		}
+	if err := copyKeyFiles(src, out, logf); err != nil {
+		return st, err
 	}
 	logf("copying events 1-%d into %s", st.Kept, filepath.Join(out, LogDir))
 	to, err := events.OpenJetStream(ctx, events.NATSOptions{Dir: out, SyncInterval: time.Second, Name: "cairn-recover"})

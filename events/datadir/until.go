@@ -82,13 +82,8 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 	}); err != nil {
 		return st, fmt.Errorf("copy the log: %w", err)
 	}
-	for _, name := range []string{AdminFile, SecretFile, SigningKeyFile} {
-		switch err := copyFile(filepath.Join(src, name), filepath.Join(out, name)); {
-		case errors.Is(err, fs.ErrNotExist):
-			logf("%s has no %s: not copied", src, name)
-		case err != nil:
-			return st, err
-		}
+	if err := copyKeyFiles(src, out, logf); err != nil {
+		return st, err
 	}
 	jl, err := events.OpenJetStream(ctx, events.NATSOptions{Dir: out, SyncAlways: true, Name: "cairn-rebuild-until"})
 	if err != nil {
@@ -319,6 +314,21 @@ func copyTree(src, dst string, counted func(size int64)) error {
 		return err
 	}
 	return syncTree(dst)
+}
+
+// copyKeyFiles copies what a server needs besides its log, blobs and
+// projections (AdminFile, SecretFile, SigningKeyFile) from src to out; a
+// file src does not have is not copied, and logf says so.
+func copyKeyFiles(src, out string, logf func(string, ...any)) error {
+	for _, name := range []string{AdminFile, SecretFile, SigningKeyFile} {
+		switch err := copyFile(filepath.Join(src, name), filepath.Join(out, name)); {
+		case errors.Is(err, fs.ErrNotExist):
+			logf("%s has no %s: not copied", src, name)
+		case err != nil:
+			return err
+		}
+	}
+	return nil
 }
 
 // copyFile copies the regular file src to the new file dst, with its
