@@ -95,9 +95,6 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if cs, ok := d.Caches.(*events.Caches); ok && cs == nil {
-		d.Caches = nil // a nil *events.Caches is no caches, not one to call
-	}
 	get, put := []string{http.MethodGet, http.MethodHead}, []string{http.MethodPut, http.MethodPost}
 	post := []string{http.MethodPost}
 	h := &Handler{d: d, funcs: map[string]function{
