@@ -134,7 +134,11 @@ func startIn(t testing.TB, cfg server.Config) *Env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	srv, err := server.Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	logger := slog.New(slog.DiscardHandler)
+	if os.Getenv("CAIRN_E2E_LOG") != "" { // a failing test's servers, told apart by port
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test", t.Name())
+	}
+	srv, err := server.Open(ctx, cfg, logger)
 	if err != nil {
 		t.Fatalf("server.Open: %v", err)
 	}

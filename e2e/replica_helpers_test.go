@@ -153,8 +153,16 @@ func rpSnapshot(t testing.TB, e *Env, sid string) *rpSnap {
 	svc := rpSvc(t, e, sid)
 	s := &rpSnap{Last: svc.LastSyncID, Files: svc.Files, Bytes: svc.Bytes,
 		Versions: map[string][]map[string]any{}, Bodies: map[string]string{}}
+	restarts := 0
 	for after := "0"; ; {
 		r := e.Do(t, Req{Fn: "syncnext", Key: e.AdminKey, Query: Q("sid", sid, "after", after, "limit", "1000")})
+		if r.Status == http.StatusGone && after != "0" && r.ErrorCode() == "history_truncated" && restarts < 3 {
+			// a resync started the replica's history over while it was
+			// being read: read it again from its new start
+			restarts++
+			after, s.Since, s.Changes = "0", 0, nil
+			continue
+		}
 		if r.Status == http.StatusGone && after == "0" && r.ErrorCode() == "history_truncated" {
 			// a resynchronised replica: its history starts at the resync
 			var gone struct {

@@ -168,8 +168,8 @@ func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // Anonymous caps the connections that have not yet carried an
 // authenticated request (one whose Info names a key): new connections,
 // and ones that only made anonymous requests. When a new connection would
-// pass the cap, the one that has waited longest between requests (or for
-// its first) among them is closed; when none is waiting, every one being
+// pass the cap, the idle one whose last request began earliest (or, with
+// none yet, that connected earliest) is closed; when none is waiting, every one being
 // mid-request, the new connection is closed at once. A connection leaves
 // the count for good with its first authenticated request, so clients
 // with keys are never pushed out by anonymous ones.
@@ -188,7 +188,10 @@ type tracked struct {
 	a      *Anonymous
 	conn   net.Conn
 	active bool
-	since  time.Time // when it became idle (or connected)
+	// since is when its last request began (or when it connected): the
+	// client's own order, where the moment the server marks it idle
+	// again races with the client's next step
+	since time.Time
 }
 
 type connKey struct{}
@@ -238,11 +241,11 @@ func (a *Anonymous) ConnState(c net.Conn, s http.ConnState) {
 	switch s {
 	case http.StateActive:
 		if t := a.conns[c]; t != nil {
-			t.active = true
+			t.active, t.since = true, time.Now()
 		}
 	case http.StateIdle:
 		if t := a.conns[c]; t != nil {
-			t.active, t.since = false, time.Now()
+			t.active = false
 		}
 	case http.StateHijacked, http.StateClosed:
 		delete(a.conns, c)
