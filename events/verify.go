@@ -51,10 +51,47 @@ type VerifyReport struct {
 	LastSigned  uint64  `json:"last_signed"` // the newest sequence a valid checkpoint covers
 	Blobs       int     `json:"blobs"`
 	Breaks      []Break `json:"breaks"`
+	// Projections compares a data directory's projections with a fresh
+	// fold of its log (datadir.VerifyDir); a remote verify, which cannot
+	// read the server's projections file, notes that it did not compare.
+	Projections *ProjectionsReport `json:"projections,omitempty"`
 }
 
 // OK reports whether nothing was broken.
-func (r *VerifyReport) OK() bool { return len(r.Breaks) == 0 }
+func (r *VerifyReport) OK() bool {
+	return len(r.Breaks) == 0 && (r.Projections == nil || r.Projections.OK())
+}
+
+// ProjectionsReport is what comparing the projections file with a fresh
+// fold of the log up to the file's applied sequence found.
+type ProjectionsReport struct {
+	Applied  uint64 `json:"applied"`  // the file's applied sequence: the fold's target
+	Compared bool   `json:"compared"` // false when Note or Problem says why not
+	Keys     int    `json:"keys"`     // keys compared (both sides, once each)
+	Missing  int    `json:"missing"`  // in the fold, not in the file
+	Stray    int    `json:"stray"`    // in the file, not in the fold
+	Changed  int    `json:"changed"`  // in both, with other values
+	// Diffs are the first differing keys, in key order.
+	Diffs []ProjectionDiff `json:"diffs"`
+	// Note says what is worth knowing but not wrong (no file yet, a file
+	// behind the log); Problem what is wrong with the file as a whole.
+	Note    string `json:"note,omitempty"`
+	Problem string `json:"problem,omitempty"`
+}
+
+// OK reports whether the file is what the log folds to.
+func (p *ProjectionsReport) OK() bool {
+	return p.Problem == "" && p.Missing+p.Stray+p.Changed == 0
+}
+
+// ProjectionDiff is one key where the file and the fold differ; a value
+// is cut short past a kilobyte.
+type ProjectionDiff struct {
+	Key  string `json:"key"`
+	What string `json:"what"` // "missing", "stray" or "changed"
+	File string `json:"file,omitempty"`
+	Fold string `json:"fold,omitempty"`
+}
 
 // Verify walks the whole log in order and checks every link of the hash
 // chain, every checkpoint's signature (against pub when given, else the

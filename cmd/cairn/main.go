@@ -50,7 +50,8 @@ commands:
   restore   bring a service (or a prefix) back to a moment, or fork the moment into a new service
   recover   a damaged log (events missing): --data DIR --out NEWDIR makes a new data directory with every event
             before the damage, its blobs and projections; DIR is only read
-  verify    check the log's hash chain, signed checkpoints and blobs (--data DIR offline, or --url URL)
+  verify    check the log's hash chain, signed checkpoints and blobs (--data DIR offline, or --url URL); with --data
+            also the projections against a fresh fold of the log
   pubkey    print the public key the server signs its checkpoints with
   subject   print the NATS subject filter(s) of a service, an object or an op (--sid S [--path P] [--op OP])
   tail      follow the change feed (GET /events): one JSON line per event (--sid S [--type T] [--path P] [--from SEQ|TIME])

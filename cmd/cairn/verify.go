@@ -26,8 +26,9 @@ import (
 // verifyCmd is `cairn verify [--data DIR | --url URL --key KEY] [--pubkey HEX] [--json]`.
 func verifyCmd(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	data := fs.String("data", "", "data directory of a stopped server")
-	url := fs.String("url", getenv("CAIRN_URL"), "URL of a running server (with --key, the server's admin key)")
+	data := fs.String("data", "", "data directory of a stopped server (checks its projections against a fresh fold of the log too)")
+	url := fs.String("url", getenv("CAIRN_URL"), "URL of a running server (with --key, the server's admin key); "+
+		"checks the log and blobs only: comparing the projections with a fresh fold of the log needs --data")
 	key := fs.String("key", getenv("CAIRN_KEY"), "the server's admin key (with --url)")
 	pubHex := fs.String("pubkey", "", "checkpoint public key to trust (hex; default: the data directory's own, or the server's)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -52,7 +53,9 @@ func verifyCmd(ctx context.Context, args []string, stdout io.Writer, getenv func
 			return errors.New("--url needs the server's admin key (--key or CAIRN_KEY)")
 		}
 		r := &remoteLog{c: client.New(*url, *key, nil), chains: map[uint64]string{}}
-		rep, err = events.Verify(ctx, r, r, pub)
+		if rep, err = events.Verify(ctx, r, r, pub); rep != nil {
+			rep.Projections = &events.ProjectionsReport{Note: remoteProjections}
+		}
 	default:
 		if *data == "" {
 			*data = getenv("CAIRN_DATA")
@@ -78,10 +81,35 @@ func verifyCmd(ctx context.Context, args []string, stdout io.Writer, getenv func
 	if damage != nil {
 		return damage
 	}
-	if !rep.OK() {
-		return fmt.Errorf("the log does not verify: %d breaks, the first at event %d", len(rep.Breaks), rep.Breaks[0].Seq)
+	var fails []error
+	if len(rep.Breaks) > 0 {
+		fails = append(fails, fmt.Errorf("the log does not verify: %d breaks, the first at event %d", len(rep.Breaks), rep.Breaks[0].Seq))
 	}
-	return nil
+	if p := rep.Projections; p != nil && !p.OK() {
+		fails = append(fails, projectionsError(p, *data))
+	}
+	return errors.Join(fails...)
+}
+
+// remoteProjections is what verify --url says of the projections.
+const remoteProjections = "not checked: the projections file is read from a data directory, " +
+	"run `cairn verify --data DIR` on the stopped server to compare it with a fresh fold of the log"
+
+// projectionsError says what is wrong with the projections and what
+// fixes it. A server serves projections that differ from the log as they
+// are (it rebuilds only those it cannot read or that are ahead of the
+// log), so the fix is an offline rebuild.
+func projectionsError(p *events.ProjectionsReport, dir string) error {
+	if p.Problem != "" {
+		return fmt.Errorf("the projections do not verify: %s", p.Problem)
+	}
+	n, keys := p.Changed+p.Missing+p.Stray, "keys"
+	if n == 1 {
+		keys = "key"
+	}
+	return fmt.Errorf("the projections differ from a fresh fold of the log at %d %s (%d changed, %d missing, %d stray); "+
+		"a server serves them as they are: stop it and run `cairn rebuild --data %s` to refold them from the log",
+		n, keys, p.Changed, p.Missing, p.Stray, dir)
 }
 
 func printReport(w io.Writer, rep *events.VerifyReport) {
@@ -91,12 +119,46 @@ func printReport(w io.Writer, rep *events.VerifyReport) {
 	}
 	fmt.Fprintf(w, ")\ncheckpoints: %d (the newest signed covers event %d)\nblobs:       %d checked\n",
 		rep.Checkpoints, rep.LastSigned, rep.Blobs)
+	p := rep.Projections
+	switch {
+	case p == nil:
+	case p.Compared:
+		fmt.Fprintf(w, "projections: %d keys compared with a fresh fold of the log up to event %d\n", p.Keys, p.Applied)
+	default:
+		fmt.Fprintln(w, "projections: not compared")
+	}
+	if p != nil && p.Note != "" {
+		fmt.Fprintf(w, "  (%s)\n", p.Note)
+	}
 	if rep.OK() {
-		fmt.Fprintln(w, "OK: every link, signature and blob verifies")
+		what := "every link, signature and blob verifies"
+		if p != nil && p.Compared {
+			what += ", and the projections are what the log folds to"
+		}
+		fmt.Fprintln(w, "OK: "+what)
 		return
 	}
 	for _, b := range rep.Breaks {
 		fmt.Fprintf(w, "BREAK at event %d: %s\n", b.Seq, b.What)
+	}
+	if p == nil || p.OK() {
+		return
+	}
+	if p.Problem != "" {
+		fmt.Fprintf(w, "PROJECTIONS: %s\n", p.Problem)
+		return
+	}
+	for _, d := range p.Diffs {
+		fmt.Fprintf(w, "PROJECTION %s: %q\n", d.What, d.Key)
+		if d.What != "missing" {
+			fmt.Fprintf(w, "  file: %s\n", d.File)
+		}
+		if d.What != "stray" {
+			fmt.Fprintf(w, "  fold: %s\n", d.Fold)
+		}
+	}
+	if n := p.Changed + p.Missing + p.Stray; n > len(p.Diffs) {
+		fmt.Fprintf(w, "... and %d more keys that differ\n", n-len(p.Diffs))
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -12,7 +14,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidwall/buntdb"
+
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/events/datadir"
+	"github.com/cairnhq/cairn/schema"
 )
 
 // verifyOut runs `cairn verify args...` and returns its output and error.
@@ -132,4 +138,69 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("verify of a changed log file: %v\n%s", err, out)
 	}
 	t.Logf("a changed block file:\n%s", out)
+}
+
+// An edited projection value is served as it is: `cairn verify --data`
+// folds the log afresh, names the key and says how to fix it; a remote
+// verify says it cannot look.
+func TestVerify_Projections(t *testing.T) {
+	ts := startServer(t)
+	env := map[string]string{"CAIRN_URL": ts.url, "CAIRN_KEY": ts.key}
+	adminJSON(t, env, nil, "servicecreate", "--id", "svc-p")
+	if st, body := httpStatus(t, http.MethodPut, ts.url+"/uploadfile?sid=svc-p&path=doc", ts.key,
+		strings.NewReader("twelve bytes")); st != http.StatusCreated {
+		t.Fatalf("upload: %d %s", st, body)
+	}
+	out, err := verifyOut("--url", ts.url, "--key", ts.key)
+	if err != nil || !strings.Contains(out, "projections: not compared") || !strings.Contains(out, "cairn verify --data DIR") {
+		t.Fatalf("verify --url does not say the projections need --data: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	if err := ts.srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := verifyOut("--data", ts.dir); err != nil || !strings.Contains(out, "projections are what the log folds to") {
+		t.Fatalf("verify --data of a clean directory: %v\n%s", err, out)
+	}
+
+	key := schema.ObjectKey("svc-p", "doc")
+	db, err := buntdb.Open(filepath.Join(ts.dir, datadir.ProjectionsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *buntdb.Tx) error {
+		v, err := tx.Get(key)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(v, `"size":12,`) {
+			return fmt.Errorf("%q has no size 12: %s", key, v)
+		}
+		_, _, err = tx.Set(key, strings.Replace(v, `"size":12,`, `"size":13,`, 1), nil)
+		return err
+	})
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+
+	out, err = verifyOut("--data", ts.dir)
+	if err == nil || !strings.Contains(out, strconv.Quote(key)) || !strings.Contains(out, `"size":13,`) ||
+		!strings.Contains(err.Error(), "cairn rebuild --data "+ts.dir) {
+		t.Fatalf("verify --data of an edited value: %v\n%s", err, out)
+	}
+	t.Logf("an edited projection value:\n%s%v", out, err)
+	out, err = verifyOut("--data", ts.dir, "--json")
+	var rep events.VerifyReport
+	if jerr := json.Unmarshal([]byte(out), &rep); err == nil || jerr != nil || rep.Projections == nil ||
+		rep.Projections.Changed != 1 || len(rep.Projections.Diffs) != 1 || rep.Projections.Diffs[0].Key != key {
+		t.Fatalf("verify --data --json of an edited value: %v, %v\n%s", err, jerr, out)
+	}
+
+	// the fix the error names
+	if err := run(ctx, []string{"rebuild", "--data", ts.dir}, io.Discard, io.Discard, envOf(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := verifyOut("--data", ts.dir); err != nil {
+		t.Fatalf("verify after the rebuild: %v\n%s", err, out)
+	}
 }
