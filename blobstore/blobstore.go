@@ -35,11 +35,18 @@ type Store interface {
 	// blob in order and get bytes that do not hash to digest: a damaged
 	// blob fails Open, or the read that would complete it, with an error
 	// wrapping ErrDamaged (none of that read's bytes returned), and is
-	// quarantined. Each backend documents which other reads it verifies.
+	// quarantined. A backend SHOULD verify reads at any offset too (Read
+	// after Seek, ReadAt), failing the same way before it returns a byte
+	// that does not match; each backend documents which reads it verifies.
+	// FS verifies every read of a blob up to its whole-verify size (whole,
+	// at Open) and of a larger blob that has its chunk digests (each chunk
+	// a read touches); only a range of a large blob stored before chunk
+	// digests existed, until Verify writes them, is checked for size alone.
 	Open(ctx context.Context, digest string) (Reader, error)
 
 	// Verify reads the whole blob and checks its size (when size >= 0)
-	// and digest. A damaged blob MUST be quarantined (taken out of the
+	// and digest; a backend that keeps data derived from the bytes (FS's
+	// chunk digests) rewrites it there when it is missing or damaged. A damaged blob MUST be quarantined (taken out of the
 	// store, so Open and Stat give KindNotFound, but never deleted),
 	// counted in Quarantined, and reported with an error wrapping
 	// ErrDamaged; a missing one gives schema.KindNotFound. Put of the
@@ -54,11 +61,13 @@ type Store interface {
 	// it). A missing blob MUST give schema.KindNotFound.
 	Stat(ctx context.Context, digest string) (Info, error)
 
-	// Delete removes the blob. Deleting a missing blob MUST succeed.
+	// Delete removes the blob, and whatever the backend keeps beside it.
+	// Deleting a missing blob MUST succeed.
 	Delete(ctx context.Context, digest string) error
 
 	// Walk calls fn for every blob, in no particular order, stopping at
-	// the first error fn returns (which Walk returns).
+	// the first error fn returns (which Walk returns). A backend's own
+	// files beside the blobs (FS's chunk digests) are never reported.
 	Walk(ctx context.Context, fn func(Info) error) error
 }
 

@@ -30,8 +30,11 @@ const (
 var _ Store = (*FS)(nil)
 
 // FS is the filesystem backend of Store. A blob lives at
-// <dir>/sha256/<first 2 hex>/<next 2 hex>/<full hex>; Puts in progress live in
-// <dir>/tmp/ and are renamed into place once fsynced. Directories of the
+// <dir>/sha256/<first 2 hex>/<next 2 hex>/<full hex>; a blob larger than the
+// whole-verify size has its chunk digests beside it, in <full hex>.chunks
+// (see chunks.go). Puts in progress live in <dir>/tmp/ and are renamed into
+// place once fsynced, the sidecar before the blob, so a visible blob has its
+// sidecar unless it was stored before sidecars existed. Directories of the
 // sha256 tree are created on demand and never removed.
 //
 // FS is safe for concurrent use. It must not be copied.
@@ -40,7 +43,8 @@ type FS struct {
 	blobs string // <dir>/sha256
 	tmp   string // <dir>/tmp
 
-	bufs sync.Pool // *[]byte of copyBufSize
+	bufs      sync.Pool // *[]byte of copyBufSize
+	chunkBufs sync.Pool // *[]byte of defaultChunkSize, for fileReader
 
 	// durable records directories of the sha256 tree whose entry in their
 	// parent is known to be fsynced, so each is synced once per process
@@ -130,12 +134,16 @@ func (s *FS) Close() error { return nil }
 func (s *FS) Root() string { return s.dir }
 
 // Put implements Store. The source is streamed into a temp file while its
-// SHA-256 and MD5 are computed; the file is fsynced, renamed into place and
-// its directory fsynced. If the blob is already present it is verified
-// (size and digest): when sound, the temp file is dropped and the existing
-// blob's modification time is refreshed, so that a re-used orphan gets a
-// new grace period before CollectOrphans may take it; when damaged, it is
-// quarantined and the new bytes take its place (heal on write).
+// SHA-256, MD5 and chunk digests are computed; the file is fsynced, renamed
+// into place and its directory fsynced. A blob larger than the whole-verify
+// size gets its sidecar of chunk digests, written and fsynced the same way
+// and renamed into place just before the blob. If the blob is already
+// present it is verified (size and digest): when sound, the temp file is
+// dropped, the existing blob's modification time is refreshed, so that a
+// re-used orphan gets a new grace period before CollectOrphans may take it,
+// and its sidecar is replaced if it is missing, damaged or different; when
+// damaged, it is quarantined and the new bytes take its place (heal on
+// write), sidecar first.
 //
 // Errors: schema.KindTooLarge when r holds more than maxSize bytes (maxSize
 // >= 0); the context's error (wrapped) when ctx ends; the source's error
@@ -164,7 +172,12 @@ func (s *FS) Put(ctx context.Context, r io.Reader, maxSize int64) (info Info, er
 	}()
 
 	sum256, sumMD5 := sha256.New(), md5.New()
-	size, err := s.copyLimited(ctx, io.MultiWriter(f, sum256, sumMD5), r, maxSize)
+	// The chunk digests are computed from the stream itself, not from a
+	// re-read of the temp file, so they describe the very bytes the digest
+	// names. They are computed for every blob, as its size is known only
+	// at the end; a small blob's are dropped.
+	sumChunks := newChunkSummer(defaultChunkSize)
+	size, err := s.copyLimited(ctx, io.MultiWriter(f, sum256, sumMD5, sumChunks), r, maxSize)
 	if err != nil {
 		return Info{}, err
 	}
@@ -201,12 +214,29 @@ func (s *FS) Put(ctx context.Context, r io.Reader, maxSize int64) (info Info, er
 		return Info{}, err
 	}
 
+	// The sidecar of a large blob, durable before anything is renamed.
+	var chunks []byte
+	var chunksTmp string
+	if size > s.wholeVerify {
+		chunks = sumChunks.result().encode(info.SHA256)
+		if chunksTmp, err = s.writeTempFile(chunks); err != nil {
+			return Info{}, err
+		}
+		defer func() {
+			if chunksTmp != "" {
+				_ = os.Remove(chunksTmp)
+			}
+		}()
+	}
+
 	// Already present? It is trusted only once verified: a damaged copy
 	// is quarantined and replaced by the bytes just received. Touching a
 	// sound one restarts its grace period; if a concurrent Delete removes
-	// it before the touch, the rename below stores it again.
+	// it before the touch, the rename below stores it again. A sound
+	// blob's sidecar is compared with the one just computed and replaced
+	// when it differs (missing, damaged, or written in another format).
 	now := time.Now()
-	err = s.Verify(ctx, info.SHA256, info.Size)
+	_, _, err = s.verify(ctx, info.SHA256, info.Size, false)
 	if err == nil {
 		err = os.Chtimes(target, now, now)
 	}
@@ -215,8 +245,24 @@ func (s *FS) Put(ctx context.Context, r io.Reader, maxSize int64) (info Info, er
 		info.ModTime = now
 		placed = true
 		_ = os.Remove(tmpName)
+		if chunks != nil {
+			tmp := chunksTmp
+			chunksTmp = "" // placeChunks renames or removes it
+			if _, err := s.placeChunks(target, chunks, tmp); err != nil {
+				return Info{}, err
+			}
+		}
 	case errors.Is(err, fs.ErrNotExist), schema.IsKind(err, schema.KindNotFound), errors.Is(err, ErrDamaged):
+		if chunks != nil {
+			if err := os.Rename(chunksTmp, chunksPath(target)); err != nil {
+				return Info{}, ioError(err, "rename chunk digests")
+			}
+			chunksTmp = ""
+		}
 		if err := os.Rename(tmpName, target); err != nil {
+			if chunks != nil {
+				_ = removeChunks(target) // no sidecar without its blob
+			}
 			return Info{}, ioError(err, "rename blob")
 		}
 		placed = true
@@ -272,8 +318,11 @@ func (s *FS) copyLimited(ctx context.Context, w io.Writer, r io.Reader, maxSize 
 // Open implements Store. The returned Reader wraps the open file; closing it
 // is the caller's job. A blob of up to DefaultWholeVerify bytes is verified
 // whole before Open returns (a damaged one is quarantined and Open fails
-// with an error wrapping ErrDamaged); a larger one is verified as it is
-// read through (see fileReader).
+// with an error wrapping ErrDamaged). A larger one is verified as it is
+// read (see fileReader): chunk by chunk, at any offset, when its sidecar is
+// sound, in which case Open also checks the file's size against the size
+// the sidecar records (a mismatch is damage: quarantined, ErrDamaged);
+// only by a whole hash of a read from its start to its end otherwise.
 func (s *FS) Open(ctx context.Context, digest string) (Reader, error) {
 	p, err := s.path(digest)
 	if err != nil {
@@ -295,15 +344,26 @@ func (s *FS) Open(ctx context.Context, digest string) (Reader, error) {
 		_ = f.Close()
 		return nil, notFound(digest)
 	}
-	r := &fileReader{s: s, f: f, fi: fi, path: p, digest: digest, size: fi.Size()}
+	r := &fileReader{s: s, f: f, fi: fi, path: p, digest: digest, size: fi.Size(), cur: -1}
 	if fi.Size() <= s.wholeVerify {
-		if err := s.checkFile(ctx, p, f, fi, digest); err != nil {
+		if err := s.checkFile(ctx, p, f, fi, digest, nil); err != nil {
 			_ = f.Close()
 			return nil, err
 		}
 		r.verified = true
-	} else {
+		return r, nil
+	}
+	// A missing or untrustworthy sidecar is not damage of the blob: the
+	// reader falls back to the whole hash, and Verify rewrites it.
+	chunks, err := loadChunks(p, digest)
+	switch {
+	case err != nil:
 		r.h = sha256.New()
+	case chunks.size != fi.Size():
+		_ = f.Close()
+		return nil, s.quarantine(p, fi, digest, fmt.Sprintf("%d bytes, its chunk digests say %d", fi.Size(), chunks.size))
+	default:
+		r.chunks, r.checked = chunks, make([]bool, chunks.count())
 	}
 	return r, nil
 }
@@ -327,14 +387,20 @@ func (s *FS) Stat(ctx context.Context, digest string) (Info, error) {
 	return Info{SHA256: digest, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
-// Delete implements Store. The directory is not fsynced: a delete lost in a
-// crash leaves an orphan, which the next CollectOrphans removes.
+// Delete implements Store. It removes the blob's sidecar first, so a crash
+// between the two leaves a blob without one (read as one stored before
+// sidecars existed, until Verify writes it) rather than a sidecar no Walk
+// would ever find. The directory is not fsynced: a delete lost in a crash
+// leaves an orphan, which the next CollectOrphans removes.
 func (s *FS) Delete(ctx context.Context, digest string) error {
 	if s.readOnly {
 		return errReadOnly("delete")
 	}
 	p, err := s.path(digest)
 	if err != nil {
+		return err
+	}
+	if err := removeChunks(p); err != nil {
 		return err
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -345,7 +411,7 @@ func (s *FS) Delete(ctx context.Context, digest string) error {
 
 // Walk implements Store. It visits only regular files whose name is a valid
 // digest stored under the directories that digest names; anything else in
-// the tree is skipped. Blobs added or removed during the walk may or may not
+// the tree (sidecars, <digest>.chunks, among them) is skipped. Blobs added or removed during the walk may or may not
 // be visited. Each leaf directory is read whole before fn is called for its
 // blobs, so fn may delete the blob it is given.
 func (s *FS) Walk(ctx context.Context, fn func(Info) error) error {
@@ -490,10 +556,12 @@ type LinkStats struct {
 
 // LinkInto puts every blob of s into the store dst: a hard link where both
 // are on one filesystem, else a copy (written to dst's tmp/, fsynced and
-// renamed into place). Blobs are content-addressed and never change, so a
-// link shares nothing that could diverge. A blob dst already holds is left
-// as it is. Puts in progress in s are not blobs and stay behind. When
-// LinkInto returns, every entry it made is durable.
+// renamed into place). A blob's sidecar goes the same way, before the blob.
+// Blobs are content-addressed and never change (a sidecar is replaced by
+// rename, never written in place), so a link shares nothing that could
+// diverge. A blob dst already holds is left as it is (it gains s's sidecar
+// if it has none). Puts in progress in s are not blobs and stay behind.
+// When LinkInto returns, every entry it made is durable.
 func (s *FS) LinkInto(ctx context.Context, dst *FS) (LinkStats, error) {
 	var st LinkStats
 	if dst.readOnly {
@@ -519,6 +587,13 @@ func (s *FS) LinkInto(ctx context.Context, dst *FS) (LinkStats, error) {
 		st.Blobs++
 		st.Bytes += info.Size
 		leaves[d2] = true
+		switch err := os.Link(chunksPath(from), chunksPath(to)); {
+		case err == nil, errors.Is(err, fs.ErrExist), errors.Is(err, fs.ErrNotExist): // linked, there, or none
+		default:
+			if err := dst.copyIn(ctx, chunksPath(from), chunksPath(to)); err != nil {
+				return err
+			}
+		}
 		switch err := os.Link(from, to); {
 		case err == nil:
 			st.Linked++

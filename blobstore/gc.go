@@ -20,7 +20,10 @@ import (
 // Candidates are gathered during the walk and deleted after it, so s need not
 // support deletion during Walk, and memory grows with the garbage, not with
 // the store. The first error from referenced, Walk, Stat or Delete stops the
-// collection and is returned with the count deleted so far. A negative grace
+// collection and is returned with the count deleted so far. Only blobs are
+// candidates: Walk never reports a backend's own files (FS's sidecars of
+// chunk digests), and Delete removes them with their blob, so they are
+// neither collected as orphans nor left behind. A negative grace
 // is a schema.KindInvalidArgument error. CollectOrphans belongs in a
 // background job, never in the request path.
 func CollectOrphans(ctx context.Context, s Store, referenced func(digest string) (bool, error), grace time.Duration, now time.Time) (removed int, err error) {
