@@ -48,6 +48,7 @@ func TestEventsSchema_EveryEventOfEveryDialect(t *testing.T) {
 	}
 	// replication (sources, a replica, a resync) on a second server
 	r := esReplica(t, p)
+	esRepair(t, p, r)
 
 	sch := esCompile(t)
 	seen := map[string]int{}
@@ -267,6 +268,20 @@ func esCache(t *testing.T, e *Env) {
 	e.Admin(t, "serviceupdate", map[string]any{"id": edge, "refresh": "10m"}, http.StatusOK)
 	natWant(t, "getfile on the cache", e.Do(t, Req{Fn: "getfile", Key: e.AdminKey, Query: Q("sid", edge, "path", "1")}), http.StatusOK)
 	natWant(t, "flush", e.Do(t, Req{Method: http.MethodPost, Fn: "flush", Key: e.AdminKey, Query: Q("sid", edge)}), http.StatusOK)
+}
+
+// esRepair makes r's scrubber repair a damaged blob of a replica from
+// its primary p (blob.repaired.v1).
+func esRepair(t *testing.T, p, r *Env) {
+	sid := p.WithService(t)
+	rpAttach(t, r, "repair-primary", p.URL, rpReadKey(t, p, "", sid), sid, sid, "")
+	body := bytes.Repeat([]byte("repaired "), 20000) // past the inline threshold: a blob
+	p.Upload(t, p.AdminKey, sid, "damaged", body, nil)
+	rpWaitSync(t, p, sid, r, sid)
+	itDamageBlob(t, r, body, itFlip)
+	if n, err := r.Srv.Scrubber.ScrubOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("scrub pass on the replica: %d damaged, %v", n, err)
+	}
 }
 
 // esReplica starts a second server with a replica of a service of p,

@@ -20,6 +20,9 @@ type ScrubOptions struct {
 	// BytesPerSecond bounds how fast a pass reads blobs, so it does not
 	// starve requests of the disk; 0 reads as fast as the disk goes.
 	BytesPerSecond int64
+	// Repair fetches good copies of damaged blobs from replication
+	// sources (scrubrepair.go); nil: damaged blobs are only reported.
+	Repair RepairSource
 }
 
 // maxBlobUsers bounds the versions a damaged blob's report names.
@@ -27,12 +30,16 @@ const maxBlobUsers = 100
 
 // Scrubber is the background job that verifies every blob of the core's
 // blobstore (its size and SHA-256, blobstore.Store.Verify) at a bounded
-// rate. A damaged blob is quarantined by the blobstore, never deleted; the
-// scrubber remembers it with the versions that reference it until an
-// upload of the same bytes heals it, and reports it (Health, the native
-// blobhealth function). It repairs nothing itself, appends no event and
-// never runs on a read-only core. Its state is its own: two servers in one
-// process share nothing.
+// rate, and that every blob the versions reference is there. A damaged
+// blob is quarantined by the blobstore, never deleted; the scrubber
+// remembers it (or a missing one) with the versions that reference it,
+// and reports it (Health, the native blobhealth function) until an upload
+// of the same bytes heals it or the scrubber repairs it: given a
+// RepairSource, it fetches a good copy from a replication source that
+// holds one of those versions (scrubrepair.go), right after finding the
+// damage and again at every pass, and records each repair as a
+// blob.repaired.v1 event. It never runs on a read-only core. Its state is
+// its own: two servers in one process share nothing.
 type Scrubber struct {
 	core *Core
 	opts ScrubOptions
@@ -40,15 +47,25 @@ type Scrubber struct {
 	// pacing is about the disk, not the core's clock).
 	wait func(ctx context.Context, d time.Duration) error
 
-	mu      sync.Mutex
-	health  schema.BlobHealth              // counters of the last completed pass
-	damaged map[string]*schema.DamagedBlob // by digest
-	order   []string                       // digests in the order found
+	mu       sync.Mutex
+	health   schema.BlobHealth       // counters of the last completed pass
+	damaged  map[string]*damagedBlob // by digest
+	order    []string                // digests in the order found
+	repaired int64                   // blobs repaired since the scrubber was made
+}
+
+// damagedBlob is what the scrubber remembers of a damaged or missing blob.
+type damagedBlob struct {
+	schema.DamagedBlob
+	// gone: the blob was out of the store when found (quarantined, or
+	// missing altogether), so its digest back in the store means an
+	// upload of its bytes healed it.
+	gone bool
 }
 
 // NewScrubber returns the scrubber of core's blobstore.
 func NewScrubber(core *Core, o ScrubOptions) *Scrubber {
-	return &Scrubber{core: core, opts: o, wait: sleepCtx, damaged: map[string]*schema.DamagedBlob{}}
+	return &Scrubber{core: core, opts: o, wait: sleepCtx, damaged: map[string]*damagedBlob{}}
 }
 
 // sleepCtx waits d or until ctx ends.
@@ -75,10 +92,13 @@ func (s *Scrubber) Run(ctx context.Context, log *slog.Logger) {
 	every(ctx, s.opts.Interval, log, "scrubber", "damaged", s.ScrubOnce)
 }
 
-// ScrubOnce verifies every blob once, at most BytesPerSecond, and returns
-// how many it found damaged (each quarantined by the blobstore). A blob
-// removed during the pass (by the collector) is skipped; an I/O error on
-// one blob does not stop the pass and is returned at its end.
+// ScrubOnce verifies every blob once, at most BytesPerSecond, then checks
+// that every referenced blob is in the store, and returns how many it
+// found damaged (each quarantined by the blobstore) or missing. Each is
+// repaired at once when it can be (tryRepair), and the pass first tries
+// again those that earlier passes found and nothing has healed since. A
+// blob removed during the pass (by the collector) is skipped; an I/O error
+// on one blob does not stop the pass and is returned at its end.
 func (s *Scrubber) ScrubOnce(ctx context.Context) (int, error) {
 	if s.core.opts.ReadOnly {
 		return 0, nil
@@ -92,6 +112,9 @@ func (s *Scrubber) ScrubOnce(ctx context.Context) (int, error) {
 	s.health.LastStarted = s.core.opts.Clock().UTC().Format(time.RFC3339Nano)
 	s.mu.Unlock()
 
+	for _, dg := range s.unhealed(ctx) {
+		s.tryRepair(ctx, dg)
+	}
 	var checked, bytes, found int64
 	var errs []error
 	start := time.Now()
@@ -102,6 +125,7 @@ func (s *Scrubber) ScrubOnce(ctx context.Context) (int, error) {
 		case errors.Is(err, blobstore.ErrDamaged):
 			found++
 			s.remember(ctx, info, err)
+			s.tryRepair(ctx, info.SHA256)
 		case schema.IsKind(err, schema.KindNotFound): // collected meanwhile
 			return nil
 		case ctx.Err() != nil:
@@ -121,6 +145,11 @@ func (s *Scrubber) ScrubOnce(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		var missing int64
+		missing, err = s.findMissing(ctx, &errs)
+		found += missing
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,38 +171,128 @@ func (s *Scrubber) remember(ctx context.Context, info blobstore.Info, err error)
 		reason = why
 	}
 	_, serr := s.core.blobs.Stat(ctx, info.SHA256)
-	users, uerr := s.core.state.BlobUsers(ctx, info.SHA256, maxBlobUsers)
+	q := schema.IsKind(serr, schema.KindNotFound)
+	s.note(ctx, schema.DamagedBlob{Digest: info.SHA256, Size: info.Size, Reason: reason, Quarantined: q}, q)
+}
+
+// note adds d, with the versions that reference it, to the damaged blobs
+// (replacing what an earlier pass noted of the same digest, but keeping
+// its repair attempts).
+func (s *Scrubber) note(ctx context.Context, d schema.DamagedBlob, gone bool) {
+	users, uerr := s.core.state.BlobUsers(ctx, d.Digest, maxBlobUsers)
 	if uerr != nil {
 		users = []schema.ObjectRef{}
 	}
-	d := &schema.DamagedBlob{Digest: info.SHA256, Size: info.Size, Reason: reason,
-		Found: s.core.opts.Clock().UTC().Format(time.RFC3339Nano), Quarantined: schema.IsKind(serr, schema.KindNotFound),
-		Objects: users}
+	d.Objects, d.Repairs = users, []schema.RepairAttempt{}
+	d.Found = s.core.opts.Clock().UTC().Format(time.RFC3339Nano)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.damaged[info.SHA256]; !ok {
-		s.order = append(s.order, info.SHA256)
+	if old, ok := s.damaged[d.Digest]; ok {
+		d.Repairs = old.Repairs
+	} else {
+		s.order = append(s.order, d.Digest)
 	}
-	s.damaged[info.SHA256] = d
+	s.damaged[d.Digest] = &damagedBlob{DamagedBlob: d, gone: gone}
 }
 
-// Health reports the scrubber's settings, its last completed pass and the
-// damaged blobs it found that are still damaged: a quarantined blob whose
-// digest is in the store again was healed by an upload of its bytes and is
-// no longer listed.
-func (s *Scrubber) Health(ctx context.Context) schema.BlobHealth {
+// missingPage is how many referenced digests findMissing reads at once.
+const missingPage = 1000
+
+// findMissing looks for blobs that versions (or upload parts) reference
+// and that are not in the store at all: a file deleted behind the
+// server's back, or quarantined by a read. Each one not already known is
+// noted as damaged and repaired when it can be; it returns how many it
+// found. Stat errors other than not found are added to errs.
+func (s *Scrubber) findMissing(ctx context.Context, errs *[]error) (int64, error) {
+	var found int64
+	for after := ""; ; {
+		page, err := s.core.state.ReferencedBlobs(ctx, after, missingPage)
+		if err != nil {
+			return found, err
+		}
+		for _, dg := range page {
+			s.mu.Lock()
+			_, known := s.damaged[dg]
+			s.mu.Unlock()
+			if known {
+				continue
+			}
+			_, err := s.core.blobs.Stat(ctx, dg)
+			switch {
+			case err == nil:
+				continue
+			case ctx.Err() != nil:
+				return found, ctx.Err()
+			case !schema.IsKind(err, schema.KindNotFound):
+				if len(*errs) < 10 {
+					*errs = append(*errs, err)
+				}
+				continue
+			}
+			// the last version that used it may have been purged and the
+			// blob collected since the page was read
+			if ref, err := s.core.state.BlobReferenced(ctx, dg); err != nil || !ref {
+				continue
+			}
+			found++
+			s.note(ctx, schema.DamagedBlob{Digest: dg, Reason: "missing: referenced, but not in the store"}, true)
+			s.tryRepair(ctx, dg)
+		}
+		if len(page) < missingPage {
+			return found, nil
+		}
+		after = page[len(page)-1]
+	}
+}
+
+// unhealed returns the damaged blobs remembered that no upload has healed
+// since (a healed one is forgotten).
+func (s *Scrubber) unhealed(ctx context.Context) []string {
 	s.mu.Lock()
-	order := append([]string(nil), s.order...)
+	var gone []string
+	for _, dg := range s.order {
+		if s.damaged[dg].gone {
+			gone = append(gone, dg)
+		}
+	}
 	s.mu.Unlock()
 	healed := map[string]bool{}
-	for _, dg := range order {
-		s.mu.Lock()
-		q := s.damaged[dg].Quarantined
-		s.mu.Unlock()
-		if _, err := s.core.blobs.Stat(ctx, dg); q && err == nil {
+	for _, dg := range gone {
+		if _, err := s.core.blobs.Stat(ctx, dg); err == nil {
 			healed[dg] = true
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, dg := range append([]string(nil), s.order...) {
+		if healed[dg] {
+			s.forget(dg)
+		} else {
+			out = append(out, dg)
+		}
+	}
+	return out
+}
+
+// forget drops digest from the damaged blobs; s.mu is held.
+func (s *Scrubber) forget(digest string) {
+	delete(s.damaged, digest)
+	for i, dg := range s.order {
+		if dg == digest {
+			s.order = append(s.order[:i:i], s.order[i+1:]...)
+			return
+		}
+	}
+}
+
+// Health reports the scrubber's settings, its last completed pass, how
+// many blobs it repaired, and the damaged blobs it found that are still
+// damaged, each with its latest repair attempts: a quarantined or missing
+// blob whose digest is in the store again was healed by an upload of its
+// bytes (or repaired) and is no longer listed.
+func (s *Scrubber) Health(ctx context.Context) schema.BlobHealth {
+	order := s.unhealed(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.health
@@ -181,16 +300,17 @@ func (s *Scrubber) Health(ctx context.Context) schema.BlobHealth {
 	h.Interval = s.opts.Interval.String()
 	h.BytesPerSecond = s.opts.BytesPerSecond
 	h.Quarantined = s.core.blobs.Quarantined()
+	h.Repaired = s.repaired
 	h.Blobs = []schema.DamagedBlob{}
-	kept := s.order[:0]
-	for _, dg := range s.order {
-		if healed[dg] {
-			delete(s.damaged, dg)
+	for _, dg := range order {
+		d, ok := s.damaged[dg] // a pass may have repaired it meanwhile
+		if !ok {
 			continue
 		}
-		kept = append(kept, dg)
-		h.Blobs = append(h.Blobs, *s.damaged[dg])
+		b := d.DamagedBlob
+		b.Objects = append([]schema.ObjectRef{}, b.Objects...)
+		b.Repairs = append([]schema.RepairAttempt{}, b.Repairs...)
+		h.Blobs = append(h.Blobs, b)
 	}
-	s.order = kept
 	return h
 }

@@ -259,7 +259,10 @@ func (f *folder) fold(ev *schema.Event) error {
 		}
 		svc.LastSyncID, svc.ResyncedAt, svc.LastSeq = p.SyncID, p.ResyncedAt, ev.Seq
 		return f.putService(svc)
-	case schema.TypeCacheFlushed: // cached copies are not projected; the service saw an event
+	case schema.TypeCacheFlushed, schema.TypeBlobRepaired:
+		// Cached copies are not projected, and a repaired blob (the
+		// scrubber put its bytes back) changes no version: the versions
+		// that reference it keep their digest. The service saw an event.
 		svc, ok, err := f.service(ev.Service)
 		if err != nil || !ok {
 			return err

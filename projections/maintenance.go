@@ -24,6 +24,9 @@ type Maintenance interface {
 	BlobReferenced(ctx context.Context, digest string) (bool, error)
 	// BlobUsers returns up to limit versions that reference the blob.
 	BlobUsers(ctx context.Context, digest string, limit int) ([]schema.ObjectRef, error)
+	// ReferencedBlobs returns up to limit digests of referenced blobs,
+	// in order, after digest after.
+	ReferencedBlobs(ctx context.Context, after string, limit int) ([]string, error)
 }
 
 var _ Maintenance = (*Store)(nil)
@@ -141,5 +144,27 @@ func (s *Store) BlobUsers(_ context.Context, digest string, limit int) ([]schema
 	if derr != nil {
 		err = derr
 	}
+	return out, err
+}
+
+// ReferencedBlobs returns up to limit digests, in order and after digest
+// after ("" from the first), of the blobs that versions or upload parts
+// reference (those with a reference count): what the store must hold, so
+// the scrubber can find a blob file that is missing altogether. Each call
+// is one short read transaction; page with the last digest returned.
+func (s *Store) ReferencedBlobs(_ context.Context, after string, limit int) ([]string, error) {
+	out := []string{}
+	prefix := schema.BlobRefKey("")
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendGreaterOrEqual("", prefix+after, func(k, _ string) bool {
+			if !strings.HasPrefix(k, prefix) {
+				return false
+			}
+			if d := k[len(prefix):]; d != after {
+				out = append(out, d)
+			}
+			return limit <= 0 || len(out) < limit
+		})
+	})
 	return out, err
 }

@@ -61,6 +61,7 @@ var EventTypes = map[string]any{
 	TypeSourceDeleted:   SourceDeleted{},
 	TypeServiceResynced: ServiceResynced{},
 	TypeCacheFlushed:    CacheFlushed{},
+	TypeBlobRepaired:    BlobRepaired{},
 }
 
 // Op names of object events, as syncnext shows them.

@@ -135,7 +135,9 @@ func sampleEvents() map[string]any {
 		schema.TypeServiceUpdated: schema.ServiceUpdated{ID: "photos", Name: "Pictures", Settings: schema.ServiceSettings{KeepVersions: "forever",
 			Cache: &schema.CacheSettings{Source: schema.CacheSource{URL: "https://origin.example.com/static"}, SourcePath: "v2",
 				Refresh: "10m", ExpireUnused: "24h", MaxBytes: 1 << 30, NegativeTTL: "30s"}}},
-		schema.TypeCacheFlushed:   schema.CacheFlushed{ID: "photos", Flushed: 42},
+		schema.TypeCacheFlushed: schema.CacheFlushed{ID: "photos", Flushed: 42},
+		schema.TypeBlobRepaired: schema.BlobRepaired{SHA256: sha, Size: 12, Source: "eu-primary",
+			From: schema.ObjectRef{Service: "photos", Path: "a/b.txt", Version: "01JD0000000000000000000001"}},
 		schema.TypeServiceDeleted: schema.ServiceDeleted{ID: "photos"},
 		schema.TypeQuotaSet:       schema.QuotaSet{Bytes: 1 << 30, Count: 1000},
 		schema.TypeKeyCreated: schema.KeyCreated{ID: "CKABCDEFGHIJKLMNOPQR", Name: "ci", Admin: true,
@@ -174,7 +176,7 @@ func envelope(t *testing.T, typ string, payload any) []byte {
 	switch {
 	case strings.HasPrefix(typ, "object."), strings.HasPrefix(typ, "upload."):
 		ev.Service, ev.Path = "photos", "a/b.txt"
-	case strings.HasPrefix(typ, "service."), strings.HasPrefix(typ, "cache."), typ == schema.TypeQuotaSet:
+	case strings.HasPrefix(typ, "service."), strings.HasPrefix(typ, "cache."), strings.HasPrefix(typ, "blob."), typ == schema.TypeQuotaSet:
 		ev.Service = "photos"
 	}
 	b, err := json.Marshal(ev)

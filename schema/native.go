@@ -284,8 +284,12 @@ type BlobHealth struct {
 	// Quarantined is how many damaged blobs the blobstore moved aside
 	// since the server started, by the scrubber or by reads.
 	Quarantined int64 `json:"quarantined"`
-	// Blobs are the damaged blobs the scrubber found and that no upload of
-	// the same bytes has healed since.
+	// Repaired is how many damaged or missing blobs the scrubber replaced
+	// with a good copy from a replication source since the server started
+	// (each recorded as a blob.repaired.v1 event).
+	Repaired int64 `json:"repaired"`
+	// Blobs are the damaged blobs the scrubber found and that neither an
+	// upload of the same bytes nor a repair has healed since.
 	Blobs []DamagedBlob `json:"blobs"`
 }
 
@@ -301,4 +305,7 @@ type DamagedBlob struct {
 	Quarantined bool `json:"quarantined"`
 	// Objects are the versions that reference the blob (up to 100).
 	Objects []ObjectRef `json:"objects"`
+	// Repairs are the scrubber's latest attempts to repair the blob from
+	// a replication source, oldest first (up to 20).
+	Repairs []RepairAttempt `json:"repairs"`
 }

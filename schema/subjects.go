@@ -7,7 +7,8 @@ import "strings"
 //
 //	cairn.obj.<svc-hash>.<path-hash>.<op>   object events (put, delete, copy, meta, expire)
 //	cairn.svc.<svc-hash>.<op>               service events (created, updated, deleted, quota,
-//	                                        resynced; a cache's flushed)
+//	                                        resynced; a cache's flushed; a blob repaired for
+//	                                        one of the service's versions)
 //	cairn.acct.<account-hash>.<op>          account events (created, deleted, quota)
 //	cairn.upl.<svc-hash>.<upload-id>.<op>   multipart upload events (created, part, aborted);
 //	                                        the completion is an object put
@@ -68,7 +69,7 @@ func SubjectFor(e *Event) string {
 	switch {
 	case strings.HasPrefix(e.Type, "object."):
 		return ObjectSubject(e.Service, e.Path, OpOf(e.Type))
-	case strings.HasPrefix(e.Type, "service."), strings.HasPrefix(e.Type, "cache."):
+	case strings.HasPrefix(e.Type, "service."), strings.HasPrefix(e.Type, "cache."), strings.HasPrefix(e.Type, "blob."):
 		return ServiceSubject(e.Service, op)
 	case e.Type == TypeQuotaSet && e.Service != "":
 		return ServiceSubject(e.Service, "quota")

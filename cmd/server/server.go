@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -170,7 +171,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err := s.openCaches(ctx); err != nil {
 		return nil, err
 	}
-	s.Scrubber = events.NewScrubber(s.Core, events.ScrubOptions{Interval: time.Duration(cfg.ScrubInterval), BytesPerSecond: cfg.ScrubRate})
+	s.Scrubber = events.NewScrubber(s.Core, events.ScrubOptions{Interval: time.Duration(cfg.ScrubInterval), BytesPerSecond: cfg.ScrubRate,
+		Repair: repairClient()})
 	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger,
 		Feed: s.feed(), Stop: feeds.Done(), Replicas: s.replicas, Caches: s.Caches, Blobs: s.Scrubber})
 	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger})
@@ -298,6 +300,27 @@ func (s *Server) catchUp(ctx context.Context) (uint64, error) {
 func primaryClient(wait time.Duration) func(src *schema.Source, key string) replication.Primary {
 	hc := &http.Client{Timeout: wait + 60*time.Second}
 	return func(src *schema.Source, key string) replication.Primary { return client.New(src.URL, key, hc) }
+}
+
+// repairClient lets the scrubber fetch good copies of damaged blobs from
+// replication sources with the native client. A copy may be large, so no
+// overall timeout: a server that does not answer within a minute fails
+// the attempt, and the pass's context ends a transfer at shutdown.
+func repairClient() events.RepairSource {
+	tr := http.DefaultTransport.(*http.Transport).Clone() // this server's own connections
+	tr.ResponseHeaderTimeout = time.Minute
+	return repairSource{hc: &http.Client{Transport: tr}}
+}
+
+type repairSource struct{ hc *http.Client }
+
+// GetFile implements events.RepairSource.
+func (r repairSource) GetFile(ctx context.Context, src *schema.Source, key, sid, path, version string) (io.ReadCloser, error) {
+	resp, err := client.New(src.URL, key, r.hc).GetFile(ctx, sid, path, version)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
 }
 
 type adminFile struct {

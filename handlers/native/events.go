@@ -144,10 +144,11 @@ func (h *Handler) feedQuery(c *call) (*feedQuery, error) {
 }
 
 // feedType reports whether events of type typ may be in the feed: those
-// of objects, services, quotas, uploads and accounts. Key and token
-// events, replication sources and the log's checkpoints never are.
+// of objects, services, quotas, uploads and accounts, and the scrubber's
+// repairs. Key and token events, replication sources and the log's
+// checkpoints never are.
 func feedType(typ string) bool {
-	for _, family := range []string{"object.", "service.", "quota.", "upload.", "account.", "cache."} {
+	for _, family := range []string{"object.", "service.", "quota.", "upload.", "account.", "cache.", "blob."} {
 		if strings.HasPrefix(typ, family) {
 			return true
 		}
@@ -171,7 +172,7 @@ func feedFilters(sid, path, typ string) []string {
 		return []string{schema.ObjectFilter(sid, path)}
 	case op != "":
 		return []string{strings.TrimSuffix(schema.ServiceObjectsFilter(sid), ">") + "*." + op}
-	case strings.HasPrefix(typ, "service.") || strings.HasPrefix(typ, "cache.") || typ == schema.TypeQuotaSet:
+	case strings.HasPrefix(typ, "service.") || strings.HasPrefix(typ, "cache.") || strings.HasPrefix(typ, "blob.") || typ == schema.TypeQuotaSet:
 		return []string{schema.ServiceSubject(sid, "*")}
 	case strings.HasPrefix(typ, "upload."):
 		return []string{schema.UploadFilter(sid, "*")}
