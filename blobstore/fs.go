@@ -543,6 +543,10 @@ func notFound(digest string) error {
 }
 
 func ioError(err error, op string) error {
+	if IsNoSpace(err) { // a full disk is the server's condition, not a fault: 507, and a retry later works
+		return &schema.Error{Kind: schema.KindInsufficientStorage, Msg: "the disk is full: the content could not be stored",
+			Err: fmt.Errorf("blobstore: %s: %w", op, err)}
+	}
 	return schema.Wrap(schema.KindInternal, err, "blobstore: "+op)
 }
 

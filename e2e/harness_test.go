@@ -473,7 +473,10 @@ func (e *Env) SwiftAuthURL(t testing.TB, authVersion int) string {
 // had no X-Trans-Id.
 func (e *Env) Swift(t testing.TB, user, key string, authVersion int) *swift.Connection {
 	t.Helper()
-	tr := &swTransport{base: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16}}
+	// ncw/swift sends Expect: 100-continue on uploads and, on its own
+	// default transport, waits up to 5 s for the answer to it: so does
+	// this one (a zero timeout would send every body at once)
+	tr := &swTransport{base: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16, ExpectContinueTimeout: 5 * time.Second}}
 	c := &swift.Connection{
 		UserName:       user,
 		ApiKey:         key,

@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -50,6 +52,10 @@ type appendRes struct {
 	err error
 }
 
+// appendAckWait is how long the appender waits for JetStream to
+// acknowledge a batch before it fails the batch's appends.
+const appendAckWait = 30 * time.Second
+
 // appender is the log's one writer: the chain needs each event's
 // predecessor, so events are linked and published in order by a single
 // goroutine. It publishes a batch asynchronously (JetStream keeps a
@@ -62,6 +68,18 @@ type appendRes struct {
 type appender struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	// space refuses every event once the disk is down to its floor (nil:
+	// no check), before JetStream's file store meets ENOSPC: a store
+	// that failed a write refuses every later one until it is reopened.
+	space *blobstore.Space
+	// ackWait bounds the wait for a batch's acknowledgements
+	// (appendAckWait; shorter in tests).
+	ackWait time.Duration
+	// reopen opens the log's store anew (JetStream.reopenStore); broken
+	// says the last batch went unacknowledged, as a store that failed a
+	// write leaves every publish, so the next batch reopens it first.
+	reopen func() error
+	broken bool
 	reqs   chan *appendReq
 	stop   chan struct{}
 	done   chan struct{}
@@ -70,8 +88,9 @@ type appender struct {
 	tip    []byte
 }
 
-func newAppender(ctx context.Context, js jetstream.JetStream, stream jetstream.Stream) (*appender, error) {
-	a := &appender{js: js, stream: stream, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}),
+func newAppender(ctx context.Context, js jetstream.JetStream, stream jetstream.Stream, space *blobstore.Space,
+	reopen func() error) (*appender, error) {
+	a := &appender{js: js, stream: stream, space: space, reopen: reopen, ackWait: appendAckWait, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}),
 		done: make(chan struct{})}
 	if err := a.resync(ctx); err != nil {
 		return nil, err
@@ -144,10 +163,37 @@ func (a *appender) run() {
 				break more
 			}
 		}
+		err := a.space.CheckAppend()
+		if err == nil && a.broken {
+			err = a.repair()
+		}
+		if err != nil {
+			for _, r := range batch {
+				r.done <- appendRes{err: err}
+			}
+			continue
+		}
 		for len(batch) > 0 {
 			batch = a.publish(batch)
 		}
 	}
+}
+
+// repair reopens the log's store after a batch went unacknowledged and
+// reads the chain's tip again (what the failed batch left in place).
+func (a *appender) repair() error {
+	if a.reopen != nil {
+		if err := a.reopen(); err != nil {
+			return schema.Wrap(schema.KindUnavailable, err, "event log unavailable: reopening its store failed")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.resync(ctx); err != nil {
+		return err
+	}
+	a.broken = false
+	return nil
 }
 
 // drain fails what is still queued at close.
@@ -199,16 +245,26 @@ func (a *appender) publish(batch []*appendReq) []*appendReq {
 		seq, tip = seq+1, chain
 	}
 	failed := false
-	timeout := time.NewTimer(30 * time.Second)
+	timeout := time.NewTimer(a.ackWait)
 	defer timeout.Stop()
 	for _, x := range fl {
 		var ack *jetstream.PubAck
 		var err error
-		select {
-		case ack = <-x.f.Ok():
-		case err = <-x.f.Err():
-		case <-timeout.C:
-			err = errors.New("no acknowledgement in 30s")
+		if a.broken { // the wait ran out on an earlier event of the batch: take what has come
+			select {
+			case ack = <-x.f.Ok():
+			case err = <-x.f.Err():
+			default:
+				err = fmt.Errorf("no acknowledgement in %v", a.ackWait)
+			}
+		} else {
+			select {
+			case ack = <-x.f.Ok():
+			case err = <-x.f.Err():
+			case <-timeout.C:
+				err = fmt.Errorf("no acknowledgement in %v", a.ackWait)
+				a.broken = true
+			}
 		}
 		if failed { // it could only have failed on the chain's expectation
 			if err == nil && !ack.Duplicate { // cannot happen: JetStream keeps order

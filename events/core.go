@@ -61,6 +61,10 @@ type Options struct {
 	// ReadOnlyReason completes the refusal's message ("a point-in-time
 	// copy at sequence 42, 2026-05-01T10:00:00Z"); optional.
 	ReadOnlyReason string
+	// Space, when set, refuses uploads that would leave less than its
+	// reserve free on the data directory's disk (space.go); the log's
+	// appender applies its floor to every event (NATSOptions.Space).
+	Space *blobstore.Space
 }
 
 // DefaultContentCache is the default bound of the inline content cache.
@@ -100,6 +104,9 @@ func NewCore(log Log, blobs blobstore.Store, state State, sealer *Sealer, o Opti
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if o.Space != nil {
+		blobs = spaceBlobs{Store: blobs, space: o.Space}
 	}
 	s := &Core{log: log, blobs: blobs, state: state, sealer: sealer, opts: o, ids: schema.NewIDs()}
 	if o.ContentCache == 0 {

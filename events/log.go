@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cairnhq/cairn/blobstore"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -71,6 +72,10 @@ type NATSOptions struct {
 	// with FeedPassword (natsauth.go). Empty: no listener at all.
 	Listen       string
 	FeedPassword string
+	// Space, when set, refuses appends once the disk is down to its floor
+	// (blobstore.Space), so the file store never fails a write for want of
+	// space (a failed write leaves it refusing every later one).
+	Space *blobstore.Space
 }
 
 // JetStream is the Log on an embedded NATS server with JetStream file
@@ -82,6 +87,9 @@ type JetStream struct {
 	stream jetstream.Stream
 	req    jetstream.Stream
 	app    *appender // the one writer of the stream
+	space  *blobstore.Space
+	jscfg  server.JetStreamConfig // what reopenStore enables JetStream with again
+	feed   *feedAuth
 }
 
 var _ Log = (*JetStream)(nil)
@@ -105,6 +113,12 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		SyncInterval:       o.SyncInterval,
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 64 << 20,
+		// Left unset, JetStream limits its file storage to 75% of the disk
+		// space free at start (plus what it already uses): a server started
+		// on a nearly full disk would refuse writes for good once it passed
+		// that mark, even after space was freed. Space (disk_reserve) is
+		// what keeps the disk from filling, against the space free now.
+		JetStreamMaxStore: 1 << 60,
 	}
 	feed, err := newFeedAuth(o, sopts) // nil without o.Listen
 	if err != nil {
@@ -129,7 +143,9 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("events: connect: %w", err)
 	}
-	l := &JetStream{ns: ns, nc: nc}
+	l := &JetStream{ns: ns, nc: nc, feed: feed, jscfg: server.JetStreamConfig{StoreDir: sopts.StoreDir,
+		MaxMemory: sopts.JetStreamMaxMemory, MaxStore: sopts.JetStreamMaxStore,
+		SyncAlways: sopts.SyncAlways, SyncInterval: sopts.SyncInterval}}
 	if l.js, err = jetstream.New(nc); err != nil {
 		l.Close()
 		return nil, err
@@ -171,11 +187,35 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		l.Close()
 		return nil, fmt.Errorf("events: request stream: %w", err)
 	}
-	if l.app, err = newAppender(ctx, l.js, l.stream); err != nil {
+	l.space = o.Space
+	if l.app, err = newAppender(ctx, l.js, l.stream, o.Space, l.reopenStore); err != nil {
 		l.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// reopenStore shuts JetStream down and enables it again on the same
+// directory: the only way to clear a file store that failed a write (its
+// error is sticky: it refuses every later write, and the publisher gets no
+// acknowledgement at all, until the store is opened anew). Streams and
+// durable consumers are recovered from disk as at a start; ordered
+// consumers (the projection runner's) recreate themselves. The NATS server
+// and every connection stay up.
+func (l *JetStream) reopenStore() error {
+	if err := l.ns.ShutdownJetStream(); err != nil {
+		return fmt.Errorf("events: shut JetStream down: %w", err)
+	}
+	cfg := l.jscfg // EnableJetStream changes what it is given
+	if err := l.ns.EnableJetStream(&cfg); err != nil {
+		return fmt.Errorf("events: enable JetStream again: %w", err)
+	}
+	if l.feed != nil && !l.ns.GlobalAccount().JetStreamEnabled() {
+		if err := l.feed.enable(l.ns); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Server returns the embedded NATS server.

@@ -42,6 +42,10 @@ type PutInput struct {
 	Headers     map[string]string // stored headers (lower-case names)
 	DeleteAt    int64             // unix seconds, 0 = never
 	Cond        Conditions
+	// Declared is the body's length as the request declared it (0 when
+	// it did not): an upload that would not fit is refused before a byte
+	// of it is read.
+	Declared int64
 }
 
 // PutObject stores a new version of an object. Small bodies travel inside
@@ -54,6 +58,9 @@ func (s *Core) PutObject(ctx context.Context, o Origin, in PutInput) (*schema.Ve
 	// fail fast before reading the body; checked again on the state the
 	// append expects
 	if err := in.Cond.Check(m.live(s.opts.Clock())); err != nil {
+		return nil, err
+	}
+	if err := s.opts.Space.CheckStore(in.Declared); err != nil {
 		return nil, err
 	}
 	p, err := s.storeBody(ctx, in.Body)
@@ -110,6 +117,11 @@ func (s *Core) storeBody(ctx context.Context, body io.Reader) (schema.ObjectPut,
 	var p schema.ObjectPut
 	if body == nil {
 		body = bytes.NewReader(nil)
+	}
+	// a small body travels in its event and never reaches the blobstore's
+	// check: refuse it here, before a byte is read (no 100 Continue)
+	if err := s.opts.Space.CheckStore(0); err != nil {
+		return p, err
 	}
 	buf := make([]byte, s.opts.InlineMax+1)
 	n, err := io.ReadFull(body, buf)

@@ -18,6 +18,9 @@ func (l *JetStream) RecordRequest(service string, r schema.Request) {
 	if err != nil {
 		return
 	}
+	if l.space.CheckAppend() != nil {
+		return // best effort: a full disk is for the history's events
+	}
 	_, _ = l.js.PublishAsync(schema.ReqSubject(service), data)
 }
 

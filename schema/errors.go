@@ -25,13 +25,17 @@ const (
 	KindMethodNotAllowed
 	KindHistoryTruncated
 	KindRangeNotSatisfiable
+	// KindInsufficientStorage: the data directory's disk has too little
+	// free space for the write (an upload that would eat into the space
+	// kept for deletes, or any write once even that is nearly gone).
+	KindInsufficientStorage
 )
 
 // Kinds lists every kind, for mapping-completeness tests.
 var Kinds = []Kind{KindInternal, KindNotFound, KindAlreadyExists, KindConflict,
 	KindPreconditionFailed, KindInvalidArgument, KindQuotaExceeded, KindTooLarge,
 	KindUnauthorized, KindForbidden, KindNotImplemented, KindUnavailable,
-	KindMethodNotAllowed, KindHistoryTruncated, KindRangeNotSatisfiable}
+	KindMethodNotAllowed, KindHistoryTruncated, KindRangeNotSatisfiable, KindInsufficientStorage}
 
 func (k Kind) String() string {
 	switch k {
@@ -63,6 +67,8 @@ func (k Kind) String() string {
 		return "history_truncated"
 	case KindRangeNotSatisfiable:
 		return "range_not_satisfiable"
+	case KindInsufficientStorage:
+		return "insufficient_storage"
 	}
 	return "internal"
 }

@@ -28,6 +28,7 @@ const (
 	CodeMethodNotAllowed    = "method_not_allowed"
 	CodeHistoryTruncated    = "history_truncated"
 	CodeRangeNotSatisfiable = "invalid_range"
+	CodeInsufficientStorage = "insufficient_storage"
 )
 
 // NativeCode is the native wire code of kind k.
@@ -61,6 +62,8 @@ func (k Kind) NativeCode() string {
 		return CodeHistoryTruncated
 	case KindRangeNotSatisfiable:
 		return CodeRangeNotSatisfiable
+	case KindInsufficientStorage:
+		return CodeInsufficientStorage
 	}
 	return CodeInternal
 }

@@ -109,6 +109,14 @@ type Config struct {
 	// reads as fast as the disk goes.
 	ScrubRate int64 `json:"scrub_rate"`
 
+	// DiskReserve is the free space, in bytes, that uploads never use on
+	// the data directory's disk: an upload that would leave less is
+	// refused with 507 before its body is read (or as soon as it crosses
+	// the mark), so deletes and the events they append always fit. Below
+	// a quarter of it every write is refused, before the log or the
+	// projections could fail a write themselves (blobstore.Space).
+	DiskReserve int64 `json:"disk_reserve"`
+
 	// Clock replaces time.Now (tests).
 	Clock func() time.Time `json:"-"`
 }
@@ -130,6 +138,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// minDiskReserve is the smallest disk_reserve: its quarter, the floor
+// below which every write is refused, must still hold a whole event (up
+// to the log's 8 MiB payload limit) and the projections it changes.
+const minDiskReserve = 16 << 20
+
 // Default returns the embedded defaults: data in ./cairn-data, HTTP on
 // 127.0.0.1:8700, sync always.
 func Default() Config {
@@ -150,6 +163,7 @@ func Default() Config {
 		UploadReapInterval: Duration(time.Hour),
 		ScrubInterval:      Duration(24 * time.Hour),
 		ScrubRate:          16 << 20,
+		DiskReserve:        256 << 20,
 		CheckpointOnStop:   true,
 		Name:               "cairn",
 		IdleTimeout:        Duration(2 * time.Minute),
@@ -266,6 +280,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ScrubInterval == 0 && c.ScrubRate > 0 && c.ScrubRate != Default().ScrubRate {
 		errs = append(errs, errors.New("scrub_rate is set but scrub_interval is 0 (the scrubber is off): set scrub_interval too"))
+	}
+	if c.DiskReserve < minDiskReserve {
+		errs = append(errs, fmt.Errorf("disk_reserve must be at least %d bytes (16 MiB): a quarter of it must hold the largest event the log takes", minDiskReserve))
 	}
 	if c.MinTransferRate < 0 {
 		errs = append(errs, errors.New("min_transfer_rate must be 0 (off) or a positive number of bytes per second"))

@@ -19,7 +19,7 @@ func TestDefault(t *testing.T) {
 		GCGrace: Duration(time.Hour), CheckpointInterval: Duration(time.Minute), ReplicationWait: Duration(20 * time.Second), RetainInterval: Duration(time.Minute), LogLevel: "info", Name: "cairn",
 		UploadMaxAge: Duration(7 * 24 * time.Hour), UploadReapInterval: Duration(time.Hour), CheckpointOnStop: true,
 		IdleTimeout: Duration(2 * time.Minute), HeaderTimeout: Duration(30 * time.Second), BodyTimeout: Duration(time.Minute),
-		MinTransferRate: 1024, MaxAnonymousConns: 512, ScrubInterval: Duration(24 * time.Hour), ScrubRate: 16 << 20}
+		MinTransferRate: 1024, MaxAnonymousConns: 512, ScrubInterval: Duration(24 * time.Hour), ScrubRate: 16 << 20, DiskReserve: 256 << 20}
 	c.Clock = nil
 	if got, _ := json.Marshal(c); string(got) != string(mustJSON(t, want)) {
 		t.Errorf("Default() = %s\nwant        %s", got, mustJSON(t, want))
@@ -188,6 +188,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"scrub off, unbounded", func(c *Config) { c.ScrubInterval, c.ScrubRate = 0, 0 }, ""},
 		{"scrub rate without interval", func(c *Config) { c.ScrubInterval, c.ScrubRate = 0, 1<<20 }, "scrub_rate is set but scrub_interval is 0"},
 		{"scrub rate negative", func(c *Config) { c.ScrubRate = -1 }, "scrub_rate"},
+		{"disk reserve too small", func(c *Config) { c.DiskReserve = 16<<20 - 1 }, "disk_reserve must be at least"},
+		{"disk reserve at its minimum", func(c *Config) { c.DiskReserve = 16 << 20 }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

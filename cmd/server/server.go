@@ -98,8 +98,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 		return nil, err
 	}
 	interval, _ := cfg.syncInterval()
+	var space *blobstore.Space
+	if !cfg.ReadOnly { // the log, the blobs and the projections share the data directory's disk
+		space = blobstore.NewSpace(cfg.DiskReserve, cfg.Data,
+			filepath.Join(cfg.Data, datadir.BlobsDir), filepath.Join(cfg.Data, datadir.LogDir))
+	}
 	nopts, err := s.natsFeed(events.NATSOptions{Dir: cfg.Data, SyncAlways: interval == 0,
-		SyncInterval: interval, Name: cfg.Name})
+		SyncInterval: interval, Name: cfg.Name, Space: space})
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +140,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	}
 	s.Core = events.NewCore(s.Log, s.Blobs, s.State, sealer, events.Options{
 		InlineMax: cfg.InlineMax, MaxObjectSize: cfg.MaxObjectSize, Clock: cfg.Clock,
-		ReadOnly: cfg.ReadOnly, ReadOnlyReason: s.readOnlyReason()})
+		ReadOnly: cfg.ReadOnly, ReadOnlyReason: s.readOnlyReason(), Space: space})
 	if err := s.adminKey(); err != nil {
 		return nil, err
 	}

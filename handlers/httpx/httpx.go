@@ -97,6 +97,7 @@ func Middleware(log *slog.Logger, next http.Handler, done ...Done) http.Handler 
 		rec := &Recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), keyInfo, info))
 		next.ServeHTTP(rec, r)
+		drainRefused(r, rec.Status)
 		if info.KeyID != "" { // the connection carries credentials: out of the Anonymous cap
 			authenticated(r.Context())
 		}
@@ -114,6 +115,28 @@ func Middleware(log *slog.Logger, next http.Handler, done ...Done) http.Handler 
 			fn(r, info, rec, d)
 		}
 	})
+}
+
+// drainRefusedMax bounds the body drainRefused reads.
+const drainRefusedMax = 16 << 20
+
+// drainRefused reads and discards what is left of the body of a request
+// answered with an error before its body was read (a 507 or 413 decided on
+// the declared length, an auth failure), when the client did not ask for
+// 100 Continue and so is sending the body anyway. The error is still in
+// the response buffer then, and goes out after: a client that writes its
+// whole body before reading (most do) gets the error, not a connection
+// reset that the kernel sends when a server closes on unread bytes, which
+// can destroy the answer too. net/http drains only 256 KiB itself. A
+// body declared larger than drainRefusedMax is not read at all, and a
+// chunked one only up to it: past that the connection is closed after the
+// answer, as before.
+func drainRefused(r *http.Request, status int) {
+	if status < http.StatusBadRequest || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 ||
+		r.ContentLength > drainRefusedMax || r.Header.Get("Expect") != "" {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, r.Body, drainRefusedMax)
 }
 
 // ClientIP returns the client's address (the connection's peer).

@@ -1,7 +1,10 @@
 package httpx
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -119,3 +122,61 @@ func TestRanges(t *testing.T) {
 		t.Errorf("ContentRange = %q", got)
 	}
 }
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r io.Reader
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+func (b *countingBody) Close() error { return nil }
+
+// An error answered before the body was read leaves the body drained (up
+// to drainRefusedMax) for a client that sends it without waiting for 100
+// Continue; a success, an Expect: 100-continue request or a body declared
+// too large is left alone.
+func TestMiddleware_DrainsRefusedBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		size    int64
+		expect  bool
+		drained bool
+	}{
+		{"507 of 1 MiB", http.StatusInsufficientStorage, 1 << 20, false, true},
+		{"413 at the cap", http.StatusRequestEntityTooLarge, drainRefusedMax, false, true},
+		{"401 chunked", http.StatusUnauthorized, -1, false, true},
+		{"over the cap", http.StatusInsufficientStorage, drainRefusedMax + 1, false, false},
+		{"expect 100-continue", http.StatusInsufficientStorage, 1 << 20, true, false},
+		{"a success", http.StatusCreated, 1 << 20, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := tc.size
+			if n < 0 {
+				n = 3 << 20
+			}
+			body := &countingBody{r: io.LimitReader(zeros{}, n)}
+			r := httptest.NewRequest(http.MethodPut, "/x", nil)
+			r.Body, r.ContentLength = body, tc.size
+			if tc.expect {
+				r.Header.Set("Expect", "100-continue")
+			}
+			h := Middleware(slog.New(slog.DiscardHandler), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+			}))
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if got := body.n == n; got != tc.drained {
+				t.Fatalf("read %d of %d bytes; want drained %v", body.n, n, tc.drained)
+			}
+		})
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

@@ -31,6 +31,7 @@ var statusOf = map[schema.Kind]struct {
 	schema.KindMethodNotAllowed:    {http.StatusMethodNotAllowed, schema.CodeMethodNotAllowed},
 	schema.KindHistoryTruncated:    {http.StatusGone, schema.CodeHistoryTruncated},
 	schema.KindRangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, schema.CodeRangeNotSatisfiable},
+	schema.KindInsufficientStorage: {http.StatusInsufficientStorage, schema.CodeInsufficientStorage},
 }
 
 // errorBody is the native error body (the wire type is defined in schema).

@@ -290,6 +290,7 @@ func (h *Handler) uploadFile(c *call) error {
 		Service: c.svc.ID, Path: p, Body: c.r.Body, Meta: meta, DeleteAt: at,
 		ContentType: httpx.ContentType(c.r.Header.Get("Content-Type"), p),
 		Cond:        writeConditions(c.r.Header),
+		Declared:    max(c.r.ContentLength, 0),
 	})
 	if err != nil {
 		return err

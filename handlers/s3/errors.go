@@ -49,6 +49,9 @@ var statusOf = map[schema.Kind]wire{
 	schema.KindMethodNotAllowed:    {http.StatusMethodNotAllowed, "MethodNotAllowed"},
 	schema.KindHistoryTruncated:    {http.StatusBadRequest, "InvalidArgument"},
 	schema.KindRangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, "InvalidRange"},
+	// AWS defines no code for a full disk; 507 with this code is what
+	// S3-compatible stores answer (SDKs retry it as a 5xx, then report it)
+	schema.KindInsufficientStorage: {http.StatusInsufficientStorage, "InsufficientStorage"},
 }
 
 // reasonOf refines a kind's code where S3 has a finer one.

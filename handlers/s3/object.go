@@ -128,6 +128,7 @@ func putObject(c *req) error {
 	}
 	v, err := c.h.d.Core.PutObject(c.ctx(), c.origin(), events.PutInput{
 		Service: c.bucket, Path: c.key, Body: c.r.Body, ContentType: ct, Meta: meta, Headers: headers, Cond: cond,
+		Declared: max(c.r.ContentLength, 0),
 	})
 	if err != nil {
 		return err

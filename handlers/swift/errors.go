@@ -45,6 +45,8 @@ var statusOf = map[schema.Kind]int{
 	schema.KindMethodNotAllowed:    http.StatusMethodNotAllowed,
 	schema.KindHistoryTruncated:    http.StatusGone,
 	schema.KindRangeNotSatisfiable: http.StatusRequestedRangeNotSatisfiable,
+	// what a Swift object server answers when its drive is full
+	schema.KindInsufficientStorage: http.StatusInsufficientStorage,
 }
 
 // statusClientDisconnect is Swift's 499 Client Disconnect: a body that

@@ -97,6 +97,7 @@ func putObject(c *req) error {
 	v, err := c.h.d.Core.PutObject(c.ctx(), c.origin(), events.PutInput{
 		Service: svc.ID, Path: c.object, Body: body, ContentType: w.contentType,
 		Meta: w.meta, Headers: w.headers, DeleteAt: w.deleteAt, Cond: cond,
+		Declared: max(c.r.ContentLength, 0),
 	})
 	if err != nil {
 		return err
