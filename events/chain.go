@@ -80,17 +80,21 @@ type appender struct {
 	// write leaves every publish, so the next batch reopens it first.
 	reopen func() error
 	broken bool
-	reqs   chan *appendReq
-	stop   chan struct{}
-	done   chan struct{}
+	// afterReopen checks what a reopened store recovered
+	// (NATSOptions.AfterReopen); halted is its refusal, kept for good.
+	afterReopen func(last uint64) error
+	halted      error
+	reqs        chan *appendReq
+	stop        chan struct{}
+	done        chan struct{}
 
 	tipSeq uint64 // owned by the run goroutine after start
 	tip    []byte
 }
 
 func newAppender(ctx context.Context, js jetstream.JetStream, stream jetstream.Stream, space *blobstore.Space,
-	reopen func() error) (*appender, error) {
-	a := &appender{js: js, stream: stream, space: space, reopen: reopen, ackWait: appendAckWait, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}),
+	reopen func() error, afterReopen func(last uint64) error) (*appender, error) {
+	a := &appender{js: js, stream: stream, space: space, reopen: reopen, afterReopen: afterReopen, ackWait: appendAckWait, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}),
 		done: make(chan struct{})}
 	if err := a.resync(ctx); err != nil {
 		return nil, err
@@ -163,7 +167,10 @@ func (a *appender) run() {
 				break more
 			}
 		}
-		err := a.space.CheckAppend()
+		err := a.halted
+		if err == nil {
+			err = a.space.CheckAppend()
+		}
 		if err == nil && a.broken {
 			err = a.repair()
 		}
@@ -191,6 +198,12 @@ func (a *appender) repair() error {
 	defer cancel()
 	if err := a.resync(ctx); err != nil {
 		return err
+	}
+	if a.afterReopen != nil {
+		if err := a.afterReopen(a.tipSeq); err != nil {
+			a.halted = err
+			return err
+		}
 	}
 	a.broken = false
 	return nil

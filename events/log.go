@@ -76,6 +76,12 @@ type NATSOptions struct {
 	// (blobstore.Space), so the file store never fails a write for want of
 	// space (a failed write leaves it refusing every later one).
 	Space *blobstore.Space
+	// AfterReopen, when set, is called with the log's last sequence each
+	// time the appender reopened the store after a failed write: what
+	// the store recovered may end before events the projections already
+	// applied. An error refuses every later append with it (until a
+	// restart, which rebuilds projections that are ahead of the log).
+	AfterReopen func(last uint64) error
 }
 
 // JetStream is the Log on an embedded NATS server with JetStream file
@@ -188,7 +194,7 @@ func OpenJetStream(ctx context.Context, o NATSOptions) (*JetStream, error) {
 		return nil, fmt.Errorf("events: request stream: %w", err)
 	}
 	l.space = o.Space
-	if l.app, err = newAppender(ctx, l.js, l.stream, o.Space, l.reopenStore); err != nil {
+	if l.app, err = newAppender(ctx, l.js, l.stream, o.Space, l.reopenStore, o.AfterReopen); err != nil {
 		l.Close()
 		return nil, err
 	}

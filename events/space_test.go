@@ -126,7 +126,10 @@ func TestAppender_ReopensStoreAfterENOSPC(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
 	ctx := context.Background()
-	l, err := OpenJetStream(ctx, NATSOptions{Dir: dir, SyncAlways: true, Name: "enospc"}) // no Space: nothing stops the disk filling
+	var reopenedAt atomic.Int64
+	reopenedAt.Store(-1)
+	l, err := OpenJetStream(ctx, NATSOptions{Dir: dir, SyncAlways: true, Name: "enospc", // no Space: nothing stops the disk filling
+		AfterReopen: func(last uint64) error { reopenedAt.Store(int64(last)); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +186,9 @@ func TestAppender_ReopensStoreAfterENOSPC(t *testing.T) {
 	if seq != before+1 {
 		t.Fatalf("the append after the reopen is at %d, want %d", seq, before+1)
 	}
+	if got := reopenedAt.Load(); got != int64(before) {
+		t.Fatalf("AfterReopen saw the log end at %d, want %d", got, before)
+	}
 	for s := uint64(1); s <= seq; s++ {
 		if _, err := l.Get(ctx, s); err != nil {
 			t.Fatalf("event %d after the reopen: %v", s, err)
@@ -192,5 +198,36 @@ func TestAppender_ReopensStoreAfterENOSPC(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the follower stopped at %d after the reopen, the log is at %d", followed.Load(), seq)
 		}
+	}
+}
+
+// When the check after a reopen refuses (the store recovered less than
+// the projections applied), every later append is refused with its error,
+// not only the one that found it.
+func TestAppender_HaltsWhenReopenCheckRefuses(t *testing.T) {
+	ctx := context.Background()
+	refusal := schema.Errorf(schema.KindUnavailable, "the log lost events")
+	calls := 0
+	l, err := OpenJetStream(ctx, NATSOptions{Dir: t.TempDir(), SyncAlways: true, Name: "halt",
+		AfterReopen: func(uint64) error { calls++; return refusal }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ids := schema.NewIDs()
+	if _, err := l.Append(ctx, spaceEvent(ids, 1), Expect{}); err != nil {
+		t.Fatal(err)
+	}
+	l.app.broken = true // as after a batch no one acknowledged (the send below orders it before the appender reads it)
+	for i := 2; i < 4; i++ {
+		if _, err := l.Append(ctx, spaceEvent(ids, i), Expect{}); err != refusal {
+			t.Fatalf("append %d after a refused reopen: %v, want the refusal", i, err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("AfterReopen called %d times, want once (the refusal is kept)", calls)
+	}
+	if last, _ := l.LastSeq(ctx); last != 1 {
+		t.Fatalf("the log holds %d events, want 1", last)
 	}
 }

@@ -104,7 +104,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 			filepath.Join(cfg.Data, datadir.BlobsDir), filepath.Join(cfg.Data, datadir.LogDir))
 	}
 	nopts, err := s.natsFeed(events.NATSOptions{Dir: cfg.Data, SyncAlways: interval == 0,
-		SyncInterval: interval, Name: cfg.Name, Space: space})
+		SyncInterval: interval, Name: cfg.Name, Space: space, AfterReopen: s.afterLogReopen})
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +219,26 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	s.replicas.Start()
 	ok = true
 	return s, nil
+}
+
+// afterLogReopen checks the log the appender reopened after a write
+// failed in its store (events.NATSOptions.AfterReopen): when it recovered
+// less than the projections already applied, the two disagree and the
+// projections must not be written on; a restart moves them aside and
+// rebuilds them from the log (datadir.OpenProjections).
+func (s *Server) afterLogReopen(last uint64) error {
+	applied := uint64(0)
+	if s.State != nil {
+		applied = s.State.Applied()
+	}
+	if applied > last {
+		s.logger.Error("the event log was reopened after a failed write and ends before events the projections applied; writes are refused until a restart rebuilds the projections from the log",
+			"log_last_seq", last, "applied", applied)
+		return schema.Errorf(schema.KindUnavailable,
+			"the event log lost events after a failed write: writes are refused until the server is restarted")
+	}
+	s.logger.Warn("the event log's store was reopened after a failed write", "log_last_seq", last, "applied", applied)
+	return nil
 }
 
 // runProjections applies the log until ctx ends. When the runner stops
