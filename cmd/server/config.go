@@ -96,8 +96,8 @@ type Config struct {
 	// (BodyTimeout still bounds stalls).
 	MinTransferRate int64 `json:"min_transfer_rate"`
 	// MaxAnonymousConns caps the connections that have not yet made an
-	// authenticated request: past it the one waiting longest is closed
-	// (httpx.Anonymous).
+	// authenticated request: past it the idle one whose last request began
+	// earliest is closed (httpx.Anonymous).
 	MaxAnonymousConns int `json:"max_anonymous_conns"`
 
 	// ScrubInterval is how often the scrubber starts a pass verifying
