@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -130,6 +131,10 @@ func TestFullDisk_RefuseDeleteRecover(t *testing.T) {
 		t.Fatalf("Swift PUT on a full disk: %v, want 507", err)
 	}
 
+	// the Python clients read the same answers (boto3 sends Expect:
+	// 100-continue, python-swiftclient sends the body at once)
+	fullDiskPython(t, e, sw.AuthToken, sw.StorageUrl, sid)
+
 	// a declared size that does not fit is refused before the body is sent
 	c := rawDial(t, e)
 	br := bufio.NewReader(c)
@@ -188,5 +193,52 @@ func TestFullDisk_RefuseDeleteRecover(t *testing.T) {
 	defer got.Body.Close()
 	if b, err := io.ReadAll(got.Body); err != nil || !bytes.Equal(b, body[:100<<10]) {
 		t.Fatalf("reading back through S3 what Swift stored after the disk was full: %d bytes, %v", len(b), err)
+	}
+}
+
+// fullDiskPythonScript uploads 1 MiB with boto3 and with python-swiftclient
+// and prints what each reported: "status code" lines.
+const fullDiskPythonScript = `
+import sys, boto3, botocore.config, swiftclient.client as sc
+url, key_id, key, token, storage, bucket = sys.argv[1:7]
+body = b"x" * (1 << 20)
+s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id=key_id, aws_secret_access_key=key,
+                  region_name="us-east-1", config=botocore.config.Config(retries={"max_attempts": 1}))
+try:
+    s3.put_object(Bucket=bucket, Key="boto3-refused", Body=body)
+    print("boto3 200 stored")
+except s3.exceptions.ClientError as e:
+    print("boto3", e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"])
+try:
+    sc.put_object(storage, token, bucket, "swiftclient-refused", contents=body)
+    print("swiftclient 201 stored")
+except sc.ClientException as e:
+    print("swiftclient", e.http_status, e.http_reason.replace(" ", "-"))
+`
+
+// fullDiskPython runs fullDiskPythonScript against e (the disk full) and
+// fails the test unless both clients got 507 with the dialect's code.
+func fullDiskPython(t *testing.T, e *Env, token, storage, sid string) {
+	t.Helper()
+	py := cliTool(t, "python3", "python3")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	probe := exec.CommandContext(ctx, py, "-c", "import boto3, swiftclient")
+	if out, err := probe.CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3-boto3 or python3-swiftclient is not usable (.ci/run installs both): %v\n%s", err, out)
+		}
+		t.Logf("python3-boto3 or python3-swiftclient is not installed, so the Python clients are not tried: %s", out)
+		return
+	}
+	cmd := exec.CommandContext(ctx, py, "-c", fullDiskPythonScript, e.URL, e.AdminKeyID, e.AdminKey, token, storage, sid)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + t.TempDir(), "PYTHONWARNINGS=ignore"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the Python clients: %v\n%s", err, out)
+	}
+	got := strings.TrimSpace(string(out))
+	if want := "boto3 507 InsufficientStorage\nswiftclient 507 Insufficient-Storage"; got != want {
+		t.Fatalf("the Python clients on a full disk:\n%s\nwant\n%s", got, want)
 	}
 }
