@@ -203,7 +203,7 @@ import sys, boto3, botocore.config, swiftclient.client as sc
 url, key_id, key, token, storage, bucket = sys.argv[1:7]
 body = b"x" * (1 << 20)
 s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id=key_id, aws_secret_access_key=key,
-                  region_name="us-east-1", config=botocore.config.Config(retries={"max_attempts": 1}))
+                  region_name="us-east-1", config=botocore.config.Config(retries={"total_max_attempts": 1}))
 try:
     s3.put_object(Bucket=bucket, Key="boto3-refused", Body=body)
     print("boto3 200 stored")

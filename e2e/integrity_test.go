@@ -174,7 +174,7 @@ func itDialects(t *testing.T, e *Env) []itDialect {
 			defer f.Close()
 			return io.ReadAll(f)
 		}}
-	return []itDialect{native, s3d, swd}
+	return append([]itDialect{native, s3d, swd}, pyDialects(t, e)...)
 }
 
 // TestIntegrity_DamagedBlob: for each damage and each dialect, whole and

@@ -74,6 +74,10 @@ func classify(err error) (int, string) {
 	case http.StatusUnauthorized: // never which part of a credential was wrong
 		return status, errUnauthorized.(*Error).Message
 	case http.StatusInternalServerError:
+		var de *schema.Error
+		if errors.As(err, &de) && de.Reason != "" {
+			return status, schema.MessageOf(err) // written for clients: damaged or missing data, say
+		}
 		return status, "An internal error occurred."
 	}
 	return status, schema.MessageOf(err)
