@@ -495,7 +495,13 @@ func TestRpOps_SwiftSLO(t *testing.T) {
 	o, acct, ptok, rtok := rpSwiftPair(t, func(*server.Config) {})
 	p, r, cont := o.p, o.r, o.sid
 	segs := slSegs(t, p, ptok, acct, cont, "seg/", 40, 70<<10, 70<<10, 1000)
-	swWant(t, "PUT the SLO", slPutSLO(t, p, ptok, acct, cont, "slo", slEntries(segs...), nil), http.StatusCreated)
+	res := slPutSLO(t, p, ptok, acct, cont, "slo", slEntries(segs...), nil)
+	swWant(t, "PUT the SLO", res, http.StatusCreated)
+	// a nested SLO is a reference on the primary; the replica stores it
+	// as the content it reads to
+	whole, _ := slJoin(segs...)
+	sub := slSeg{cont: cont, name: "slo", body: whole, etag: strings.Trim(res.Header.Get("Etag"), `"`)}
+	swWant(t, "PUT a nested SLO", slPutSLO(t, p, ptok, acct, cont, "nested", slEntries(sub, segs[2], sub), nil), http.StatusCreated)
 	rpWaitSync(t, p, cont, r, cont)
 	rpSame(t, "an SLO", rpSnapshot(t, p, cont), rpSnapshot(t, r, cont))
 	rpSameSwift(t, p, r, acct, cont, ptok, rtok)

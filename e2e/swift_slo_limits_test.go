@@ -2,21 +2,22 @@ package e2e
 
 // Limits on Swift static large object manifests (issue 16, finding 5):
 // Swift's max_manifest_segments (1000 entries, 413 "Number of
-// object-backed segments must be <= 1000") and max_manifest_size (8 MiB,
-// 413 "Manifest File > 8388608 bytes"), and Cairn's bound on the segments
-// an SLO holds once nested SLOs are flattened into it (1000, 400). Each
-// refused manifest stores nothing; a 1000 x 1000 nested manifest is
-// refused at once instead of burning CPU into a 503. Every name here
-// starts with "sll".
+// object-backed segments must be <= 1000"), max_manifest_size (8 MiB,
+// 413 "Manifest File > 8388608 bytes") and max_slo_recursion_depth (10,
+// 400 "Max recursion depth exceeded"). Each refused manifest stores
+// nothing. A nested SLO is stored as one reference, so a 1000 x 1000
+// nested manifest is a 1000-entry event that reads lazily. Every name
+// here starts with "sll".
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ncw/swift/v2"
 )
@@ -49,7 +50,7 @@ func sllWantMessage(t *testing.T, what string, r *Resp, msg string) {
 
 func TestSwiftSLOLimits(t *testing.T) {
 	t.Parallel()
-	e, acct, _, c := swStart(t, 1)
+	e, acct, k, c := swStart(t, 1)
 	tok := c.AuthToken
 	cont := swContainer(t, c)
 	seg := slPut(t, e, tok, acct, cont, "sll-seg", []byte("x"))
@@ -81,48 +82,113 @@ func TestSwiftSLOLimits(t *testing.T) {
 		sllWantAbsent(t, c, cont, "sll-big")
 	})
 
-	t.Run("flattened_total_over_cap", func(t *testing.T) {
+	t.Run("nested_stored_as_references", func(t *testing.T) {
 		t.Parallel()
 		r := slPutSLO(t, e, tok, acct, cont, "sll-600", sllEntries(seg, 600), nil)
 		swWant(t, "PUT an SLO of 600 segments", r, http.StatusCreated)
 		sub := slSeg{cont: cont, name: "sll-600", body: bytes.Repeat([]byte("x"), 600), etag: strings.Trim(r.Header.Get("Etag"), `"`)}
 
-		// two of them flatten to 1200 segments
+		// two of them: 1200 segments in all, one reference each (it was
+		// refused while nested manifests were flattened)
 		r = slPutSLO(t, e, tok, acct, cont, "sll-1200", sllEntries(sub, 2), nil)
-		swWantErr(t, "PUT a manifest flattening to 1200 segments", r, http.StatusBadRequest)
-		sllWantMessage(t, "PUT a manifest flattening to 1200 segments", r, "at most 1000 segments")
-		sllWantAbsent(t, c, cont, "sll-1200")
-
-		// one of them and 401 plain segments: 1001
-		entries := append(sllEntries(sub, 1), sllEntries(seg, 401)...)
-		r = slPutSLO(t, e, tok, acct, cont, "sll-1001-flat", entries, nil)
-		swWantErr(t, "PUT a manifest flattening to 1001 segments", r, http.StatusBadRequest)
-		sllWantAbsent(t, c, cont, "sll-1001-flat")
-
-		// one of them and 400 plain segments: exactly 1000
-		entries = append(sllEntries(sub, 1), sllEntries(seg, 400)...)
-		r = slPutSLO(t, e, tok, acct, cont, "sll-1000-flat", entries, nil)
-		swWant(t, "PUT a manifest flattening to 1000 segments", r, http.StatusCreated)
-		if b, err := c.ObjectGetBytes(swCtx, cont, "sll-1000-flat"); err != nil || len(b) != 1000 {
-			t.Errorf("ObjectGetBytes of the 1000-segment nested SLO: %d bytes, %v", len(b), err)
+		swWant(t, "PUT a manifest of two 600-segment SLOs", r, http.StatusCreated)
+		if b, err := c.ObjectGetBytes(swCtx, cont, "sll-1200"); err != nil || len(b) != 1200 {
+			t.Errorf("ObjectGetBytes of the nested SLO: %d bytes, %v", len(b), err)
+		}
+		// its manifest lists the nested SLO as Swift does: one sub_slo entry
+		g := swDo(t, e, http.MethodGet, swPath(acct, cont, "sll-1200")+"?multipart-manifest=get", tok, nil, nil)
+		swWant(t, "GET the manifest", g, http.StatusOK)
+		var entries []struct {
+			Name   string `json:"name"`
+			Bytes  int64  `json:"bytes"`
+			Hash   string `json:"hash"`
+			SubSLO bool   `json:"sub_slo"`
+		}
+		if err := json.Unmarshal(g.Body, &entries); err != nil || len(entries) != 2 ||
+			!entries[0].SubSLO || entries[0].Bytes != 600 || entries[0].Hash != sub.etag || entries[0].Name != sub.path() {
+			t.Errorf("manifest of the nested SLO: %s (%v)", g.Body, err)
 		}
 	})
 
 	t.Run("thousand_by_thousand", func(t *testing.T) {
 		t.Parallel()
-		r := slPutSLO(t, e, tok, acct, cont, "sll-k", sllEntries(seg, 1000), nil)
-		swWant(t, "PUT an SLO of 1000 segments", r, http.StatusCreated)
-		sub := slSeg{cont: cont, name: "sll-k", body: bytes.Repeat([]byte("x"), 1000), etag: strings.Trim(r.Header.Get("Etag"), `"`)}
+		// two 1000-entry manifests of 1-byte segments: digits and letters,
+		// each entry i holding byte i mod 10
+		var digits, letters []slSeg
+		for i := range 10 {
+			digits = append(digits, slPut(t, e, tok, acct, cont, fmt.Sprintf("sll-d%d", i), []byte{byte('0' + i)}))
+			letters = append(letters, slPut(t, e, tok, acct, cont, fmt.Sprintf("sll-l%d", i), []byte{byte('a' + i)}))
+		}
+		inner := func(name string, segs []slSeg) slSeg {
+			list := make([]slSeg, 1000)
+			var body []byte
+			for i := range list {
+				list[i] = segs[i%10]
+				body = append(body, segs[i%10].body...)
+			}
+			r := slPutSLO(t, e, tok, acct, cont, name, slEntries(list...), nil)
+			swWant(t, "PUT a 1000-segment SLO", r, http.StatusCreated)
+			return slSeg{cont: cont, name: name, body: body, etag: strings.Trim(r.Header.Get("Etag"), `"`)}
+		}
+		subs := []slSeg{inner("sll-kd", digits), inner("sll-kl", letters)}
+		// the outer manifest alternates them: 1000 x 1000 bytes
+		outer := make([]slSeg, 1000)
+		for j := range outer {
+			outer[j] = subs[j%2]
+		}
+		r := slPutSLO(t, e, tok, acct, cont, "sll-kk", slEntries(outer...), nil)
+		swWant(t, "PUT a 1000 x 1000 nested manifest", r, http.StatusCreated)
+		at := func(k int) byte { return subs[(k/1000)%2].body[k%1000] }
 
-		start := time.Now()
-		r = slPutSLO(t, e, tok, acct, cont, "sll-kk", sllEntries(sub, 1000), nil)
-		took := time.Since(start)
-		// a million flattened segments: refused as a client mistake, never
-		// a retryable 503 after the work was done
-		swWantErr(t, "PUT a 1000 x 1000 nested manifest", r, http.StatusBadRequest)
-		sllWantMessage(t, "PUT a 1000 x 1000 nested manifest", r, "at most 1000 segments")
-		sllWantAbsent(t, c, cont, "sll-kk")
-		t.Logf("a 1000 x 1000 nested manifest was refused in %v", took)
+		// its event (which the projection's version record copies) holds
+		// the 1000 entries as references, not a million segments: about
+		// 230 bytes an entry, where flattening made it some 200 MB
+		evs := feedAll(t, e, k.Value, 1000, "sid", cont, "path", "sll-kk")
+		if len(evs) != 1 {
+			t.Fatalf("events of sll-kk: %d, want its put", len(evs))
+		}
+		var put struct {
+			Segments []struct {
+				Manifest bool `json:"manifest"`
+			} `json:"segments"`
+		}
+		if err := json.Unmarshal(evs[0].Data, &put); err != nil || len(put.Segments) != 1000 || !put.Segments[0].Manifest {
+			t.Errorf("the nested manifest's event: %d segments (%v), want 1000 references", len(put.Segments), err)
+		}
+		if len(evs[0].Data) > 400<<10 {
+			t.Errorf("the nested manifest's event is %d bytes, want under 400 KB", len(evs[0].Data))
+		}
+		if info, h, err := c.Object(swCtx, cont, "sll-kk"); err != nil || info.Bytes != 1000*1000 || !h.IsLargeObjectSLO() {
+			t.Errorf("HEAD of the 1000 x 1000 SLO: %+v %v, want 1000000 bytes", info, err)
+		}
+		// a few bytes deep inside, across an entry's boundary
+		rr := swDo(t, e, http.MethodGet, swPath(acct, cont, "sll-kk"), tok, map[string]string{"Range": "bytes=554998-555001"}, nil)
+		swWant(t, "GET a range deep inside", rr, http.StatusPartialContent)
+		if want := []byte{at(554998), at(554999), at(555000), at(555001)}; !bytes.Equal(rr.Body, want) || string(want) != "89ab" {
+			t.Errorf("range 554998-555001: %q, want %q", rr.Body, want)
+		}
+		rr = swDo(t, e, http.MethodGet, swPath(acct, cont, "sll-kk"), tok, map[string]string{"Range": "bytes=-3"}, nil)
+		if want := []byte{at(999997), at(999998), at(999999)}; !bytes.Equal(rr.Body, want) {
+			t.Errorf("the last 3 bytes: %q, want %q", rr.Body, want)
+		}
+	})
+
+	t.Run("depth_over_10", func(t *testing.T) {
+		t.Parallel()
+		prev := seg
+		for d := 1; d <= 10; d++ {
+			name := fmt.Sprintf("sll-depth%02d", d)
+			r := slPutSLO(t, e, tok, acct, cont, name, sllEntries(prev, 1), nil)
+			swWant(t, fmt.Sprintf("PUT a manifest %d deep", d), r, http.StatusCreated)
+			prev = slSeg{cont: cont, name: name, body: []byte("x"), etag: strings.Trim(r.Header.Get("Etag"), `"`)}
+		}
+		if b, err := c.ObjectGetBytes(swCtx, cont, prev.name); err != nil || string(b) != "x" {
+			t.Errorf("GET the 10-deep SLO: %q, %v", b, err)
+		}
+		r := slPutSLO(t, e, tok, acct, cont, "sll-depth11", sllEntries(prev, 1), nil)
+		swWantErr(t, "PUT a manifest 11 deep", r, http.StatusBadRequest)
+		sllWantMessage(t, "PUT a manifest 11 deep", r, "Max recursion depth exceeded")
+		sllWantAbsent(t, c, cont, "sll-depth11")
 	})
 
 	t.Run("valid_nested", func(t *testing.T) {

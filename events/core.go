@@ -29,6 +29,9 @@ type State interface {
 	Object(ctx context.Context, service, path string) (*schema.Version, error)
 	Head(ctx context.Context, service, path string) (*schema.Version, error)
 	Version(ctx context.Context, service, path, id string) (*schema.Version, error)
+	// Referenced is Version for a large object's reference: it also finds
+	// the pinned record of a referenced version that left its history.
+	Referenced(ctx context.Context, service, path, id string) (*schema.Version, error)
 	DueExpiries(ctx context.Context, now time.Time, limit int) ([]projections.Expiring, error)
 	Superseded(ctx context.Context, service string, before time.Time, limit int) ([]*schema.Version, error)
 	BlobReferenced(ctx context.Context, digest string) (bool, error)

@@ -28,14 +28,14 @@ const ManifestHeader = "x-object-manifest"
 // max_manifest_segments, 1000 by default).
 const MaxSegments = 1000
 
-// MaxFlatSegments bounds the segments an SLO holds once the SLOs among
-// its segments are flattened into it (each contributes its own segments).
-// Swift keeps nested manifests as references and so has no such total; a
-// Cairn SLO records every segment in its event and its projection, so the
-// total is what bounds the event's size, the memory a put takes and the
-// cost of every listing, read and copy of the object. It equals
-// MaxSegments: a nested SLO composes, it never holds more than a flat one.
-const MaxFlatSegments = MaxSegments
+// MaxManifestDepth bounds how deeply SLOs nest (Swift's
+// max_slo_recursion_depth, 10): an SLO named as a segment is stored as one
+// reference to its version, never flattened, so an SLO's event and
+// projection hold at most MaxSegments entries whatever it nests, and a
+// read expands the references as it streams, holding at most one manifest
+// per level. A manifest of plain segments is 1 deep; one that names SLOs
+// is 1 deeper than the deepest of them.
+const MaxManifestDepth = 10
 
 // SegmentInput names one segment of an SLO to be made: a live object, and
 // optionally the ETag and size it must have.
@@ -137,8 +137,11 @@ type LargeInput struct {
 // object matching the ETag and size given for it (a SegmentsError lists
 // every one that is not); the version pins the segments' bytes, so later
 // changes to the segment objects do not change it. A segment that is
-// itself an SLO contributes its segments. The ETag is Swift's: the MD5 of
-// the segments' ETags concatenated.
+// itself an SLO is stored as one reference to its version (Swift's
+// sub_slo), which the projections keep while referenced; a manifest that
+// would nest more than MaxManifestDepth deep is refused as soon as the
+// segment that takes it there is looked up. The ETag is Swift's: the MD5
+// of the segments' ETags concatenated (a nested SLO's is its own ETag).
 func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.Version, error) {
 	m, err := s.prepare(ctx, in.Service, in.Path, scopeNone, true)
 	if err != nil {
@@ -149,8 +152,29 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 	}
 	var segs []schema.Segment
 	var bad []BadSegment
-	flat := 0 // the segments the large object would hold, bad ones aside
+	depth := 1
 	now := s.opts.Clock()
+	// Entries often repeat an object (a segment used many times, a nested
+	// SLO named in every entry): each is looked up once, and an SLO is kept
+	// without its segments, which a reference to it does not need (one
+	// empty entry keeps it a large object for segmentOf and Depth).
+	type found struct {
+		v   *schema.Version
+		err error
+	}
+	seen := map[[2]string]found{}
+	lookup := func(service, path string) (*schema.Version, error) {
+		key := [2]string{service, path}
+		if f, ok := seen[key]; ok {
+			return f.v, f.err
+		}
+		v, err := s.state.Object(ctx, service, path)
+		if err == nil && len(v.Segments) > 0 {
+			v.ManifestDepth, v.Segments = v.Depth(), []schema.Segment{{}}
+		}
+		seen[key] = found{v, err}
+		return v, err
+	}
 	for i, in := range in.Segments {
 		bad1 := func(p SegmentProblem) {
 			bad = append(bad, BadSegment{Index: i, Service: in.Service, Path: in.Path, Problem: p})
@@ -159,7 +183,7 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 			bad1(SegmentForeign)
 			continue
 		}
-		v, err := s.state.Object(ctx, in.Service, in.Path)
+		v, err := lookup(in.Service, in.Path)
 		if schema.IsKind(err, schema.KindNotFound) || (err == nil && !v.Live(now)) {
 			bad1(SegmentMissing)
 			continue
@@ -174,15 +198,17 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 		case in.Size >= 0 && in.Size != v.Size:
 			bad1(SegmentSizeMismatch)
 		default:
-			// refused as soon as the total passes the bound, before
-			// anything more is looked up or held
-			if flat += max(len(v.Segments), 1); flat > MaxFlatSegments {
+			// refused as soon as a segment nests too deep, before anything
+			// more is looked up or held
+			if d := v.Depth() + 1; d > MaxManifestDepth {
 				return nil, schema.Errorf(schema.KindInvalidArgument,
-					"a static large object holds at most %d segments once the large objects among its segments are flattened; segment %d (%s/%s) brings it past that",
-					MaxFlatSegments, i, in.Service, in.Path)
+					"Max recursion depth exceeded: static large objects nest at most %d deep; segment %d (%s/%s) is a large object %d deep",
+					MaxManifestDepth, i, in.Service, in.Path, v.Depth())
+			} else if d > depth {
+				depth = d
 			}
 			if len(bad) == 0 { // a refused manifest keeps nothing
-				segs = append(segs, segmentsOf(v)...)
+				segs = append(segs, segmentOf(v))
 			}
 		}
 	}
@@ -190,7 +216,7 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 		return nil, &SegmentsError{Bad: bad}
 	}
 	p := schema.ObjectPut{ContentType: in.ContentType, Meta: in.Meta, Headers: in.Headers, DeleteAt: in.DeleteAt,
-		Segments: segs}
+		Segments: segs, ManifestDepth: depth}
 	p.Size, p.ETag = sizeAndETag(segs)
 	return s.commitVersion(ctx, o, m, schema.TypeObjectPut, p.Size, Conditions{},
 		func(m *mutation, version string) any { p.Version, p.Null = version, m.svc.Suspended(); return p })
@@ -207,14 +233,18 @@ func (s *Core) otherAccount(ctx context.Context, own *schema.Service, id string)
 	return err == nil && svc.Account != own.Account
 }
 
-// segmentsOf returns the segments a version contributes to a large object:
-// its own, when it is an SLO, else itself.
-func segmentsOf(v *schema.Version) []schema.Segment {
+// segmentOf returns the segment a version is in a large object: itself,
+// pinned by its bytes, or, when it is an SLO, a reference to it (its size
+// and ETag are the SLO's, as its readers see them).
+func segmentOf(v *schema.Version) schema.Segment {
+	sg := schema.Segment{Service: v.Service, Path: v.Path, Version: v.Version, Size: v.Size, ETag: v.ETag,
+		ContentType: v.ContentType}
 	if len(v.Segments) > 0 {
-		return v.Segments
+		sg.Manifest = true
+	} else {
+		sg.Blob = v.Blob
 	}
-	return []schema.Segment{{Service: v.Service, Path: v.Path, Version: v.Version, Size: v.Size, ETag: v.ETag,
-		ContentType: v.ContentType, Blob: v.Blob}}
+	return sg
 }
 
 // sizeAndETag sums the segments' sizes and computes Swift's large-object
@@ -261,7 +291,7 @@ func (s *Core) Resolve(ctx context.Context, v *schema.Version, canRead func(*sch
 			}
 			for _, f := range page.Files {
 				if f.Headers[ManifestHeader] == "" { // a manifest among the segments adds nothing
-					out.Segments = append(out.Segments, segmentsOf(f)...)
+					out.Segments = append(out.Segments, segmentOf(f))
 				}
 			}
 			if !page.Truncated {
@@ -275,28 +305,46 @@ func (s *Core) Resolve(ctx context.Context, v *schema.Version, canRead func(*sch
 }
 
 // segmentReader reads the concatenated bytes of a large object's
-// segments, opening one segment at a time, so memory stays small whatever
-// the size.
+// segments, opening one segment at a time and expanding references to
+// other large objects as it reaches them, depth first: it holds one
+// manifest per level (the root's and the referenced one being read at each
+// depth below), never the flattened whole, so memory stays bounded by
+// MaxManifestDepth x MaxSegments entries whatever the size. A read at an
+// offset skips whole referenced manifests by their recorded size without
+// loading them.
 type segmentReader struct {
 	ctx  context.Context
 	s    *Core
-	segs []schema.Segment
-	offs []int64 // where each segment starts
 	size int64
 
-	mu  sync.Mutex
-	pos int64
-	cur int // index of the open segment, -1 for none
-	rd  blobstore.Reader
+	mu     sync.Mutex
+	pos    int64
+	frames []*manifestFrame // [0] the root; [d] the manifest last read at depth d
+	leaf   schema.Segment   // the open plain segment
+	rd     blobstore.Reader
+}
+
+// manifestFrame is one manifest being read: its segments and where each
+// starts, and the reference it was loaded for (zero for the root).
+type manifestFrame struct {
+	ref  schema.ObjectRef
+	segs []schema.Segment
+	offs []int64
+}
+
+func newFrame(ref schema.ObjectRef, segs []schema.Segment) (*manifestFrame, int64) {
+	f := &manifestFrame{ref: ref, segs: segs, offs: make([]int64, len(segs))}
+	var size int64
+	for i, sg := range segs {
+		f.offs[i] = size
+		size += sg.Size
+	}
+	return f, size
 }
 
 func (s *Core) openSegments(ctx context.Context, segs []schema.Segment) *segmentReader {
-	r := &segmentReader{ctx: ctx, s: s, segs: segs, cur: -1}
-	for _, sg := range segs {
-		r.offs = append(r.offs, r.size)
-		r.size += sg.Size
-	}
-	return r
+	root, size := newFrame(schema.ObjectRef{}, segs)
+	return &segmentReader{ctx: ctx, s: s, size: size, frames: []*manifestFrame{root}}
 }
 
 func (r *segmentReader) Size() int64 { return r.size }
@@ -314,12 +362,13 @@ func (r *segmentReader) readAt(p []byte, off int64) (int, error) {
 		if off >= r.size {
 			return n, io.EOF
 		}
-		i := r.segment(off)
-		if err := r.open(i); err != nil {
+		sg, within, err := r.locate(off)
+		if err != nil {
 			return n, err
 		}
-		sg := r.segs[i]
-		within := off - r.offs[i]
+		if err := r.open(sg); err != nil {
+			return n, err
+		}
 		want := min(int64(len(p)-n), sg.Size-within)
 		m, err := r.rd.ReadAt(p[n:n+int(want)], within)
 		n += m
@@ -334,37 +383,88 @@ func (r *segmentReader) readAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// locate returns the plain segment holding byte off of the large object
+// and the offset of that byte within it, descending through references.
+func (r *segmentReader) locate(off int64) (schema.Segment, int64, error) {
+	f := r.frames[0]
+	for depth := 1; ; depth++ {
+		i := f.segment(off)
+		sg := f.segs[i]
+		off -= f.offs[i]
+		if !sg.Manifest {
+			return sg, off, nil
+		}
+		var err error
+		if f, err = r.child(depth, sg); err != nil {
+			return schema.Segment{}, 0, err
+		}
+	}
+}
+
+// child returns the manifest that reference sg names, read at depth: the
+// one already held there when it is the same, else loaded in its place
+// (the levels below it go).
+func (r *segmentReader) child(depth int, sg schema.Segment) (*manifestFrame, error) {
+	ref := schema.ObjectRef{Service: sg.Service, Path: sg.Path, Version: sg.Version}
+	if depth < len(r.frames) && r.frames[depth].ref == ref {
+		return r.frames[depth], nil
+	}
+	if depth > MaxManifestDepth { // never stored (PutLarge refuses it); a guard against a damaged projection
+		return nil, schema.Errorf(schema.KindInternal, "Max recursion depth exceeded reading a large object through %s/%s", sg.Service, sg.Path)
+	}
+	v, err := r.s.state.Referenced(r.ctx, sg.Service, sg.Path, sg.Version)
+	if schema.IsKind(err, schema.KindNotFound) {
+		// as for a segment whose blob is gone: the large object is listed,
+		// its content is not all there
+		return nil, &schema.Error{Kind: schema.KindInternal, Reason: schema.ReasonDataMissing,
+			Msg: "data missing: a large object this one references is not in the projections",
+			Err: fmt.Errorf("version %s of %s/%s: %w", sg.Version, sg.Service, sg.Path, err)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, size := newFrame(ref, v.Segments)
+	if v.Deleted || len(v.Segments) == 0 || size != sg.Size {
+		return nil, schema.Errorf(schema.KindInternal, "large object %s/%s version %s is not the %d-byte large object referenced",
+			sg.Service, sg.Path, sg.Version, sg.Size)
+	}
+	r.frames = append(r.frames[:depth], f)
+	return f, nil
+}
+
 // segment returns the index of the segment holding byte off.
-func (r *segmentReader) segment(off int64) int {
-	lo, hi := 0, len(r.segs)-1
+func (f *manifestFrame) segment(off int64) int {
+	lo, hi := 0, len(f.segs)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if r.offs[mid] <= off {
+		if f.offs[mid] <= off {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	for lo < len(r.segs)-1 && r.segs[lo].Size == 0 { // empty segments hold no byte
+	for lo < len(f.segs)-1 && f.segs[lo].Size == 0 { // empty segments hold no byte
 		lo++
 	}
 	return lo
 }
 
-func (r *segmentReader) open(i int) error {
-	if r.cur == i {
+// open makes sg the open plain segment (kept open while reads stay in it,
+// or in another segment of the same bytes).
+func (r *segmentReader) open(sg schema.Segment) error {
+	if r.rd != nil && r.leaf.Service == sg.Service && r.leaf.Path == sg.Path && r.leaf.Version == sg.Version &&
+		r.leaf.Size == sg.Size && r.leaf.Blob.SHA256 == sg.Blob.SHA256 && r.leaf.Blob.InSeq == sg.Blob.InSeq {
 		return nil
 	}
 	if r.rd != nil {
 		r.rd.Close()
 		r.rd = nil
 	}
-	sg := r.segs[i]
 	rd, err := r.s.Open(r.ctx, &schema.Version{Service: sg.Service, Path: sg.Path, Size: sg.Size, Blob: sg.Blob})
 	if err != nil {
 		return err
 	}
-	r.rd, r.cur = rd, i
+	r.rd, r.leaf = rd, sg
 	return nil
 }
 
@@ -397,7 +497,7 @@ func (r *segmentReader) Close() error {
 	defer r.mu.Unlock()
 	if r.rd != nil {
 		err := r.rd.Close()
-		r.rd, r.cur = nil, -1
+		r.rd = nil
 		return err
 	}
 	return nil

@@ -105,10 +105,10 @@ func TestService_PutLarge(t *testing.T) {
 		}
 	}
 
-	// a large object of large objects is flattened
+	// a large object of large objects references them
 	v2, err := c.svc.PutLarge(ctx, c.o, events.LargeInput{Service: "big", Path: "twice",
 		Segments: []events.SegmentInput{{Service: "big", Path: "whole", Size: -1}, {Service: "big", Path: "whole", Size: -1}}})
-	if err != nil || v2.Size != 2*int64(len(whole)) || len(v2.Segments) != 2*len(sizes) {
+	if err != nil || v2.Size != 2*int64(len(whole)) || len(v2.Segments) != 2 || !v2.Segments[0].Manifest {
 		t.Fatalf("nested large object: %+v, %v", v2, err)
 	}
 }
@@ -217,39 +217,5 @@ func TestService_PutLargeForeignSegmentsLearnNothing(t *testing.T) {
 		if b := se.Bad[i]; b.Problem != want {
 			t.Errorf("segment %d (%s/%s): %s, want %s", b.Index, b.Service, b.Path, b.Problem, want)
 		}
-	}
-}
-
-// Nested SLOs are flattened into the large object, so the total they
-// bring is bounded by MaxFlatSegments: a manifest past it is refused as
-// an InvalidArgument and stores nothing; one at it is stored.
-func TestService_PutLargeFlatSegmentsBound(t *testing.T) {
-	ctx := context.Background()
-	c := newCore(t, events.Options{InlineMax: 1024})
-	c.service(t, "big")
-	if _, err := c.put(ctx, "big", "seg", []byte("x"), events.Conditions{}); err != nil {
-		t.Fatal(err)
-	}
-	seg := events.SegmentInput{Service: "big", Path: "seg", Size: -1}
-	sub := make([]events.SegmentInput, 600)
-	for i := range sub {
-		sub[i] = seg
-	}
-	if _, err := c.svc.PutLarge(ctx, c.o, events.LargeInput{Service: "big", Path: "sub", Segments: sub}); err != nil {
-		t.Fatal(err)
-	}
-	nested := events.SegmentInput{Service: "big", Path: "sub", Size: -1}
-	_, err := c.svc.PutLarge(ctx, c.o, events.LargeInput{Service: "big", Path: "over",
-		Segments: []events.SegmentInput{nested, nested}})
-	if !schema.IsKind(err, schema.KindInvalidArgument) {
-		t.Fatalf("PutLarge flattening to 1200 segments: %v, want InvalidArgument", err)
-	}
-	if _, err := c.state.Object(ctx, "big", "over"); !schema.IsKind(err, schema.KindNotFound) {
-		t.Fatalf("refused SLO: %v, want not found", err)
-	}
-	at := append([]events.SegmentInput{nested}, sub[:events.MaxFlatSegments-600]...)
-	v, err := c.svc.PutLarge(ctx, c.o, events.LargeInput{Service: "big", Path: "at", Segments: at})
-	if err != nil || len(v.Segments) != events.MaxFlatSegments || v.Size != events.MaxFlatSegments {
-		t.Fatalf("PutLarge flattening to %d segments: %v", events.MaxFlatSegments, err)
 	}
 }

@@ -200,7 +200,7 @@ func (s *Core) CopyObject(ctx context.Context, o Origin, in CopyInput) (*schema.
 		From: schema.ObjectRef{Service: in.From.Service, Path: in.From.Path, Version: src.Version},
 		Size: src.Size, ETag: src.ETag, ContentType: src.ContentType, Meta: src.Meta, Headers: src.Headers,
 		DeleteAt: in.DeleteAt, Blob: schema.BlobRef{SHA256: src.Blob.SHA256, InSeq: src.Blob.InSeq},
-		Segments: src.Segments,
+		Segments: src.Segments, ManifestDepth: src.ManifestDepth,
 	}
 	if in.ReplaceMeta {
 		p.ContentType, p.Meta, p.Headers = in.ContentType, in.Meta, in.Headers

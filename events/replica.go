@@ -109,6 +109,7 @@ type Change struct {
 	Segments    []SegmentRef
 
 	local  []schema.Segment // Segments as the replica holds them
+	depth  int              // the large object's nesting depth on the replica
 	Null   bool
 	SHA256 string
 	Purged string
@@ -128,21 +129,30 @@ type SegmentRef struct {
 }
 
 // localSegments finds a large object's segments among what the replica
-// holds (the segment versions it replicated, or blobs with their digests);
-// ok is false when one is missing: the object is then stored whole.
-func (s *Core) localSegments(ctx context.Context, refs []SegmentRef) (segs []schema.Segment, ok bool) {
+// holds (the segment versions it replicated, or blobs with their digests,
+// or the large objects it replicated that a segment without a digest
+// references) and returns them with the object's nesting depth; ok is
+// false when one is missing: the object is then stored whole.
+func (s *Core) localSegments(ctx context.Context, refs []SegmentRef) (segs []schema.Segment, depth int, ok bool) {
+	depth = 1
 	for _, r := range refs {
 		sg := schema.Segment{Service: r.Service, Path: r.Path, Version: r.Version, Size: r.Size, ETag: r.ETag, ContentType: r.ContentType}
 		if v, err := s.state.Version(ctx, r.Service, r.Path, r.Version); err == nil && !v.Deleted && len(v.Segments) == 0 && v.Size == r.Size {
 			sg.Blob = v.Blob
 		} else if _, err := s.blobs.Stat(ctx, r.SHA256); r.SHA256 != "" && err == nil {
 			sg.Blob = schema.BlobRef{SHA256: r.SHA256}
+		} else if v, err := s.state.Referenced(ctx, r.Service, r.Path, r.Version); r.SHA256 == "" && err == nil &&
+			!v.Deleted && len(v.Segments) > 0 && v.Size == r.Size && v.Depth() < MaxManifestDepth {
+			// a reference to a large object (syncnext shows it as a
+			// segment without a digest): the replica references its copy
+			sg.Manifest = true
+			depth = max(depth, v.Depth()+1)
 		} else {
-			return nil, false
+			return nil, 0, false
 		}
 		segs = append(segs, sg)
 	}
-	return segs, len(segs) > 0
+	return segs, depth, len(segs) > 0
 }
 
 // Fetch returns the bytes of the change's version from the primary.
@@ -173,8 +183,8 @@ func (s *Core) ApplyChange(ctx context.Context, id string, c Change, fetch Fetch
 	}
 	var blob *schema.BlobRef
 	if c.Op == schema.OpPut || c.Op == schema.OpCopy {
-		if segs, ok := s.localSegments(ctx, c.Segments); ok {
-			c.local = segs // a large object of segments the replica holds
+		if segs, depth, ok := s.localSegments(ctx, c.Segments); ok {
+			c.local, c.depth = segs, depth // a large object of segments the replica holds
 			blob = &schema.BlobRef{}
 		} else if blob, err = s.replicaBlob(ctx, c, fetch); err != nil {
 			return err
@@ -271,7 +281,8 @@ func (s *Core) replicaEvent(ctx context.Context, svc *schema.Service, c Change, 
 	case schema.OpPut:
 		typ = schema.TypeObjectPut
 		payload = schema.ObjectPut{Version: c.Version, Size: c.Size, ETag: c.ETag, ContentType: c.ContentType, Meta: c.Meta,
-			DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null, PartSizes: c.PartSizes, Segments: c.local}
+			DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null, PartSizes: c.PartSizes, Segments: c.local,
+			ManifestDepth: c.depth}
 	case schema.OpCopy:
 		from := schema.ObjectRef{}
 		if c.CopiedFrom != nil {
@@ -279,7 +290,8 @@ func (s *Core) replicaEvent(ctx context.Context, svc *schema.Service, c Change, 
 		}
 		typ = schema.TypeObjectCopy
 		payload = schema.ObjectCopy{Version: c.Version, From: from, Size: c.Size, ETag: c.ETag, ContentType: c.ContentType,
-			Meta: c.Meta, DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null, Segments: c.local}
+			Meta: c.Meta, DeleteAt: c.DeleteAt, Headers: c.Headers, Blob: *blob, Null: c.Null, Segments: c.local,
+			ManifestDepth: c.depth}
 	case schema.OpMeta:
 		typ = schema.TypeObjectMeta
 		payload = schema.ObjectMeta{Version: c.Version, ContentType: c.ContentType, Meta: c.Meta, DeleteAt: c.DeleteAt,

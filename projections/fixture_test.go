@@ -133,7 +133,7 @@ func render(t *testing.T, s *Store) []byte {
 // every other value is a plain string, even one that looks like JSON (a
 // path in the change index may be "{}").
 func isRecord(key string) bool {
-	for _, p := range []string{"acct:", "svc:", "key:", "o:", "v:"} {
+	for _, p := range []string{"acct:", "svc:", "key:", "o:", "v:", "pv:"} {
 		if strings.HasPrefix(key, p) {
 			return true
 		}

@@ -130,7 +130,7 @@ func (f *folder) fold(ev *schema.Event) error {
 		v := schema.Version{
 			Version: p.Version, Op: schema.OpPut, Size: p.Size, ETag: p.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: blob, Null: p.Null,
-			Segments: p.Segments,
+			Segments: p.Segments, ManifestDepth: p.ManifestDepth,
 		}
 		if p.Multipart == nil && len(p.PartSizes) > 0 { // a replicated completed upload
 			v.Parts, v.PartSizes = len(p.PartSizes), p.PartSizes
@@ -161,7 +161,7 @@ func (f *folder) fold(ev *schema.Event) error {
 			Version: p.Version, Op: schema.OpCopy, Size: p.Size, ETag: p.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers,
 			Blob: blob, CopiedFrom: &from, Null: p.Null,
-			Segments: p.Segments,
+			Segments: p.Segments, ManifestDepth: p.ManifestDepth,
 		})
 	case schema.TypeObjectMeta:
 		var p schema.ObjectMeta
@@ -175,7 +175,7 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.putVersion(ev, schema.Version{
 			Version: p.Version, Op: schema.OpMeta, Size: cur.Size, ETag: cur.ETag,
 			ContentType: p.ContentType, Meta: p.Meta, DeleteAt: p.DeleteAt, Headers: p.Headers, Blob: cur.Blob,
-			Parts: cur.Parts, PartSizes: cur.PartSizes, Null: p.Null, Segments: cur.Segments,
+			Parts: cur.Parts, PartSizes: cur.PartSizes, Null: p.Null, Segments: cur.Segments, ManifestDepth: cur.ManifestDepth,
 		})
 	case schema.TypeObjectDelete:
 		var p schema.ObjectDelete
@@ -401,6 +401,11 @@ func (f *folder) putVersion(ev *schema.Event, v schema.Version) error {
 			return err
 		}
 	}
+	for _, r := range v.References() {
+		if _, err := f.refCount(r, 1); err != nil {
+			return err
+		}
+	}
 	return f.record(svc, &v)
 }
 
@@ -477,6 +482,85 @@ func (f *folder) blobRef(digest string, delta int64) error {
 	}
 	_, _, err := f.tx.Set(key, strconv.FormatInt(n, 10), nil)
 	return err
+}
+
+// refCount adds delta to the number of version records referencing large
+// object version r and returns the new number.
+func (f *folder) refCount(r schema.ObjectRef, delta int64) (int64, error) {
+	key := schema.RefCountKey(r.Service, r.Path, r.Version)
+	n := int64(0)
+	if raw, err := f.tx.Get(key); err == nil {
+		n, _ = strconv.ParseInt(raw, 10, 64)
+	} else if err != buntdb.ErrNotFound {
+		return 0, err
+	}
+	n += delta
+	if n <= 0 {
+		return 0, del(f.tx, key)
+	}
+	_, _, err := f.tx.Set(key, strconv.FormatInt(n, 10), nil)
+	return n, err
+}
+
+// dropVersion removes version record key (holding v) from the history:
+// this is the one place a version record goes (a purge, a replaced null
+// version, a cleared service). A version that a large object still
+// references moves to its hidden pinned record, keeping its blobs and its
+// own references, so every manifest naming it still reads; any other
+// releases them.
+func (f *folder) dropVersion(key string, v *schema.Version) error {
+	if err := del(f.tx, key); err != nil {
+		return err
+	}
+	if _, err := f.tx.Get(schema.RefCountKey(v.Service, v.Path, v.Version)); err == nil {
+		// A pinned record of the same version may already be there (a
+		// replica's resync puts a version it had back, then loses it
+		// again): that one keeps holding the references, this one's go.
+		if _, err := f.tx.Get(schema.PinnedKey(v.Service, v.Path, v.Version)); err == buntdb.ErrNotFound {
+			return setJSON(f.tx, schema.PinnedKey(v.Service, v.Path, v.Version), v)
+		} else if err != nil {
+			return err
+		}
+	} else if err != buntdb.ErrNotFound {
+		return err
+	}
+	return f.release(v)
+}
+
+// release drops the references a version record held: one on each of its
+// blobs and one on each large object version it references. A referenced
+// version whose last reference goes and whose record already left the
+// history (its pinned record) is released in turn; nesting is bounded by
+// the manifests' depth.
+func (f *folder) release(v *schema.Version) error {
+	for _, d := range v.Digests() {
+		if err := f.blobRef(d, -1); err != nil {
+			return err
+		}
+	}
+	for _, r := range v.References() {
+		n, err := f.refCount(r, -1)
+		if err != nil || n > 0 {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		key := schema.PinnedKey(r.Service, r.Path, r.Version)
+		var pinned schema.Version
+		if ok, err := getJSON(f.tx, key, &pinned); err != nil {
+			return err
+		} else if !ok {
+			continue // still in its history, whose record holds its own references
+		}
+		if err := del(f.tx, key); err != nil {
+			return err
+		}
+		if err := f.release(&pinned); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *folder) serviceCreated(ev *schema.Event) error {
@@ -635,10 +719,13 @@ func (f *folder) accountDeleted(ev *schema.Event) error {
 }
 
 // clearObjects forgets every object, version, change, purge, upload, part
-// and expiry of a service, and the blob references they held.
+// and expiry of a service, and the blob references they held (versions go
+// through dropVersion: one a large object references stays pinned).
 func (f *folder) clearObjects(id string) error {
 	var keys []string
 	var digests []string
+	var vkeys []string
+	var versions []*schema.Version
 	for _, pfx := range []string{schema.ObjectPrefix(id), schema.VersionPrefix(id), schema.ChangePrefix(id),
 		"pg:" + id + "\x00",
 		schema.UploadPrefix(id), schema.ServicePartPrefix(id)} {
@@ -646,13 +733,18 @@ func (f *folder) clearObjects(id string) error {
 			if !strings.HasPrefix(k, pfx) {
 				return false
 			}
-			keys = append(keys, k)
 			switch {
 			case strings.HasPrefix(k, "v:"):
-				var ver schema.Version
-				if decodeJSON(v, &ver) == nil {
-					digests = append(digests, ver.Digests()...)
+				ver := new(schema.Version)
+				if decodeJSON(v, ver) == nil {
+					vkeys, versions = append(vkeys, k), append(versions, ver)
+				} else {
+					keys = append(keys, k)
 				}
+				return true
+			}
+			keys = append(keys, k)
+			switch {
 			case strings.HasPrefix(k, "p:"):
 				var part schema.Part
 				if decodeJSON(v, &part) == nil {
@@ -676,6 +768,11 @@ func (f *folder) clearObjects(id string) error {
 	})
 	if err != nil {
 		return err
+	}
+	for i, k := range vkeys {
+		if err := f.dropVersion(k, versions[i]); err != nil {
+			return err
+		}
 	}
 	return f.forget(keys, digests)
 }
@@ -857,13 +954,8 @@ func (f *folder) purge(ev *schema.Event, version string) error {
 	} else if len(vs) > 1 {
 		next = vs[1]
 	}
-	if err := del(f.tx, goneKey); err != nil {
+	if err := f.dropVersion(goneKey, gone); err != nil {
 		return err
-	}
-	for _, d := range gone.Digests() {
-		if err := f.blobRef(d, -1); err != nil {
-			return err
-		}
 	}
 	svc.LastSeq = ev.Seq
 	if err := f.markPurge(svc, ev, version); err != nil {
@@ -899,7 +991,7 @@ func (f *folder) purge(ev *schema.Event, version string) error {
 func (f *folder) dropNull(service, path string) error {
 	pfx := schema.VersionPathPrefix(service, path)
 	var keys []string
-	var digests []string
+	var versions []*schema.Version
 	err := f.tx.AscendGreaterOrEqual("", pfx, func(k, raw string) bool {
 		if !strings.HasPrefix(k, pfx) || len(k) != len(pfx)+16 {
 			return false
@@ -907,17 +999,21 @@ func (f *folder) dropNull(service, path string) error {
 		if !strings.Contains(raw, `"null":true`) {
 			return true
 		}
-		var v schema.Version
-		if decodeJSON(raw, &v) == nil && v.Null {
-			keys = append(keys, k)
-			digests = append(digests, v.Digests()...)
+		v := new(schema.Version)
+		if decodeJSON(raw, v) == nil && v.Null {
+			keys, versions = append(keys, k), append(versions, v)
 		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	return f.forget(keys, digests)
+	for i, k := range keys {
+		if err := f.dropVersion(k, versions[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // blobInline is how an object.put.v1 payload writes inline bytes: the

@@ -63,6 +63,56 @@ func (s *Store) Version(_ context.Context, service, path, id string) (*schema.Ve
 	return s.newestVersion(service, path, "version", func(v *schema.Version) bool { return v.Version == id })
 }
 
+// Referenced returns the version of a static large object that a
+// manifest's segment references: one of the object's versions, or, once it
+// left the history (purged, retired, its service deleted), the pinned
+// record the projections keep while any manifest references it. Only reads
+// through a reference may see a pinned record. KindNotFound when neither
+// holds it. Both are read in one transaction, so a version moving from its
+// history to its pinned record is never missed.
+func (s *Store) Referenced(_ context.Context, service, path, id string) (*schema.Version, error) {
+	var out *schema.Version
+	pfx := schema.VersionPathPrefix(service, path)
+	var derr error
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		err := tx.AscendGreaterOrEqual("", pfx, func(k, raw string) bool {
+			if !strings.HasPrefix(k, pfx) || len(k) != len(pfx)+16 {
+				return false
+			}
+			if !strings.Contains(raw, id) { // most versions are not the one: skip decoding them
+				return true
+			}
+			v := new(schema.Version)
+			if derr = decodeJSON(raw, v); derr != nil {
+				return false
+			}
+			if v.Version == id {
+				out = v
+			}
+			return out == nil
+		})
+		if err != nil || derr != nil || out != nil {
+			return err
+		}
+		v := new(schema.Version)
+		ok, err := getJSON(tx, schema.PinnedKey(service, path, id), v)
+		if ok {
+			out = v
+		}
+		return err
+	})
+	if derr != nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	if out == nil {
+		return nil, notFound("version")
+	}
+	return out, nil
+}
+
 // newestVersion returns the newest version of path that match accepts, or
 // KindNotFound naming what.
 func (s *Store) newestVersion(service, path, what string, match func(*schema.Version) bool) (*schema.Version, error) {

@@ -186,8 +186,12 @@ type ObjectPut struct {
 	// Segments make the object a static large object (Swift SLO): its
 	// content is these segment versions' bytes in order; Blob is empty and
 	// Size their sum. Segment blobs never travel inline (InSeq points at
-	// the event that carries an inline segment).
+	// the event that carries an inline segment). A segment marked Manifest
+	// references another static large object's version.
 	Segments []Segment `json:"segments,omitempty"`
+	// ManifestDepth is the large object's nesting depth (Version's), set
+	// with Segments.
+	ManifestDepth int `json:"manifest_depth,omitempty"`
 	// PartSizes keep a replicated completed multipart upload's part
 	// sizes (a primary's put records them through Multipart).
 	PartSizes []int64 `json:"part_sizes,omitempty"`
@@ -229,8 +233,10 @@ type ObjectCopy struct {
 	// replaces the object's previous null version (S3's "null" version).
 	Null bool `json:"null,omitempty"`
 	// Segments: the source was a static large object; the copy is one too,
-	// sharing its segments.
+	// sharing its segments (references to other large objects included).
 	Segments []Segment `json:"segments,omitempty"`
+	// ManifestDepth is the source's nesting depth, set with Segments.
+	ManifestDepth int `json:"manifest_depth,omitempty"`
 }
 
 // ObjectRef names one version of one object.

@@ -124,7 +124,10 @@ func sampleEvents() map[string]any {
 			Size: 12, ETag: "e4d7f1b4ed2e42d15898f4b27b019da4", ContentType: "text/plain", Meta: map[string]string{"k": "v"},
 			DeleteAt: 1893456000, Blob: schema.BlobRef{SHA256: sha, InSeq: 41},
 			Segments: []schema.Segment{{Service: "photos", Path: "big/0001", Version: "01JD0000000000000000000006", Size: 12,
-				ETag: "e4d7f1b4ed2e42d15898f4b27b019da4", ContentType: "text/plain", Blob: schema.BlobRef{SHA256: sha}}}},
+				ETag: "e4d7f1b4ed2e42d15898f4b27b019da4", ContentType: "text/plain", Blob: schema.BlobRef{SHA256: sha}},
+				{Service: "photos", Path: "big/nested", Version: "01JD0000000000000000000008", Size: 24,
+					ETag: "e4d7f1b4ed2e42d15898f4b27b019da5", Manifest: true}},
+			ManifestDepth: 2},
 		schema.TypeObjectMeta: schema.ObjectMeta{Version: "01JD0000000000000000000004", ContentType: "text/html",
 			Meta: map[string]string{"k": "w"}, DeleteAt: 1893456000},
 		schema.TypeObjectExpired: schema.ObjectExpired{Version: "01JD0000000000000000000005", Expired: "01JD0000000000000000000004"},
@@ -249,6 +252,14 @@ func TestEventsJSONSchema_Rejects(t *testing.T) {
 		"inline not base64": edit(func(ev map[string]any) {
 			ev["data"].(map[string]any)["blob"].(map[string]any)["inline"] = "%%%"
 		}),
+		"large object nested past 10": func() []byte {
+			b := envelope(t, schema.TypeObjectCopy, sampleEvents()[schema.TypeObjectCopy])
+			var ev map[string]any
+			_ = json.Unmarshal(b, &ev)
+			ev["data"].(map[string]any)["manifest_depth"] = 11
+			b, _ = json.Marshal(ev)
+			return b
+		}(),
 		"clear key value": func() []byte {
 			b := envelope(t, schema.TypeKeyCreated, sampleEvents()[schema.TypeKeyCreated])
 			var ev map[string]any

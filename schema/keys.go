@@ -25,6 +25,8 @@ import (
 //	c:<service>\x00<sync-id>               path of the change with that sync id
 //	x:<delete-at>\x00<service>\x00<path>   expiry schedule: version id
 //	br:<sha256>                            number of versions and parts referencing a blob
+//	rf:<service>\x00<path>\x00<version>     number of version records referencing a large object's version
+//	pv:<service>\x00<path>\x00<version>     a referenced Version that left the history (hidden, pinned)
 //	u:<service>\x00<upload-id>             open multipart Upload
 //	p:<service>\x00<upload-id>\x00<05d>     Part of an open upload
 const (
@@ -120,6 +122,19 @@ func SplitExpiryKey(key string) (deleteAt int64, service, path string, ok bool) 
 
 // BlobRefKey is the key of a blob's reference count.
 func BlobRefKey(digest string) string { return "br:" + digest }
+
+// RefCountKey is the key of the number of version records (visible or
+// pinned) whose segments reference one version of a static large object.
+func RefCountKey(service, path, version string) string {
+	return "rf:" + service + sep + path + sep + version
+}
+
+// PinnedKey is the key of a static large object's version that left its
+// history (purged, retired, its service deleted) while a manifest still
+// references it: only reads through a reference see it.
+func PinnedKey(service, path, version string) string {
+	return "pv:" + service + sep + path + sep + version
+}
 
 // UploadKey is the key of an open multipart upload.
 func UploadKey(service, id string) string { return "u:" + service + sep + id }

@@ -214,8 +214,40 @@ type Version struct {
 	Purged string `json:"purged,omitempty"`
 	// Segments make the version a static large object: its content is
 	// these pinned segments' bytes in order (Size is their sum; Blob is
-	// empty).
+	// empty). A segment marked Manifest is another large object's version,
+	// read through its own segments.
 	Segments []Segment `json:"segments,omitempty"`
+	// ManifestDepth is how deeply a static large object nests: 1 when its
+	// segments are plain objects, else 1 more than the deepest large
+	// object it references (0 on versions of older events, whose segments
+	// are all plain: see Depth). The core computes it at the put and the
+	// event carries it, so the fold never looks the references up.
+	ManifestDepth int `json:"manifest_depth,omitempty"`
+}
+
+// Depth is how deeply v nests as a static large object: 0 for any other
+// object, at least 1 for a large object (older events recorded no depth;
+// their segments were all plain, or flattened into plain ones).
+func (v *Version) Depth() int {
+	if len(v.Segments) == 0 {
+		return 0
+	}
+	return max(v.ManifestDepth, 1)
+}
+
+// References returns the large objects' versions v's segments reference
+// (the segments marked Manifest), in order, repeats included.
+func (v *Version) References() []ObjectRef {
+	if v.Deleted {
+		return nil
+	}
+	var out []ObjectRef
+	for _, sg := range v.Segments {
+		if sg.Manifest {
+			out = append(out, ObjectRef{Service: sg.Service, Path: sg.Path, Version: sg.Version})
+		}
+	}
+	return out
 }
 
 // Digests returns the blobstore digests v references: its own blob and
@@ -238,7 +270,12 @@ func (v *Version) Digests() []string {
 
 // Segment is one part of a static large object: a version of another
 // object, pinned by its bytes, so the large object keeps its content when
-// the segment object is later overwritten or deleted.
+// the segment object is later overwritten or deleted. With Manifest set it
+// is a reference to another static large object's version (Swift's
+// sub_slo): Size and ETag are that version's (its total size and its
+// large-object ETag), Blob is empty, and the referenced version's record
+// is kept, hidden if it leaves the history, while any version references
+// it, so its segments stay pinned.
 type Segment struct {
 	Service     string  `json:"service"`
 	Path        string  `json:"path"`
@@ -247,6 +284,7 @@ type Segment struct {
 	ETag        string  `json:"etag"`
 	ContentType string  `json:"content_type,omitempty"`
 	Blob        BlobRef `json:"blob"`
+	Manifest    bool    `json:"manifest,omitempty"`
 }
 
 // ExpiredAt reports whether v has an expiry at or before now.

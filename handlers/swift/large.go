@@ -191,7 +191,7 @@ func segmentReason(p events.SegmentProblem) string {
 }
 
 // getManifest answers ?multipart-manifest=get of an SLO: its segments as
-// Swift lists them.
+// Swift lists them, a nested SLO as one entry marked sub_slo.
 func getManifest(c *req, svc *schema.Service, v *schema.Version) error {
 	type entry struct {
 		Name         string `json:"name"`
@@ -199,11 +199,12 @@ func getManifest(c *req, svc *schema.Service, v *schema.Version) error {
 		Bytes        int64  `json:"bytes"`
 		ContentType  string `json:"content_type"`
 		LastModified string `json:"last_modified"`
+		SubSLO       bool   `json:"sub_slo,omitempty"`
 	}
 	out := make([]entry, 0, len(v.Segments))
 	for _, sg := range v.Segments {
 		out = append(out, entry{Name: "/" + sg.Service + "/" + sg.Path, Hash: sg.ETag, Bytes: sg.Size,
-			ContentType: sg.ContentType, LastModified: listingTime(v.Time)})
+			ContentType: sg.ContentType, LastModified: listingTime(v.Time), SubSLO: sg.Manifest})
 	}
 	objectHeaders(c, svc, v)
 	hd := c.w.Header()
@@ -224,7 +225,8 @@ func getManifest(c *req, svc *schema.Service, v *schema.Version) error {
 
 // deleteLarge answers DELETE ?multipart-manifest=delete: an SLO's segment
 // objects are deleted, then the manifest, and the outcome is reported as a
-// bulk delete's. Anything else is deleted as usual.
+// bulk delete's; a nested SLO's segments go before it, as in Swift.
+// Anything else is deleted as usual.
 func deleteLarge(c *req) error {
 	svc, v, err := c.writableLive()
 	if err != nil {
@@ -234,9 +236,33 @@ func deleteLarge(c *req) error {
 		return deleteObject(c)
 	}
 	var res bulkResult
-	for _, sg := range v.Segments {
-		res.delete(c, sg.Service, sg.Path, "/"+sg.Service+"/"+sg.Path)
-	}
+	deleteSegments(c, &res, v, map[schema.ObjectRef]bool{})
 	res.delete(c, svc.ID, c.object, "/"+svc.ID+"/"+c.object)
 	return res.write(c)
+}
+
+// deleteSegments deletes the segment objects of large object v, depth
+// first: the segments of a nested SLO the principal may read (the version
+// v references), then its manifest. A nested SLO named many times is
+// walked once, so a manifest that repeats one costs its entries, not their
+// product.
+func deleteSegments(c *req, res *bulkResult, v *schema.Version, seen map[schema.ObjectRef]bool) {
+	for _, sg := range v.Segments {
+		name := "/" + sg.Service + "/" + sg.Path
+		if !sg.Manifest {
+			res.delete(c, sg.Service, sg.Path, name)
+			continue
+		}
+		ref := schema.ObjectRef{Service: sg.Service, Path: sg.Path, Version: sg.Version}
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if _, err := access.Lookup(c.ctx(), c.h.d.State, c.p, sg.Service, access.Want{Level: access.Read, Account: c.account}); err == nil {
+			if sub, err := c.h.d.State.Version(c.ctx(), sg.Service, sg.Path, sg.Version); err == nil && len(sub.Segments) > 0 {
+				deleteSegments(c, res, sub, seen)
+			}
+		}
+		res.delete(c, sg.Service, sg.Path, name)
+	}
 }
