@@ -238,12 +238,18 @@ type blobRefs struct {
 	live     map[string]string   // service \x00 path -> its newest version's key
 	uploads  map[string]map[int]string
 	seq      map[string]uint64 // digest -> the newest event referencing it
+	// every version ever put (service \x00 version -> digests) and the
+	// large object versions each references: a referenced version keeps
+	// its blobs after it leaves its history, while a manifest naming it
+	// is still there (the projections pin it the same way)
+	all  map[string][]string
+	refs map[string][]string
 }
 
 func newBlobRefs() *blobRefs {
 	return &blobRefs{versions: map[string][]string{}, byPath: map[string]string{}, live: map[string]string{},
 		uploads: map[string]map[int]string{},
-		seq:     map[string]uint64{}}
+		seq:     map[string]uint64{}, all: map[string][]string{}, refs: map[string][]string{}}
 }
 
 func (b *blobRefs) fold(ev *schema.Event) {
@@ -266,10 +272,18 @@ func (b *blobRefs) fold(ev *schema.Event) {
 		if p.Blob.SHA256 != "" && len(p.Blob.Inline) == 0 && p.Blob.InSeq == 0 {
 			ds = append(ds, p.Blob.SHA256)
 		}
+		var refs []string
 		for _, sg := range p.Segments {
 			if sg.Blob.SHA256 != "" && sg.Blob.InSeq == 0 {
 				ds = append(ds, sg.Blob.SHA256)
 			}
+			if sg.Manifest {
+				refs = append(refs, sg.Service+"\x00"+sg.Version)
+			}
+		}
+		b.all[vkey(p.Version)] = ds
+		if len(refs) > 0 {
+			b.refs[vkey(p.Version)] = refs
 		}
 		if p.Null {
 			pk := ev.Service + "\x00" + ev.Path
@@ -303,6 +317,10 @@ func (b *blobRefs) fold(ev *schema.Event) {
 			return
 		}
 		b.versions[vkey(p.Version)] = cur
+		b.all[vkey(p.Version)] = cur
+		if r := b.refs[b.live[pk]]; len(r) > 0 {
+			b.refs[vkey(p.Version)] = r
+		}
 		b.live[pk] = vkey(p.Version)
 		if p.Null {
 			b.byPath[pk] = vkey(p.Version)
@@ -348,6 +366,25 @@ func (b *blobRefs) sorted() []string {
 		for _, d := range ds {
 			set[d] = true
 		}
+	}
+	// the versions the remaining ones reference, through every level,
+	// whether or not they are still in their own history
+	seen := map[string]bool{}
+	var pending []string
+	for k := range b.versions {
+		pending = append(pending, b.refs[k]...)
+	}
+	for len(pending) > 0 {
+		k := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		for _, d := range b.all[k] {
+			set[d] = true
+		}
+		pending = append(pending, b.refs[k]...)
 	}
 	for _, parts := range b.uploads {
 		for _, d := range parts {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -284,5 +285,38 @@ func TestAppender_ChainUnderRaces(t *testing.T) {
 	rep, err := Verify(ctx, l, StoreBlobs{Store: bs}, nil)
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after races: %+v %v", rep, err)
+	}
+}
+
+// A large object version that another manifest references keeps its
+// segments' blobs in verify's model after it leaves its history (purged),
+// as the projections keep it pinned; once the referencing manifest goes
+// too, they are no longer expected.
+func TestBlobRefs_PinnedByReference(t *testing.T) {
+	seg := strings.Repeat("a", 64)
+	b := newBlobRefs()
+	seq := uint64(0)
+	add := func(typ, path string, payload any) {
+		t.Helper()
+		data, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		b.fold(&schema.Event{Type: typ, Service: "svc", Path: path, Data: data, Seq: seq})
+	}
+	add(schema.TypeObjectPut, "s", schema.ObjectPut{Version: "v1", Blob: schema.BlobRef{SHA256: seg}})
+	add(schema.TypeObjectPut, "a", schema.ObjectPut{Version: "v2",
+		Segments: []schema.Segment{{Service: "svc", Path: "s", Version: "v1", Size: 1, Blob: schema.BlobRef{SHA256: seg}}}})
+	add(schema.TypeObjectPut, "b", schema.ObjectPut{Version: "v3",
+		Segments: []schema.Segment{{Service: "svc", Path: "a", Version: "v2", Size: 1, Manifest: true}}})
+	add(schema.TypeObjectPurged, "s", schema.ObjectPurged{Version: "p1", Purged: "v1"})
+	add(schema.TypeObjectPurged, "a", schema.ObjectPurged{Version: "p2", Purged: "v2"})
+	if got := b.sorted(); len(got) != 1 || got[0] != seg {
+		t.Fatalf("referenced blobs after the referenced versions were purged: %v, want [%s]", got, seg)
+	}
+	add(schema.TypeObjectPurged, "b", schema.ObjectPurged{Version: "p3", Purged: "v3"})
+	if got := b.sorted(); len(got) != 0 {
+		t.Fatalf("referenced blobs after the manifest was purged too: %v, want none", got)
 	}
 }
