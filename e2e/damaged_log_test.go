@@ -148,3 +148,96 @@ func TestDamagedLog_RefusedAndRecovered(t *testing.T) {
 	}
 	t.Logf("recovered %d of %d events; %d objects kept", st.Kept, st.LogLast, kept)
 }
+
+// A record damaged in place (one byte of an event changed inside its
+// block, the block's index left as it was): JetStream still counts it and
+// only a read finds it. Verify, rebuild and recover read the whole log and
+// name it; a server that must fold it (its projections gone) refuses to
+// start, naming the block; recover keeps every event before it.
+func TestDamagedLog_RecordChangedInPlace(t *testing.T) {
+	e := StartLocal(t, "damages its log's files")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sid := e.WithService(t)
+	seqOf := map[string]uint64{}
+	for i := range 30 {
+		p := fmt.Sprintf("in-place-%03d", i)
+		e.Upload(t, e.AdminKey, sid, p, []byte(p), nil)
+		last, err := e.Srv.Log.LastSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqOf[p] = last
+	}
+	cfg := e.Config
+	if err := e.Srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	victim := "in-place-015"
+	var block string
+	for _, p := range eventBlocks(t, e.Dir) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := bytes.Index(b, []byte(`"path":"`+victim+`"`)); i >= 0 {
+			b[i+len(`"path":"in-place-0`)] = '9' // in-place-015 -> in-place-095
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			block = p
+			break
+		}
+	}
+	if block == "" {
+		t.Fatal("no block file holds the event")
+	}
+	want := func(what string, err error) *datadir.DamageError {
+		t.Helper()
+		var d *datadir.DamageError
+		if !errors.As(err, &d) {
+			t.Fatalf("%s: %v, want a DamageError", what, err)
+		}
+		if d.First() != seqOf[victim] {
+			t.Fatalf("%s: the first missing event is %d, want %d (%s)", what, d.First(), seqOf[victim], victim)
+		}
+		for _, s := range []string{block, "cairn recover --data " + e.Dir} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: the message does not say %q: %v", what, s, err)
+			}
+		}
+		return d
+	}
+	rep, err := datadir.VerifyDir(ctx, e.Dir, nil)
+	want("verify", err)
+	if rep == nil || rep.OK() {
+		t.Fatalf("verify report %+v, want a break", rep)
+	}
+	_, err = datadir.Rebuild(ctx, e.Dir, nil)
+	want("rebuild", err)
+
+	// a server whose projections must fold the damaged event will not start
+	if err := os.Remove(filepath.Join(e.Dir, datadir.ProjectionsFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = server.Open(ctx, cfg, nil)
+	want("serve with projections to rebuild", err)
+
+	out := filepath.Join(t.TempDir(), "recovered")
+	st, err := datadir.Recover(ctx, datadir.RecoverOptions{Source: e.Dir, Out: out})
+	if err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	if st.Kept != seqOf[victim]-1 {
+		t.Fatalf("recover kept %d events, want %d", st.Kept, seqOf[victim]-1)
+	}
+	cfg.Data, cfg.Name = out, cfg.Name+"-recovered"
+	r := startIn(t, cfg)
+	for i := range 30 {
+		p := fmt.Sprintf("in-place-%03d", i)
+		got := natGet(t, r, r.AdminKey, sid, p)
+		if kept := seqOf[p] <= st.Kept; kept != (got.Status == http.StatusOK) {
+			t.Errorf("%s (event %d, kept %v): %d", p, seqOf[p], kept, got.Status)
+		}
+	}
+}

@@ -399,6 +399,19 @@ type LogState struct {
 // Gap is a run of missing sequences, From to To inclusive.
 type Gap struct{ From, To uint64 }
 
+// errGap stops Follow's batch at a hole in the log (GapError).
+var errGap = errors.New("events: a hole in the log")
+
+// GapError is Follow meeting events missing in the middle of the log: a
+// record damaged in place, which JetStream only finds when it reads it
+// back (its state still counts it). Nothing may be folded past it: every
+// later event would be applied without the ones before.
+type GapError struct{ Gap Gap }
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("events: the event log misses events %d to %d (a damaged block): nothing is folded past them", e.Gap.From, e.Gap.To)
+}
+
 // State returns the stream's shape as JetStream recovered it from its
 // files (LogState).
 func (l *JetStream) State(ctx context.Context) (LogState, error) {
@@ -415,7 +428,11 @@ func (l *JetStream) State(ctx context.Context) (LogState, error) {
 		ls.Gaps = append(ls.Gaps, Gap{1, st.FirstSeq - 1})
 	}
 	del := append([]uint64(nil), st.Deleted...)
+	if st.Lost != nil { // records JetStream found damaged and dropped as it recovered a block
+		del = append(del, st.Lost.Msgs...)
+	}
 	slices.Sort(del)
+	del = slices.Compact(del)
 	for _, seq := range del {
 		if n := len(ls.Gaps); n > 0 && ls.Gaps[n-1].To+1 == seq {
 			ls.Gaps[n-1].To = seq
@@ -426,7 +443,67 @@ func (l *JetStream) State(ctx context.Context) (LogState, error) {
 		}
 	}
 	ls.Missing = st.LastSeq - st.Msgs
+	if counted := gapTotal(ls.Gaps); counted < ls.Missing {
+		// JetStream does not always say which records it dropped: find
+		// them (only then: a sound log never pays for the walk)
+		gaps, err := l.findGaps(ctx, st.FirstSeq, st.LastSeq)
+		if err != nil {
+			return LogState{}, err
+		}
+		ls.Gaps = gaps
+	}
 	return ls, nil
+}
+
+// ReadState is State, with the gaps found by reading every event back:
+// a record damaged in place is counted by JetStream's state until a read
+// fails its checksum, so only a read of the whole log finds it. It costs
+// a read of the whole log, for the offline commands (verify, rebuild,
+// recover) that read it all anyway.
+func (l *JetStream) ReadState(ctx context.Context) (LogState, error) {
+	ls, err := l.State(ctx)
+	if err != nil || ls.Last == 0 {
+		return ls, err
+	}
+	if ls.Gaps, err = l.findGaps(ctx, ls.First, ls.Last); err != nil {
+		return LogState{}, err
+	}
+	ls.Missing = gapTotal(ls.Gaps)
+	return ls, nil
+}
+
+// gapTotal is how many sequences gaps cover.
+func gapTotal(gaps []Gap) uint64 {
+	var n uint64
+	for _, g := range gaps {
+		n += g.To - g.From + 1
+	}
+	return n
+}
+
+// findGaps walks the log from first to last and returns the runs of
+// sequences it does not hold (the first 100), starting with the ones
+// before first.
+func (l *JetStream) findGaps(ctx context.Context, first, last uint64) ([]Gap, error) {
+	var gaps []Gap
+	if first > 1 {
+		gaps = append(gaps, Gap{1, first - 1})
+	}
+	for seq := first; seq <= last && len(gaps) < 100; seq++ {
+		_, err := l.stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			if n := len(gaps); n > 0 && gaps[n-1].To+1 == seq {
+				gaps[n-1].To = seq
+			} else {
+				gaps = append(gaps, Gap{seq, seq})
+			}
+			continue
+		}
+		if err != nil {
+			return nil, schema.Wrap(schema.KindUnavailable, err, "event log unavailable")
+		}
+	}
+	return gaps, nil
 }
 
 // LastSubjectSeq implements Log.
@@ -498,6 +575,7 @@ func (l *JetStream) Follow(ctx context.Context, from uint64, fn func([]*schema.E
 			first = m
 		}
 		batch := make([]*schema.Event, 0, 64)
+		var gap *GapError
 		add := func(m jetstream.Msg) error {
 			md, err := m.Metadata()
 			if err != nil {
@@ -507,8 +585,14 @@ func (l *JetStream) Follow(ctx context.Context, from uint64, fn func([]*schema.E
 			if seq < next {
 				return nil // redelivery after an ordered-consumer reset
 			}
-			// seq > next only when older events were removed by retention;
-			// the fold continues from what the log holds.
+			if seq > next {
+				// the log deletes nothing (no retention, DenyDelete): a
+				// jump is a record JetStream could not read back. What
+				// came before it is handed over first (a fold up to a
+				// point before the hole completes); then Follow stops.
+				gap = &GapError{Gap{next, seq - 1}}
+				return errGap
+			}
 			ev, err := decode(m.Data(), seq)
 			if err != nil {
 				return err
@@ -517,17 +601,17 @@ func (l *JetStream) Follow(ctx context.Context, from uint64, fn func([]*schema.E
 			batch = append(batch, ev)
 			return nil
 		}
-		if err := add(first); err != nil {
+		if err := add(first); err != nil && err != errGap {
 			return err
 		}
 	drain:
-		for len(batch) < 1024 {
+		for len(batch) < 1024 && gap == nil {
 			select {
 			case m, ok := <-msgs:
 				if !ok {
 					break drain
 				}
-				if err := add(m); err != nil {
+				if err := add(m); err != nil && err != errGap {
 					return err
 				}
 			default:
@@ -538,6 +622,9 @@ func (l *JetStream) Follow(ctx context.Context, from uint64, fn func([]*schema.E
 			if err := fn(batch); err != nil {
 				return err
 			}
+		}
+		if gap != nil {
+			return gap
 		}
 	}
 }

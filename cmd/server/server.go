@@ -149,13 +149,17 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	s.cancel = cancel
 	if !cfg.ReadOnly { // a read-only server serves the projections as they are
 		last, err := s.catchUp(ctx)
+		var ge *events.GapError
+		if errors.As(err, &ge) { // a record damaged in place: name it and the way out
+			return nil, datadir.GapDamage(cfg.Data, ge.Gap)
+		}
 		if err != nil {
 			return nil, err
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.runProjections(runCtx)
+			s.runProjections(runCtx, cfg.Data)
 		}()
 		if last > 0 {
 			if ev, err := s.Log.Get(ctx, last); err == nil {
@@ -244,7 +248,7 @@ func (s *Server) afterLogReopen(last uint64) error {
 // runProjections applies the log until ctx ends. When the runner stops
 // with an error it is restarted after a pause; meanwhile waiters get an
 // error at once instead of hanging.
-func (s *Server) runProjections(ctx context.Context) {
+func (s *Server) runProjections(ctx context.Context, dir string) {
 	for {
 		err := s.State.Run(ctx, s.Log)
 		if ctx.Err() != nil {
@@ -255,6 +259,14 @@ func (s *Server) runProjections(ctx context.Context) {
 			s.logger.Error("projection runner stopped at an event this version cannot fold; reads stay at the event before it and writes are refused until a cairn that can fold it runs",
 				"seq", fe.Seq, "type", fe.Type, "err", err, "applied", s.State.Applied())
 			s.State.Fail(err)
+			return
+		}
+		var ge *events.GapError
+		if errors.As(err, &ge) { // a damaged record: every later event would be folded without it
+			d := datadir.GapDamage(dir, ge.Gap)
+			s.logger.Error("projection runner stopped at events missing from the log; reads stay at the event before them and writes are refused",
+				"err", d.Error(), "applied", s.State.Applied())
+			s.State.Fail(d)
 			return
 		}
 		s.logger.Error("projection runner stopped; restarting in 1s", "err", err, "applied", s.State.Applied())

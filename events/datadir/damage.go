@@ -63,13 +63,36 @@ func (e *DamageError) Error() string {
 		e.State.Missing, e.State.Last, strings.Join(runs, ", "), e.First(), where, e.Dir, e.Dir, keep, e.Dir)
 }
 
+// GapDamage is the DamageError of the gap a read of the log in order met
+// (events.GapError) in the log of dir.
+func GapDamage(dir string, g events.Gap) *DamageError {
+	return &DamageError{Dir: dir, State: events.LogState{Missing: g.To - g.From + 1, Gaps: []events.Gap{g}},
+		Block: blockOf(dir, g.From)}
+}
+
 // CheckLog returns a *DamageError when the log of dir (open as jl) misses
-// events, else nil.
+// events, as JetStream's recovered state shows them, else nil. A record
+// damaged in place is not in that state: CheckLogFull finds it too, and a
+// fold meeting it stops (events.GapError).
 func CheckLog(ctx context.Context, dir string, jl *events.JetStream) error {
 	st, err := jl.State(ctx)
 	if err != nil {
 		return err
 	}
+	return damageIn(dir, st)
+}
+
+// CheckLogFull is CheckLog reading every event back (events.ReadState):
+// for the commands that read the whole log anyway.
+func CheckLogFull(ctx context.Context, dir string, jl *events.JetStream) error {
+	st, err := jl.ReadState(ctx)
+	if err != nil {
+		return err
+	}
+	return damageIn(dir, st)
+}
+
+func damageIn(dir string, st events.LogState) error {
 	if st.Missing == 0 || len(st.Gaps) == 0 {
 		return nil
 	}
@@ -173,7 +196,7 @@ func Recover(ctx context.Context, o RecoverOptions) (st RecoverStats, err error)
 		return st, err
 	}
 	defer from.Close()
-	ls, err := from.State(ctx)
+	ls, err := from.ReadState(ctx) // every event read back: a record damaged in place counts too
 	if err != nil {
 		return st, err
 	}

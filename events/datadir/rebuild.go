@@ -2,6 +2,7 @@ package datadir
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,7 +40,7 @@ func Rebuild(ctx context.Context, dir string, progress func(applied, total uint6
 		return st, err
 	}
 	defer jl.Close()
-	if err := CheckLog(ctx, dir, jl); err != nil {
+	if err := CheckLogFull(ctx, dir, jl); err != nil {
 		return st, err
 	}
 	final := filepath.Join(dir, ProjectionsFile)
@@ -58,7 +59,7 @@ func Rebuild(ctx context.Context, dir string, progress func(applied, total uint6
 	st, err = Fold(ctx, jl, store, until, progress)
 	if err != nil {
 		store.Close()
-		return st, err
+		return st, damageOf(dir, err)
 	}
 	if err := store.Close(); err != nil {
 		return st, err
@@ -77,6 +78,16 @@ func Rebuild(ctx context.Context, dir string, progress func(applied, total uint6
 // Fold folds log into store up to sequence until (0: the log's last event
 // as it is now) with projections.Store.CatchUp, and returns the sequence
 // folded to, the time taken and the projections' digest.
+// damageOf is err, or the DamageError naming the block and what to run
+// when err is a fold meeting a hole in the log of dir (events.GapError).
+func damageOf(dir string, err error) error {
+	var ge *events.GapError
+	if errors.As(err, &ge) {
+		return GapDamage(dir, ge.Gap)
+	}
+	return err
+}
+
 func Fold(ctx context.Context, log events.Log, store *projections.Store, until uint64, progress func(applied, total uint64)) (RebuildStats, error) {
 	var st RebuildStats
 	if until == 0 {

@@ -95,7 +95,7 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 		return st, err
 	}
 	var damage *DamageError
-	if err := CheckLog(ctx, src, jl); errors.As(err, &damage) && st.Seq >= damage.First() {
+	if err := CheckLogFull(ctx, src, jl); errors.As(err, &damage) && st.Seq >= damage.First() {
 		return st, fmt.Errorf("%w (or rebuild --until %d, the last event before the damage)", err, damage.First()-1)
 	} else if err != nil && damage == nil {
 		return st, err
@@ -124,7 +124,7 @@ func RebuildUntil(ctx context.Context, o UntilOptions) (st UntilStats, err error
 	folded, err := Fold(ctx, jl, store, st.Seq, o.Progress)
 	if err != nil {
 		store.Close()
-		return st, err
+		return st, damageOf(o.Source, err)
 	}
 	st.Digest = folded.Digest
 	if err := store.Close(); err != nil {

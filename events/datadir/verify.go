@@ -39,7 +39,7 @@ func VerifyDir(ctx context.Context, dir string, pub ed25519.PublicKey) (*events.
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckLog(ctx, dir, jl); err != nil {
+	if err := CheckLogFull(ctx, dir, jl); err != nil {
 		// the report lists each missing event; the error says what to do.
 		// No fold crosses the hole, so the projections are not compared.
 		rep.Projections = &events.ProjectionsReport{Note: "not compared with a fold: the log misses events"}
