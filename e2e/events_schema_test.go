@@ -237,6 +237,11 @@ func esSwift(t *testing.T, e *Env) {
 	swWant(t, "DELETE object", swDo(t, e, http.MethodDelete, swPath(acct, cont, "o"), tok, nil, nil), http.StatusNoContent)
 	swWant(t, "POST account", swDo(t, e, http.MethodPost, swPath(acct), tok,
 		map[string]string{"X-Account-Meta-Owner": "ops", "X-Account-Meta-Quota-Bytes": "50000000"}, nil), http.StatusNoContent)
+	// a second account's container of the same name: its own service,
+	// created by a service.created.v2 event (its id is not its name)
+	acct2, admin2 := e.Account(t)
+	swWant(t, "PUT the same container name in another account", swDo(t, e, http.MethodPut, swPath(acct2, cont), swToken(t, e, admin2),
+		nil, nil), http.StatusCreated)
 }
 
 // esAdmin: the native admin functions: services, quotas, keys, accounts.

@@ -865,11 +865,14 @@ func TestSwift_Isolation(t *testing.T) {
 	swWantErr(t, "DELETE B's object under A", swDo(t, e, http.MethodDelete, swPath(a, contB, "o"), ta, nil, nil), http.StatusNotFound)
 	swWantErr(t, "DELETE B's container under A", swDo(t, e, http.MethodDelete, swPath(a, contB), ta, nil, nil), http.StatusNotFound)
 	swWantErr(t, "POST B's container under A", swDo(t, e, http.MethodPost, swPath(a, contB), ta, map[string]string{"X-Container-Meta-X": "y"}, nil), http.StatusNotFound)
-	// container names are one namespace: A cannot take B's
-	swWantErr(t, "PUT B's container name under A", swDo(t, e, http.MethodPut, swPath(a, contB), ta, nil, nil), http.StatusConflict)
+	// container names belong to their account: A's container of B's
+	// container's name is A's own, and leaves B's alone
+	swWant(t, "PUT B's container name under A", swDo(t, e, http.MethodPut, swPath(a, contB), ta, nil, nil), http.StatusCreated)
+	swWant(t, "HEAD A's own container of that name", swDo(t, e, http.MethodHead, swPath(a, contB), ta, nil, nil), http.StatusNoContent)
 	if got, err := cb.ObjectGetString(swCtx, contB, "o"); err != nil || got != "in "+contB {
 		t.Errorf("B's object after A's attempts: %q %v", got, err)
 	}
+	swWant(t, "DELETE A's own container of that name", swDo(t, e, http.MethodDelete, swPath(a, contB), ta, nil, nil), http.StatusNoContent)
 	names, err := ca.ContainerNames(swCtx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"time"
 
@@ -26,11 +27,14 @@ var _ ServiceAdmin = (*Core)(nil)
 
 // ServiceInput creates or updates a service.
 type ServiceInput struct {
-	ID       string
-	Account  string
-	Name     string
-	Type     string
-	Settings schema.ServiceSettings
+	ID      string
+	Account string
+	Name    string
+	// Container is the service's name among its account's containers
+	// and buckets (unique in the account); "" means the id.
+	Container string
+	Type      string
+	Settings  schema.ServiceSettings
 }
 
 func validSettings(st schema.ServiceSettings) error {
@@ -55,8 +59,8 @@ func validSettings(st schema.ServiceSettings) error {
 }
 
 // validACLElement accepts the ACL elements access decisions understand:
-// ".r:*", ".rlistings", "acct", "acct:*", "acct:KEY", "KEY". Referrer
-// restrictions (".r:example.com") are refused rather than widened.
+// ".r:*", ".rlistings", "acct", "acct:*", "acct:KEY", "acct:LOGIN", "KEY".
+// Referrer restrictions (".r:example.com") are refused rather than widened.
 func validACLElement(e string) error {
 	if e == schema.ACLPublicRead || e == schema.ACLListings {
 		return nil
@@ -64,22 +68,25 @@ func validACLElement(e string) error {
 	acct, key, pair := strings.Cut(e, ":")
 	ok := schema.ValidAccountID(acct) || (!pair && schema.ValidKeyID(e))
 	if pair {
-		ok = schema.ValidAccountID(acct) && (key == "*" || schema.ValidKeyID(key))
+		ok = schema.ValidAccountID(acct) && (key == "*" || schema.ValidKeyID(key) || schema.ValidLogin(key))
 	}
 	if !ok {
 		return schema.Errorf(schema.KindInvalidArgument,
-			`ACL element %q: use ".r:*", ".rlistings", an account id, "account:*", "account:KEYID" or a key id`, e)
+			`ACL element %q: use ".r:*", ".rlistings", an account id, "account:*", "account:KEYID", "account:LOGIN" or a key id`, e)
 	}
 	return nil
 }
 
 // CreateService creates a service; KindAlreadyExists when the id is taken.
 func (s *Core) CreateService(ctx context.Context, o Origin, in ServiceInput) (*schema.Service, error) {
-	if !schema.ValidContainerName(in.ID) {
-		return nil, schema.Errorf(schema.KindInvalidArgument, "invalid service id")
-	}
 	if in.Account == "" {
 		in.Account = schema.DefaultAccount
+	}
+	// an id is a container name, or <account>/<container> for a service
+	// whose container name another account's service has as its id ('/'
+	// is in no container name, so such ids collide with nothing)
+	if !schema.ValidContainerName(in.ID) && (in.Container == "" || in.ID != in.Account+"/"+in.Container) {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "invalid service id")
 	}
 	switch in.Type {
 	case "", schema.ServiceStorage:
@@ -104,17 +111,35 @@ func (s *Core) CreateService(ctx context.Context, o Origin, in ServiceInput) (*s
 	if in.Name == "" {
 		in.Name = in.ID
 	}
+	in.Settings.Meta = s.sealer.SealMeta(nil, in.Settings.Meta) // secrets never enter the log in clear
+	if in.Container == "" {
+		in.Container = in.ID
+	}
+	if !schema.ValidContainerName(in.Container) {
+		return nil, schema.Errorf(schema.KindInvalidArgument, "invalid container name")
+	}
 	if _, err := s.state.Account(ctx, in.Account); err != nil {
 		return nil, err
 	}
-	_, err := s.commitOn(ctx, schema.ServiceSubject(in.ID, "*"), func() (*schema.Event, error) {
+	// the id is unique on the server, the container name in the account:
+	// both decided on the same state of the log (creations are rare)
+	_, err := s.commitOnAll(ctx, func() (*schema.Event, error) {
 		if _, err := s.state.Service(ctx, in.ID); err == nil {
 			return nil, schema.Errorf(schema.KindAlreadyExists, "service %q already exists", in.ID)
 		} else if !schema.IsKind(err, schema.KindNotFound) {
 			return nil, err
 		}
-		return s.newEvent(o, schema.TypeServiceCreated, in.Account, in.ID, "",
-			schema.ServiceCreated{ID: in.ID, Name: in.Name, Type: in.Type, Settings: in.Settings})
+		if _, err := s.state.ServiceByName(ctx, in.Account, in.Container); err == nil {
+			return nil, schema.Errorf(schema.KindAlreadyExists, "account %q already has a container named %q", in.Account, in.Container)
+		} else if !schema.IsKind(err, schema.KindNotFound) {
+			return nil, err
+		}
+		if in.Container == in.ID { // the meaning v1 always had: its readers read it right
+			return s.newEvent(o, schema.TypeServiceCreated, in.Account, in.ID, "",
+				schema.ServiceCreated{ID: in.ID, Name: in.Name, Type: in.Type, Settings: in.Settings})
+		}
+		return s.newEvent(o, schema.TypeServiceCreatedV2, in.Account, in.ID, "",
+			schema.ServiceCreatedV2{ID: in.ID, Name: in.Name, Container: in.Container, Type: in.Type, Settings: in.Settings})
 	})
 	if err != nil {
 		return nil, err
@@ -129,9 +154,11 @@ func (s *Core) UpdateService(ctx context.Context, o Origin, id string, update fu
 		if err != nil {
 			return nil, err
 		}
+		meta := maps.Clone(svc.Settings.Meta)
 		if err := update(svc); err != nil {
 			return nil, err
 		}
+		svc.Settings.Meta = s.sealer.SealMeta(meta, svc.Settings.Meta) // secrets never enter the log in clear
 		if err := validSettings(svc.Settings); err != nil {
 			return nil, err
 		}
@@ -263,9 +290,11 @@ func (s *Core) UpdateAccount(ctx context.Context, o Origin, id string, update fu
 		if err != nil {
 			return nil, err
 		}
+		meta := maps.Clone(a.Meta)
 		if err := update(a); err != nil {
 			return nil, err
 		}
+		a.Meta = s.sealer.SealMeta(meta, a.Meta) // secrets never enter the log in clear
 		return s.newEvent(o, schema.TypeAccountUpdated, id, "", "", schema.AccountUpdated{ID: id, Name: a.Name, Meta: a.Meta})
 	})
 	if err != nil {

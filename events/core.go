@@ -19,8 +19,10 @@ type State interface {
 	// after it reflects at least that event.
 	Applied() uint64
 	Service(ctx context.Context, id string) (*schema.Service, error)
+	ServiceByName(ctx context.Context, account, name string) (*schema.Service, error)
 	Account(ctx context.Context, id string) (*schema.Account, error)
 	Key(ctx context.Context, id string) (*schema.Key, error)
+	Keys(ctx context.Context) ([]*schema.Key, error)
 	Token(ctx context.Context, keyID string) (*schema.Token, error)
 	Source(ctx context.Context, name string) (*schema.Source, error)
 	Sources(ctx context.Context) ([]*schema.Source, error)

@@ -32,7 +32,10 @@ const (
 // objects, services, accounts and uploads, the families the NATS feed user
 // may read too. Key and token events (cairn.key.>), replication sources
 // (cairn.src.>, which hold sealed secrets) and the log's own checkpoints
-// never leave the server through the feed.
+// never leave the server through the feed. Account and service events do,
+// and with them their metadata: the secrets among it (temp URL keys) are
+// sealed before they enter an event (Sealer.SealMeta), so the feed only
+// ever carries them sealed.
 func publicSubjects() []string {
 	r := schema.SubjectRoot
 	return []string{r + ".obj.>", r + ".svc.>", r + ".acct.>", r + ".upl.>"}

@@ -24,7 +24,15 @@ type KeyInput struct {
 	Account string
 	Name    string
 	Admin   bool
-	Access  map[string]string
+	// Access maps service ids (or "*") to "read" or "write". It may be
+	// empty, for an admin key or not: a non-admin key without access gets
+	// its rights only from the container ACLs that name it (its id, its
+	// login or its account), as a Swift user without roles does.
+	Access map[string]string
+	// Login is the key's login name ("" for none): unique among the
+	// unrevoked keys of its account, so "<account>_<login>" and
+	// "<account>:<login>" name one key.
+	Login string
 }
 
 // CreateKey creates a key and returns it with its value, which is never
@@ -47,21 +55,51 @@ func (s *Core) CreateKey(ctx context.Context, o Origin, in KeyInput) (*schema.Ke
 			return nil, "", schema.Errorf(schema.KindInvalidArgument, `access levels are "read" or "write"`)
 		}
 	}
-	if len(in.Access) == 0 && !in.Admin {
-		return nil, "", schema.Errorf(schema.KindInvalidArgument, "a key needs access to at least one service (or \"*\")")
+	if in.Login != "" && !schema.ValidLogin(in.Login) {
+		return nil, "", schema.Errorf(schema.KindInvalidArgument, "login: 1-64 letters, digits, '_', '-', '.' or '@'")
 	}
 	id, value := NewKeyID(), NewKeyValue()
-	p := schema.KeyCreated{ID: id, Name: in.Name, Admin: in.Admin, Access: in.Access,
+	p := schema.KeyCreated{ID: id, Name: in.Name, Admin: in.Admin, Access: in.Access, Login: in.Login,
 		Sealed: s.sealer.Seal(value), Lookup: LookupHash(value)}
-	_, err := s.commit(ctx, func() (*schema.Event, Expect, error) {
-		ev, err := s.newEvent(o, schema.TypeKeyCreated, in.Account, "", "", p)
-		return ev, Expect{Filter: schema.KeySubject(id, "*")}, err
-	})
+	var err error
+	if in.Login == "" {
+		_, err = s.commit(ctx, func() (*schema.Event, Expect, error) {
+			ev, err := s.newEvent(o, schema.TypeKeyCreated, in.Account, "", "", p)
+			return ev, Expect{Filter: schema.KeySubject(id, "*")}, err
+		})
+	} else {
+		// The login is checked free on the state as of the newest key
+		// creation, and the append expects no key created since: of two
+		// keys created at once with one login, the second decides again
+		// and is refused.
+		_, err = s.commitOn(ctx, schema.KeySubject("*", "created"), func() (*schema.Event, error) {
+			if err := s.loginFree(ctx, in.Account, in.Login); err != nil {
+				return nil, err
+			}
+			return s.newEvent(o, schema.TypeKeyCreated, in.Account, "", "", p)
+		})
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	k, err := s.state.Key(ctx, id)
 	return k, value, err
+}
+
+// loginFree returns KindAlreadyExists when an unrevoked key of account
+// has login. A revoked key's login is free again, so a sub-user's password
+// is changed by revoking its key and creating another with its login.
+func (s *Core) loginFree(ctx context.Context, account, login string) error {
+	keys, err := s.state.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if !k.Revoked && k.Account == account && k.Login == login {
+			return schema.Errorf(schema.KindAlreadyExists, "login %q is taken in account %q", login, account)
+		}
+	}
+	return nil
 }
 
 // RevokeKey revokes a key; KindNotFound for an unknown or revoked key.

@@ -54,7 +54,9 @@ const (
 	// SegmentMissing: no live object at the segment's path.
 	SegmentMissing SegmentProblem = iota + 1
 	// SegmentForeign: the segment's service is not one of the large
-	// object's account.
+	// object's account. The core no longer reports it (such a segment is
+	// SegmentMissing, so another account's services cannot be probed);
+	// it stays for the dialects' wording of their own refusals.
 	SegmentForeign
 	// SegmentDynamic: the segment is a dynamic large object's manifest.
 	SegmentDynamic
@@ -179,8 +181,12 @@ func (s *Core) PutLarge(ctx context.Context, o Origin, in LargeInput) (*schema.V
 		bad1 := func(p SegmentProblem) {
 			bad = append(bad, BadSegment{Index: i, Service: in.Service, Path: in.Path, Problem: p})
 		}
-		if s.otherAccount(ctx, m.svc, in.Service) { // first: another account's objects are never looked at, so their existence cannot be probed
-			bad1(SegmentForeign)
+		// First: another account's objects are never looked at, and its
+		// service is answered as one that does not exist (missing, as
+		// access.Lookup answers for a service of another account), so
+		// neither its objects nor the service itself can be probed.
+		if s.otherAccount(ctx, m.svc, in.Service) {
+			bad1(SegmentMissing)
 			continue
 		}
 		v, err := lookup(in.Service, in.Path)
@@ -277,14 +283,15 @@ func (s *Core) Resolve(ctx context.Context, v *schema.Version, canRead func(*sch
 	if err != nil {
 		return nil, err
 	}
-	// segments come only from a container of the manifest's own account
-	if svc, err := s.state.Service(ctx, container); err == nil && svc.Account == own.Account {
+	// segments come only from a container of the manifest's own account,
+	// named as that account names it
+	if svc, err := s.state.ServiceByName(ctx, own.Account, container); err == nil {
 		if !canRead(svc) {
 			return nil, schema.Errorf(schema.KindForbidden, "the large object's segments are in a container this key may not read")
 		}
 		after := ""
 		for {
-			page, err := s.state.List(ctx, container, projections.ListOptions{Prefix: prefix, After: after,
+			page, err := s.state.List(ctx, svc.ID, projections.ListOptions{Prefix: prefix, After: after,
 				Limit: 1000, Now: s.opts.Clock()})
 			if err != nil {
 				return nil, err

@@ -187,10 +187,11 @@ func TestService_ResolveDynamic(t *testing.T) {
 	}
 }
 
-// A segment in another account's service is refused as foreign whether or
-// not an object is there, so a manifest cannot probe another account's
-// objects (it was "missing" for an absent object and "foreign" for a
-// present one). A service that does not exist is nobody's: missing.
+// A segment in another account's service is refused as missing whether or
+// not an object is there, and as a service that does not exist is, so a
+// manifest can probe neither another account's objects (it was "missing"
+// for an absent object and "foreign" for a present one) nor its services
+// (it was "foreign" for another account's service and "missing" for none).
 func TestService_PutLargeForeignSegmentsLearnNothing(t *testing.T) {
 	ctx := context.Background()
 	c := newCore(t, events.Options{})
@@ -213,7 +214,7 @@ func TestService_PutLargeForeignSegmentsLearnNothing(t *testing.T) {
 	if !errors.As(err, &se) || len(se.Bad) != 3 {
 		t.Fatalf("err = %v, want three bad segments", err)
 	}
-	for i, want := range []events.SegmentProblem{events.SegmentForeign, events.SegmentForeign, events.SegmentMissing} {
+	for i, want := range []events.SegmentProblem{events.SegmentMissing, events.SegmentMissing, events.SegmentMissing} {
 		if b := se.Bad[i]; b.Problem != want {
 			t.Errorf("segment %d (%s/%s): %s, want %s", b.Index, b.Service, b.Path, b.Problem, want)
 		}

@@ -25,8 +25,9 @@ func (l *JetStream) RecordRequest(service string, r schema.Request) {
 }
 
 // Requests returns up to limit of a service's most recent requests, newest
-// first.
-func (l *JetStream) Requests(ctx context.Context, service string, limit int) ([]schema.Request, error) {
+// first: every request when keyID is "", else only those made with that
+// key (reqlist shows a key that does not administer the service its own).
+func (l *JetStream) Requests(ctx context.Context, service string, limit int, keyID string) ([]schema.Request, error) {
 	select {
 	case <-l.js.PublishAsyncComplete():
 	case <-ctx.Done():
@@ -60,7 +61,9 @@ func (l *JetStream) Requests(ctx context.Context, service string, limit int) ([]
 	}
 	out := make([]schema.Request, 0, limit)
 	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
-		out = append(out, all[i])
+		if keyID == "" || all[i].KeyID == keyID {
+			out = append(out, all[i])
+		}
 	}
 	return out, nil
 }

@@ -6,12 +6,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Sealer encrypts key values so they can live in the log without being
@@ -164,3 +167,102 @@ func NewKeyID() string { return "CK" + randomString(idAlphabet, 18) }
 
 // NewKeyValue returns a fresh secret key value (40 characters, ~238 bits).
 func NewKeyValue() string { return randomString(valueAlphabet, 40) }
+
+// Secret metadata. Some account and container metadata entries hold
+// secrets rather than descriptions: Swift's temp URL keys, which sign URLs
+// that open objects to anyone holding one. Their values are sealed like key
+// values before they enter an event, so the log, the change feed (HTTP and
+// NATS) and the projections only ever hold them sealed; the clear value is
+// opened where it is needed (a temp URL's signature check, the display to
+// the account's or container's administrators). Metadata values are
+// strings, so a sealed value is kept in the same map as SealedMetaPrefix
+// followed by the sealed bytes in base64: events written before sealing
+// (clear values) still fold and read as they did.
+
+// SealedMetaPrefix starts a sealed metadata value.
+const SealedMetaPrefix = "sealed:v1:"
+
+// SecretMeta reports whether metadata entry name holds a secret, on
+// accounts and containers alike: the temp URL keys (names compared in
+// lower case, as the dialects store them).
+func SecretMeta(name string) bool {
+	switch strings.ToLower(name) {
+	case "temp-url-key", "temp-url-key-2":
+		return true
+	}
+	return false
+}
+
+// SealMeta returns meta with the value of every secret entry sealed,
+// except those old already holds sealed as they are (an update that does
+// not touch a secret carries it on unchanged). A clear value from before
+// sealing is sealed by the next write that carries it, and a value sent
+// that merely looks sealed is sealed like any other. meta is not modified.
+func (s *Sealer) SealMeta(old, meta map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range meta {
+		if !SecretMeta(k) {
+			continue
+		}
+		if prev, ok := old[k]; ok && prev == v && strings.HasPrefix(v, SealedMetaPrefix) {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(meta)
+		}
+		out[k] = SealedMetaPrefix + base64.RawStdEncoding.EncodeToString(s.Seal(v))
+	}
+	if out == nil {
+		return meta
+	}
+	return out
+}
+
+// OpenMeta returns the clear value of a metadata value: a sealed one
+// opened, any other as it is (a value written before sealing). ok is false
+// for a sealed value this server cannot open (another server's secret, or
+// damage): it is then no value at all, never its sealed text, which the
+// feed shows.
+func (s *Sealer) OpenMeta(value string) (clear string, ok bool) {
+	raw, sealed := strings.CutPrefix(value, SealedMetaPrefix)
+	if !sealed {
+		return value, true
+	}
+	if s == nil {
+		return "", false
+	}
+	b, err := base64.RawStdEncoding.DecodeString(raw)
+	if err != nil {
+		return "", false
+	}
+	v, err := s.Open(b)
+	if err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// RevealMeta returns meta with its secret entries opened (OpenMeta); one
+// that does not open is left out. Only what may show or check a secret
+// calls it: a temp URL's signature check, and the metadata shown to those
+// who administer the account or container.
+func (s *Core) RevealMeta(meta map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range meta {
+		if !SecretMeta(k) {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(meta)
+		}
+		if clear, ok := s.sealer.OpenMeta(v); ok {
+			out[k] = clear
+		} else {
+			delete(out, k)
+		}
+	}
+	if out == nil {
+		return meta
+	}
+	return out
+}

@@ -205,7 +205,7 @@ func (f *folder) fold(ev *schema.Event) error {
 			svc.Horizon = p.Horizon.UTC()
 		}
 		return f.putService(svc)
-	case schema.TypeServiceCreated:
+	case schema.TypeServiceCreated, schema.TypeServiceCreatedV2:
 		return f.serviceCreated(ev)
 	case schema.TypeServiceUpdated:
 		return f.serviceUpdated(ev)
@@ -564,9 +564,12 @@ func (f *folder) release(v *schema.Version) error {
 }
 
 func (f *folder) serviceCreated(ev *schema.Event) error {
-	var p schema.ServiceCreated
+	var p schema.ServiceCreatedV2 // a v1 payload is the same without container
 	if err := ev.Decode(&p); err != nil {
 		return err
+	}
+	if ev.Type == schema.TypeServiceCreated || p.Container == "" {
+		p.Container = p.ID // what a v1 creation's name always was
 	}
 	if _, exists, err := f.service(p.ID); err != nil || exists {
 		return err
@@ -579,7 +582,11 @@ func (f *folder) serviceCreated(ev *schema.Event) error {
 	if err := f.putAccount(a); err != nil {
 		return err
 	}
-	svc := schema.Service{ID: p.ID, Account: ev.Account, Name: p.Name, Type: p.Type, Settings: p.Settings, Created: ev.Time, LastSeq: ev.Seq}
+	svc := schema.Service{ID: p.ID, Account: ev.Account, Name: p.Name, Container: p.Container, Type: p.Type,
+		Settings: p.Settings, Created: ev.Time, LastSeq: ev.Seq}
+	if _, _, err := f.tx.Set(schema.ServiceNameKey(ev.Account, p.Container), p.ID, nil); err != nil {
+		return err
+	}
 	return f.putService(&svc)
 }
 
@@ -608,6 +615,9 @@ func (f *folder) serviceDeleted(ev *schema.Event) error {
 		return err
 	}
 	if err := f.clearObjects(p.ID); err != nil {
+		return err
+	}
+	if err := del(f.tx, schema.ServiceNameKey(svc.Account, svc.ContainerName())); err != nil {
 		return err
 	}
 	if err := f.usage(svc, -svc.Files, -svc.Bytes); err != nil {
@@ -663,7 +673,7 @@ func (f *folder) keyCreated(ev *schema.Event) error {
 		return err
 	}
 	k := schema.Key{ID: p.ID, Account: ev.Account, Name: p.Name, Admin: p.Admin, Access: p.Access,
-		Sealed: p.Sealed, Lookup: p.Lookup, Created: ev.Time}
+		Login: p.Login, Sealed: p.Sealed, Lookup: p.Lookup, Created: ev.Time}
 	if err := setJSON(f.tx, schema.KeyKey(p.ID), &k); err != nil {
 		return err
 	}

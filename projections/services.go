@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 
+	"github.com/tidwall/buntdb"
+
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -12,6 +14,9 @@ import (
 type Services interface {
 	// Service returns a service, or KindNotFound.
 	Service(ctx context.Context, id string) (*schema.Service, error)
+	// ServiceByName returns the service of an account by its container
+	// name (Swift container, S3 bucket), or KindNotFound.
+	ServiceByName(ctx context.Context, account, name string) (*schema.Service, error)
 	// Services returns every service, ordered by id.
 	Services(ctx context.Context) ([]*schema.Service, error)
 	// Account returns an account, or KindNotFound.
@@ -40,6 +45,24 @@ func (s *Store) Service(_ context.Context, id string) (*schema.Service, error) {
 	}
 	s.svcMu.Unlock()
 	return cloneService(svc), nil
+}
+
+// ServiceByName returns the service of account whose container name (its
+// Swift container, its S3 bucket) is name, or KindNotFound.
+func (s *Store) ServiceByName(ctx context.Context, account, name string) (*schema.Service, error) {
+	var id string
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		var err error
+		id, err = tx.Get(schema.ServiceNameKey(account, name))
+		return err
+	})
+	if err == buntdb.ErrNotFound {
+		return nil, notFound("service")
+	}
+	if err != nil {
+		return nil, schema.Wrap(schema.KindInternal, err, "read projection")
+	}
+	return s.Service(ctx, id)
 }
 
 // cloneService copies a cached service so callers may change theirs.

@@ -72,6 +72,7 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, notify: make(chan struct{}), svcCache: map[string]schema.Service{}, readOnly: o.ReadOnly}
+	layout := ""
 	err = db.View(func(tx *buntdb.Tx) error {
 		v, err := tx.Get(schema.KeyApplied)
 		if err == buntdb.ErrNotFound {
@@ -80,14 +81,32 @@ func Open(path string, o Options) (*Store, error) {
 		if err != nil {
 			return err
 		}
-		s.applied, err = strconv.ParseUint(v, 10, 64)
+		if s.applied, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return err
+		}
+		if layout, err = tx.Get(schema.KeyLayout); err == buntdb.ErrNotFound {
+			layout, err = "1", nil // written before layouts were recorded
+		}
 		return err
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("projections: read checkpoint: %w", err)
 	}
+	if s.applied > 0 && layout != schema.Layout {
+		db.Close()
+		return nil, &LayoutError{Have: layout}
+	}
 	return s, nil
+}
+
+// LayoutError is Open finding projections written by a fold of another
+// key layout (schema.Layout): they must be rebuilt from the log, which
+// datadir.OpenProjections does.
+type LayoutError struct{ Have string }
+
+func (e *LayoutError) Error() string {
+	return fmt.Sprintf("projections: written in key layout %s, this version reads layout %s: rebuild them from the log", e.Have, schema.Layout)
 }
 
 // Close closes the database.
@@ -209,7 +228,10 @@ func (s *Store) apply(batch []*schema.Event) error {
 		if err := f.flush(); err != nil {
 			return err
 		}
-		_, _, err := tx.Set(schema.KeyApplied, strconv.FormatUint(last, 10), nil)
+		if _, _, err := tx.Set(schema.KeyApplied, strconv.FormatUint(last, 10), nil); err != nil {
+			return err
+		}
+		_, _, err := tx.Set(schema.KeyLayout, schema.Layout, nil)
 		return err
 	})
 	if err != nil {

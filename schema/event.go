@@ -9,59 +9,63 @@ import (
 // Event type names. The suffix is the payload version; a new shape gets a
 // new name and both are folded forever.
 const (
-	TypeObjectPut       = "object.put.v1"
-	TypeObjectDelete    = "object.delete.v1"
-	TypeObjectCopy      = "object.copy.v1"
-	TypeObjectMeta      = "object.meta.v1"
-	TypeObjectExpired   = "object.expired.v1"
-	TypeServiceCreated  = "service.created.v1"
-	TypeServiceUpdated  = "service.updated.v1"
-	TypeServiceDeleted  = "service.deleted.v1"
-	TypeQuotaSet        = "quota.set.v1"
-	TypeKeyCreated      = "key.created.v1"
-	TypeKeyRevoked      = "key.revoked.v1"
-	TypeAccountCreated  = "account.created.v1"
-	TypeAccountDeleted  = "account.deleted.v1"
-	TypeObjectPurged    = "object.purged.v1"
-	TypeUploadCreated   = "upload.created.v1"
-	TypeUploadPart      = "upload.part.v1"
-	TypeUploadAborted   = "upload.aborted.v1"
-	TypeAccountUpdated  = "account.updated.v1"
-	TypeTokenIssued     = "token.issued.v1"
-	TypeCheckpoint      = "log.checkpoint.v1"
-	TypeSourceCreated   = "source.created.v1"
-	TypeSourceDeleted   = "source.deleted.v1"
-	TypeServiceResynced = "service.resynced.v1"
+	TypeObjectPut      = "object.put.v1"
+	TypeObjectDelete   = "object.delete.v1"
+	TypeObjectCopy     = "object.copy.v1"
+	TypeObjectMeta     = "object.meta.v1"
+	TypeObjectExpired  = "object.expired.v1"
+	TypeServiceCreated = "service.created.v1"
+	// TypeServiceCreatedV2 adds the service's container name (unique in
+	// its account); a v1 creation's container name is its id.
+	TypeServiceCreatedV2 = "service.created.v2"
+	TypeServiceUpdated   = "service.updated.v1"
+	TypeServiceDeleted   = "service.deleted.v1"
+	TypeQuotaSet         = "quota.set.v1"
+	TypeKeyCreated       = "key.created.v1"
+	TypeKeyRevoked       = "key.revoked.v1"
+	TypeAccountCreated   = "account.created.v1"
+	TypeAccountDeleted   = "account.deleted.v1"
+	TypeObjectPurged     = "object.purged.v1"
+	TypeUploadCreated    = "upload.created.v1"
+	TypeUploadPart       = "upload.part.v1"
+	TypeUploadAborted    = "upload.aborted.v1"
+	TypeAccountUpdated   = "account.updated.v1"
+	TypeTokenIssued      = "token.issued.v1"
+	TypeCheckpoint       = "log.checkpoint.v1"
+	TypeSourceCreated    = "source.created.v1"
+	TypeSourceDeleted    = "source.deleted.v1"
+	TypeServiceResynced  = "service.resynced.v1"
 )
 
 // EventTypes lists every event type with its payload's zero value, for the
 // JSON Schema and the docs.
 var EventTypes = map[string]any{
-	TypeObjectPut:       ObjectPut{},
-	TypeObjectDelete:    ObjectDelete{},
-	TypeObjectCopy:      ObjectCopy{},
-	TypeObjectMeta:      ObjectMeta{},
-	TypeObjectExpired:   ObjectExpired{},
-	TypeServiceCreated:  ServiceCreated{},
-	TypeServiceUpdated:  ServiceUpdated{},
-	TypeServiceDeleted:  ServiceDeleted{},
-	TypeQuotaSet:        QuotaSet{},
-	TypeKeyCreated:      KeyCreated{},
-	TypeKeyRevoked:      KeyRevoked{},
-	TypeAccountCreated:  AccountCreated{},
-	TypeAccountDeleted:  AccountDeleted{},
-	TypeObjectPurged:    ObjectPurged{},
-	TypeUploadCreated:   UploadCreated{},
-	TypeUploadPart:      UploadPart{},
-	TypeUploadAborted:   UploadAborted{},
-	TypeAccountUpdated:  AccountUpdated{},
-	TypeTokenIssued:     TokenIssued{},
-	TypeCheckpoint:      Checkpoint{},
-	TypeSourceCreated:   SourceCreated{},
-	TypeSourceDeleted:   SourceDeleted{},
-	TypeServiceResynced: ServiceResynced{},
-	TypeCacheFlushed:    CacheFlushed{},
-	TypeBlobRepaired:    BlobRepaired{},
+	TypeObjectPut:        ObjectPut{},
+	TypeObjectDelete:     ObjectDelete{},
+	TypeObjectCopy:       ObjectCopy{},
+	TypeObjectMeta:       ObjectMeta{},
+	TypeObjectExpired:    ObjectExpired{},
+	TypeServiceCreated:   ServiceCreated{},
+	TypeServiceCreatedV2: ServiceCreatedV2{},
+	TypeServiceUpdated:   ServiceUpdated{},
+	TypeServiceDeleted:   ServiceDeleted{},
+	TypeQuotaSet:         QuotaSet{},
+	TypeKeyCreated:       KeyCreated{},
+	TypeKeyRevoked:       KeyRevoked{},
+	TypeAccountCreated:   AccountCreated{},
+	TypeAccountDeleted:   AccountDeleted{},
+	TypeObjectPurged:     ObjectPurged{},
+	TypeUploadCreated:    UploadCreated{},
+	TypeUploadPart:       UploadPart{},
+	TypeUploadAborted:    UploadAborted{},
+	TypeAccountUpdated:   AccountUpdated{},
+	TypeTokenIssued:      TokenIssued{},
+	TypeCheckpoint:       Checkpoint{},
+	TypeSourceCreated:    SourceCreated{},
+	TypeSourceDeleted:    SourceDeleted{},
+	TypeServiceResynced:  ServiceResynced{},
+	TypeCacheFlushed:     CacheFlushed{},
+	TypeBlobRepaired:     BlobRepaired{},
 }
 
 // Op names of object events, as syncnext shows them.
@@ -284,6 +288,17 @@ type ServiceCreated struct {
 	Settings ServiceSettings `json:"settings"`
 }
 
+// ServiceCreatedV2 is ServiceCreated with the service's container name:
+// its name among its account's containers and buckets, unique in the
+// account (a v1 creation's is its id).
+type ServiceCreatedV2 struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Container string          `json:"container"`
+	Type      string          `json:"type"`
+	Settings  ServiceSettings `json:"settings"`
+}
+
 // ServiceUpdated replaces a service's name and settings.
 type ServiceUpdated struct {
 	ID       string          `json:"id"`
@@ -311,8 +326,11 @@ type KeyCreated struct {
 	Name   string            `json:"name"`
 	Admin  bool              `json:"admin,omitempty"`
 	Access map[string]string `json:"access"`
-	Sealed []byte            `json:"sealed"`
-	Lookup string            `json:"lookup"`
+	// Login is the key's login name (empty: none; events written before
+	// logins existed have none).
+	Login  string `json:"login,omitempty"`
+	Sealed []byte `json:"sealed"`
+	Lookup string `json:"lookup"`
 }
 
 // KeyRevoked revokes a key.

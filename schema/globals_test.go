@@ -66,6 +66,7 @@ var immutableGlobals = map[string]string{
 	"schema.ipLikeRe":                        "compiled regexp: immutable and safe for concurrent use",
 	"schema.accountRe":                       "compiled regexp: immutable and safe for concurrent use",
 	"schema.keyIDRe":                         "compiled regexp: immutable and safe for concurrent use",
+	"schema.loginRe":                         "compiled regexp: immutable and safe for concurrent use",
 }
 
 // errorConstructors are the calls an error sentinel may be set with, by

@@ -26,6 +26,7 @@ var (
 	ipLikeRe    = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
 	accountRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 	keyIDRe     = regexp.MustCompile(`^[A-Z0-9]{16,32}$`)
+	loginRe     = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,64}$`)
 )
 
 // ValidServiceID reports whether id follows S3 bucket naming: 3–63
@@ -49,6 +50,11 @@ func ValidAccountID(id string) bool { return accountRe.MatchString(id) }
 
 // ValidKeyID reports whether id has the shape of a key id.
 func ValidKeyID(id string) bool { return keyIDRe.MatchString(id) }
+
+// ValidLogin reports whether login is an acceptable login name of a key:
+// 1-64 letters, digits, '_', '-', '.' and '@'. None of them is ':', so
+// "account:login" names one key in an ACL or a tempauth user.
+func ValidLogin(login string) bool { return loginRe.MatchString(login) }
 
 // ValidPath reports whether p is an acceptable object path: 1–1024 bytes of
 // valid UTF-8 without NUL. Everything else ("..", "*", ">", spaces, leading

@@ -27,12 +27,25 @@ import (
 //	br:<sha256>                            number of versions and parts referencing a blob
 //	rf:<service>\x00<path>\x00<version>     number of version records referencing a large object's version
 //	pv:<service>\x00<path>\x00<version>     a referenced Version that left the history (hidden, pinned)
+//	sn:<account>\x00<container>            the id of the account's service of that container name
 //	u:<service>\x00<upload-id>             open multipart Upload
 //	p:<service>\x00<upload-id>\x00<05d>     Part of an open upload
 const (
 	KeyApplied = "m:applied"
-	sep        = "\x00"
+	// KeyLayout holds the layout of the projections' keys (Layout) that
+	// wrote them; a store of another layout is rebuilt from the log.
+	KeyLayout = "m:layout"
+	sep       = "\x00"
 )
+
+// Layout is the projections' key layout this version writes. It changes
+// when a fold writes keys or values that an older fold did not (2: the
+// per-account container name index, sn:).
+const Layout = "2"
+
+// ServiceNameKey is the key of the index from an account's container name
+// to its service's id.
+func ServiceNameKey(account, container string) string { return "sn:" + account + sep + container }
 
 // AccountKey is the key of an account record.
 func AccountKey(id string) string { return "acct:" + id }

@@ -94,9 +94,13 @@ func (s *Service) PublicListing() bool {
 
 // Service is a service as the projections hold it.
 type Service struct {
-	ID         string          `json:"id"`
-	Account    string          `json:"account"`
-	Name       string          `json:"name"`
+	ID      string `json:"id"`
+	Account string `json:"account"`
+	Name    string `json:"name"`
+	// Container is the service's name among its account's containers and
+	// buckets (Swift, S3): unique in the account. It is the id for a
+	// service created before names were per account, or by the native API.
+	Container  string          `json:"container"`
 	Type       string          `json:"type"`
 	Settings   ServiceSettings `json:"settings"`
 	Created    time.Time       `json:"created"`
@@ -117,6 +121,14 @@ type Service struct {
 	Horizon time.Time `json:"horizon,omitzero"`
 }
 
+// ContainerName is s's name among its account's containers and buckets.
+func (s *Service) ContainerName() string {
+	if s.Container != "" {
+		return s.Container
+	}
+	return s.ID
+}
+
 // Suspended reports whether versioning is suspended (S3): new versions
 // replace the object's null version instead of adding to its history.
 func (s *Service) Suspended() bool { return s.Settings.Versioning == VersioningSuspended }
@@ -134,10 +146,13 @@ type Key struct {
 	Name    string            `json:"name"`
 	Admin   bool              `json:"admin,omitempty"`
 	Access  map[string]string `json:"access"`
-	Sealed  []byte            `json:"sealed"`
-	Lookup  string            `json:"lookup"`
-	Created time.Time         `json:"created"`
-	Revoked bool              `json:"revoked,omitempty"`
+	// Login is the key's login name, unique among its account's unrevoked
+	// keys (Swift's sub-user "<account>_<login>"); empty: none.
+	Login   string    `json:"login,omitempty"`
+	Sealed  []byte    `json:"sealed"`
+	Lookup  string    `json:"lookup"`
+	Created time.Time `json:"created"`
+	Revoked bool      `json:"revoked,omitempty"`
 }
 
 // CanRead reports whether k may read service sid.

@@ -196,8 +196,12 @@ type ReplicaEntry struct {
 // ServiceEntry is one row of servicelist: a service the key may see, with
 // the key's access level to it.
 type ServiceEntry struct {
-	ID         string        `json:"id"`
-	Name       string        `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Account and Container: whose it is, and what that account's Swift
+	// container and S3 bucket of it are called (unique in the account).
+	Account    string        `json:"account"`
+	Container  string        `json:"container"`
 	Type       string        `json:"type"`
 	Replica    *ReplicaEntry `json:"replica"`
 	Cache      *CacheEntry   `json:"cache"`

@@ -29,8 +29,10 @@ functions:
   servicecreate  --id ID [--name NAME] [--keep-versions forever|DURATION] [--quota-bytes N] [--quota-count N]
   serviceupdate  --id ID [--name NAME] [--keep-versions forever|DURATION] [--quota-bytes N] [--quota-count N]
   servicedelete  --id ID
-  keycreate      --name NAME [--read SID]... [--write SID]... [--admin] [--account ID]
-                 (SID "*" means every service; the key value is shown once)
+  keycreate      --name NAME [--read SID]... [--write SID]... [--admin] [--account ID] [--login LOGIN]
+                 (SID "*" means every service; the key value is shown once; a key with
+                 no --read, --write or --admin gets its rights only from container ACLs;
+                 LOGIN, unique in the account, is the Swift user "<account>_<login>")
   keylist
   keyrevoke      --id KEYID
   accountcreate  --id ID [--name NAME]
@@ -62,6 +64,7 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	keep := fs.String("keep-versions", "", `"forever" or a duration like "720h"`)
 	account := fs.String("account", "", "account id (default: the default account)")
 	isAdmin := fs.Bool("admin", false, "make an account admin key")
+	login := fs.String("login", "", "the key's login name, unique in its account (keycreate)")
 	quotaBytes := fs.Int64("quota-bytes", -1, "byte quota (0 removes it)")
 	quotaCount := fs.Int64("quota-count", -1, "file-count quota (0 removes it)")
 	srcURL := fs.String("source-url", "", "the other instance's API URL (sourcecreate)")
@@ -150,6 +153,9 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		body["name"], body["access"], body["admin"] = *name, access, *isAdmin
 		if *account != "" {
 			body["account"] = *account
+		}
+		if *login != "" {
+			body["login"] = *login
 		}
 	case "sourcecreate":
 		for flagName, v := range map[string]string{"name": *name, "source-url": *srcURL, "source-key": *srcKey} {

@@ -429,6 +429,18 @@ func TestAdmin(t *testing.T) {
 	if !ids[k.ID] || !ids[k2.ID] {
 		t.Errorf("keylist misses the new keys: %s", raw)
 	}
+	// keycreate --login with no access: a key whose rights come only from
+	// container ACLs, listed with its login
+	var k3 map[string]any
+	adminJSON(t, env, &k3, "keycreate", "--name", "acl-only", "--login", "ops.bot")
+	raw = adminJSON(t, env, &kl, "keylist")
+	listed := false
+	for _, kk := range kl.Keys {
+		listed = listed || (kk["id"] == k3["id"] && kk["login"] == "ops.bot")
+	}
+	if k3["login"] != "ops.bot" || len(k3["access"].(map[string]any)) != 0 || !listed {
+		t.Errorf("keycreate --login: %v; keylist:\n%s", k3, raw)
+	}
 
 	// keyrevoke: gone from the list, refused by the server.
 	if out := adminJSON(t, nil, &map[string]any{}, append([]string{"keyrevoke", "--id", k.ID}, flags...)...); strings.TrimSpace(out) != "{}" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/handlers/swift"
 	"github.com/cairnhq/cairn/schema"
 )
 
@@ -53,6 +54,10 @@ type Config struct {
 	// PublicURL is the base of the Swift storage URLs auth hands out
 	// ("https://cdn.example.com"); empty: each request's own scheme and host.
 	PublicURL string `json:"public_url"`
+	// SwiftRegion is the region of the object-store endpoint in the Swift
+	// v2 and v3 catalogs: what clients that ask for a region
+	// (--os-region-name) must name ("ru-1" for Selectel's documents).
+	SwiftRegion string `json:"swift_region"`
 	// Name tells servers in one process apart (NATS server name).
 	Name string `json:"name"`
 	// NATSListen, when set, is the HOST:PORT (port 0 picks one) where the
@@ -159,6 +164,7 @@ func Default() Config {
 		ReplicationWait:    Duration(20 * time.Second),
 		RetainInterval:     Duration(time.Minute),
 		LogLevel:           "info",
+		SwiftRegion:        swift.DefaultRegion,
 		UploadMaxAge:       Duration(7 * 24 * time.Hour),
 		UploadReapInterval: Duration(time.Hour),
 		ScrubInterval:      Duration(24 * time.Hour),
@@ -193,7 +199,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str := map[string]*string{
 		"CAIRN_DATA": &c.Data, "CAIRN_LISTEN": &c.Listen, "CAIRN_ADMIN_KEY_ID": &c.AdminKeyID,
 		"CAIRN_ADMIN_KEY": &c.AdminKey, "CAIRN_SYNC": &c.Sync, "CAIRN_LOG_LEVEL": &c.LogLevel,
-		"CAIRN_PUBLIC_URL": &c.PublicURL, "CAIRN_NATS_LISTEN": &c.NATSListen,
+		"CAIRN_PUBLIC_URL": &c.PublicURL, "CAIRN_NATS_LISTEN": &c.NATSListen, "CAIRN_SWIFT_REGION": &c.SwiftRegion,
 	}
 	for name, p := range str {
 		if v := getenv(name); v != "" {
@@ -298,12 +304,30 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("public_url %q: want an absolute http(s) URL", c.PublicURL))
 		}
 	}
+	if !validRegion(c.SwiftRegion) {
+		errs = append(errs, fmt.Errorf("swift_region %q: want 1-64 letters, digits, '-', '_' or '.'", c.SwiftRegion))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// validRegion reports whether r may name a region: 1-64 letters, digits,
+// '-', '_' and '.', as clients compare it as a plain string and it travels
+// in JSON and on command lines.
+func validRegion(r string) bool {
+	if len(r) == 0 || len(r) > 64 {
+		return false
+	}
+	for _, c := range r {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // syncInterval returns 0 for "always", else the interval.

@@ -19,7 +19,8 @@ func TestDefault(t *testing.T) {
 		GCGrace: Duration(time.Hour), CheckpointInterval: Duration(time.Minute), ReplicationWait: Duration(20 * time.Second), RetainInterval: Duration(time.Minute), LogLevel: "info", Name: "cairn",
 		UploadMaxAge: Duration(7 * 24 * time.Hour), UploadReapInterval: Duration(time.Hour), CheckpointOnStop: true,
 		IdleTimeout: Duration(2 * time.Minute), HeaderTimeout: Duration(30 * time.Second), BodyTimeout: Duration(time.Minute),
-		MinTransferRate: 1024, MaxAnonymousConns: 512, ScrubInterval: Duration(24 * time.Hour), ScrubRate: 16 << 20, DiskReserve: 256 << 20}
+		MinTransferRate: 1024, MaxAnonymousConns: 512, ScrubInterval: Duration(24 * time.Hour), ScrubRate: 16 << 20, DiskReserve: 256 << 20,
+		SwiftRegion: "RegionOne"}
 	c.Clock = nil
 	if got, _ := json.Marshal(c); string(got) != string(mustJSON(t, want)) {
 		t.Errorf("Default() = %s\nwant        %s", got, mustJSON(t, want))
@@ -54,11 +55,12 @@ func TestConfig_LoadFile(t *testing.T) {
 	t.Run("merges", func(t *testing.T) {
 		c := Default()
 		p := writeFile(t, `{"data": "/srv/cairn", "listen": "0.0.0.0:9000", "sync": "250ms",
-			"reap_interval": "5s", "gc_grace": "30m", "inline_max": 1024, "log_level": "debug"}`)
+			"reap_interval": "5s", "gc_grace": "30m", "inline_max": 1024, "log_level": "debug", "swift_region": "ru-1"}`)
 		if err := c.LoadFile(p); err != nil {
 			t.Fatalf("LoadFile: %v", err)
 		}
-		if c.Data != "/srv/cairn" || c.Listen != "0.0.0.0:9000" || c.Sync != "250ms" || c.InlineMax != 1024 || c.LogLevel != "debug" {
+		if c.Data != "/srv/cairn" || c.Listen != "0.0.0.0:9000" || c.Sync != "250ms" || c.InlineMax != 1024 || c.LogLevel != "debug" ||
+			c.SwiftRegion != "ru-1" {
 			t.Errorf("fields not loaded: %+v", c)
 		}
 		if time.Duration(c.ReapInterval) != 5*time.Second || time.Duration(c.GCGrace) != 30*time.Minute {
@@ -120,13 +122,15 @@ func TestConfig_LoadEnv(t *testing.T) {
 		"CAIRN_SYNC":         "1s",
 		"CAIRN_LOG_LEVEL":    "warn",
 		"CAIRN_INLINE_MAX":   "4096",
+		"CAIRN_SWIFT_REGION": "ru-1",
 	}
 	c := Default()
 	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatalf("LoadEnv: %v", err)
 	}
 	if c.Data != "/var/lib/cairn" || c.Listen != "[::1]:8701" || c.AdminKeyID != "CKADMINKEY0123456789" ||
-		c.AdminKey != "a-long-enough-admin-secret" || c.Sync != "1s" || c.LogLevel != "warn" || c.InlineMax != 4096 {
+		c.AdminKey != "a-long-enough-admin-secret" || c.Sync != "1s" || c.LogLevel != "warn" || c.InlineMax != 4096 ||
+		c.SwiftRegion != "ru-1" {
 		t.Errorf("LoadEnv: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -190,6 +194,10 @@ func TestConfig_Validate(t *testing.T) {
 		{"scrub rate negative", func(c *Config) { c.ScrubRate = -1 }, "scrub_rate"},
 		{"disk reserve too small", func(c *Config) { c.DiskReserve = 16<<20 - 1 }, "disk_reserve must be at least"},
 		{"disk reserve at its minimum", func(c *Config) { c.DiskReserve = 16 << 20 }, ""},
+		{"swift region", func(c *Config) { c.SwiftRegion = "ru-1" }, ""},
+		{"swift region empty", func(c *Config) { c.SwiftRegion = "" }, `swift_region ""`},
+		{"swift region with a space", func(c *Config) { c.SwiftRegion = "ru 1" }, `swift_region "ru 1"`},
+		{"swift region too long", func(c *Config) { c.SwiftRegion = strings.Repeat("r", 65) }, "swift_region"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

@@ -22,7 +22,7 @@ import (
 // requestLog is the request log the dialects record to and reqlist reads.
 type requestLog interface {
 	RecordRequest(service string, r schema.Request)
-	Requests(ctx context.Context, service string, limit int) ([]schema.Request, error)
+	Requests(ctx context.Context, service string, limit int, keyID string) ([]schema.Request, error)
 }
 
 // quietRequests is the request log of a read-only server: reqlist reads

@@ -185,7 +185,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	nat := native.New(native.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger,
 		Feed: s.feed(), Stop: feeds.Done(), Replicas: s.replicas, Caches: s.Caches, Blobs: s.Scrubber})
 	s3h := s3.New(s3.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger})
-	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger, PublicURL: cfg.PublicURL})
+	sw := swift.New(swift.Deps{Core: s.Core, State: s.State, Auth: auth, Requests: reqs, Log: logger, PublicURL: cfg.PublicURL,
+		Region: cfg.SwiftRegion})
 	aud := audit.New(s.Log, s.Blobs, auth, events.PublicKeyHex(s.SigningKey), logger)
 	s.Handler = handlers.New(logger, nat, s3h, sw, aud) // S3 first: it claims only signed requests, so a bucket named "v1" or "info" stays S3's
 
@@ -290,8 +291,12 @@ func openProjections(ctx context.Context, path string, log datadir.LastSeqer, lo
 		return nil, err
 	}
 	var ahead *datadir.AheadError
+	var layout *projections.LayoutError
 	switch {
 	case re == nil:
+	case errors.As(re.Err, &layout):
+		logger.Info("projections written by an older version (another key layout); rebuilding them from the log",
+			"layout", layout.Have, "moved_to", re.Aside)
 	case errors.As(re.Err, &ahead):
 		logger.Error("projections are ahead of the log: the log lost its newest events (a power loss under a sync interval, or a damaged "+
 			"or cut block file); the projections are rebuilt from the log, and what the lost events wrote is gone",

@@ -2,6 +2,7 @@ package datadir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,7 +62,8 @@ type LastSeqer interface {
 }
 
 // OpenProjections opens the projections file at path for a server that
-// folds log into it (not read-only). A file that cannot be read, or whose
+// folds log into it (not read-only). A file that cannot be read, that an
+// older version wrote in another key layout, or whose
 // applied sequence is past the log's last event, is moved aside (kept, for
 // inspection) and fresh projections are opened in its place, which the
 // caller brings up to the log (projections.Store.CatchUp). The returned
@@ -73,6 +75,9 @@ func OpenProjections(ctx context.Context, path string, log LastSeqer) (*projecti
 	}
 	st, err := projections.Open(path, projections.Options{})
 	suffix := "broken"
+	if le := (*projections.LayoutError)(nil); errors.As(err, &le) {
+		suffix = "layout-" + le.Have // written by an older version: rebuilt, kept aside
+	}
 	if err == nil {
 		if err = CheckBehind(st.Applied(), last); err == nil {
 			return st, nil, nil

@@ -127,12 +127,13 @@ func TestVerifyDir_Projections(t *testing.T) {
 		t.Errorf("a stray key: %+v", p)
 	}
 
-	// every key but the checkpoint gone: all counted, the first few listed
+	// every key but the checkpoint and the layout gone: all counted, the
+	// first few listed
 	rebuild(t, f.dir)
 	editProjections(t, f.dir, func(tx *buntdb.Tx) error {
 		var keys []string
 		_ = tx.Ascend("", func(k, _ string) bool {
-			if k != schema.KeyApplied {
+			if k != schema.KeyApplied && k != schema.KeyLayout {
 				keys = append(keys, k)
 			}
 			return true
@@ -144,8 +145,8 @@ func TestVerifyDir_Projections(t *testing.T) {
 		}
 		return nil
 	})
-	if p := verifyProjections(t, f.dir); p.OK() || p.Missing != clean.Keys-1 ||
-		len(p.Diffs) != min(clean.Keys-1, datadir.MaxProjectionDiffs) {
+	if p := verifyProjections(t, f.dir); p.OK() || p.Missing != clean.Keys-2 ||
+		len(p.Diffs) != min(clean.Keys-2, datadir.MaxProjectionDiffs) {
 		t.Errorf("every key deleted (%d keys): missing %d, %d listed", clean.Keys, p.Missing, len(p.Diffs))
 	}
 

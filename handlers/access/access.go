@@ -141,16 +141,28 @@ func (p *Principal) Owns(svc *schema.Service) bool {
 	return p.Server || (p.Admin && svc.Account == p.Account)
 }
 
+// Login is the login name of p's key ("" for none, and for the server's
+// admin key).
+func (p *Principal) Login() string {
+	if p.Key == nil {
+		return ""
+	}
+	return p.Key.Login
+}
+
 // named reports whether an ACL names p: its account (as "acct" or
-// "acct:*"), its key (as "acct:KEY" or "KEY"). ".r:*" and ".rlistings"
-// name nobody in particular (they open reads to anonymous requests,
-// which the dialects decide).
+// "acct:*"), its key (as "acct:KEY", "acct:LOGIN" or "KEY"). A login
+// alone names nobody: logins are unique only within their account, and
+// "acct:LOGIN" is Swift's "account:user". ".r:*" and ".rlistings" name
+// nobody in particular (they open reads to anonymous requests, which the
+// dialects decide).
 func (p *Principal) named(acl []string) bool {
+	login := p.Login()
 	for _, e := range acl {
 		acct, key, pair := strings.Cut(e, ":")
 		switch {
 		case !pair && (e == p.Account || e == p.KeyID):
-		case pair && acct == p.Account && (key == "*" || key == p.KeyID):
+		case pair && acct == p.Account && (key == "*" || key == p.KeyID || (login != "" && key == login)):
 		default:
 			continue
 		}

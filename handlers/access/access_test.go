@@ -212,3 +212,38 @@ func TestPrincipal_Level(t *testing.T) {
 		}
 	}
 }
+
+// An ACL names a key with a login as "account:login", Swift's
+// "account:user"; a login alone, or with another account, names nobody
+// (logins are unique only within their account).
+func TestPrincipal_NamedByLogin(t *testing.T) {
+	ops := principal("KOPS", "a", false, nil)
+	ops.Key.Login = "ops"
+	nologin := principal("KNONE", "a", false, nil)
+	for _, tc := range []struct {
+		p        *access.Principal
+		read     []string
+		canRead  bool
+		write    []string
+		canWrite bool
+		name     string
+	}{
+		{ops, nil, false, nil, false, "no grants and no ACL: nothing"},
+		{ops, []string{"a:ops"}, true, nil, false, "read ACL names account:login"},
+		{ops, nil, true, []string{"a:ops"}, true, "write ACL names account:login"},
+		{ops, []string{"b:ops"}, false, []string{"b:ops"}, false, "the same login in another account"},
+		{ops, []string{"ops"}, false, []string{"ops"}, false, "a login alone"},
+		{ops, []string{"a:other"}, false, nil, false, "another login"},
+		{ops, []string{"a:KOPS"}, true, nil, false, "account:key id still names it"},
+		{nologin, []string{"a:"}, false, []string{"a:"}, false, "an empty login names no key without one"},
+	} {
+		svc := &schema.Service{ID: "c", Account: "b", Type: schema.ServiceStorage,
+			Settings: schema.ServiceSettings{ReadACL: tc.read, WriteACL: tc.write}}
+		if got := tc.p.CanRead(svc); got != tc.canRead {
+			t.Errorf("%s: CanRead = %v, want %v", tc.name, got, tc.canRead)
+		}
+		if got := tc.p.CanWrite(svc); got != tc.canWrite {
+			t.Errorf("%s: CanWrite = %v, want %v", tc.name, got, tc.canWrite)
+		}
+	}
+}

@@ -64,6 +64,28 @@ type Services interface {
 //     without rights learns nothing of a service's type).
 func Lookup(ctx context.Context, services Services, p *Principal, id string, want Want) (*schema.Service, error) {
 	svc, err := services.Service(ctx, id)
+	return decide(svc, err, p, id, want)
+}
+
+// Names is the projection query a lookup by container name needs.
+type Names interface {
+	ServiceByName(ctx context.Context, account, name string) (*schema.Service, error)
+}
+
+// LookupName is Lookup for the service that account's container (Swift)
+// or bucket (S3) called name is: container names are unique within an
+// account only (ARCHITECTURE.md, names per account). The decision is
+// Lookup's, want.Account included: Swift sets it (its URL names the
+// account), S3 does not (a key sees its own account's buckets and those
+// shared with it; who may learn a bucket is missing stays Lookup's rule).
+func LookupName(ctx context.Context, services Names, p *Principal, account, name string, want Want) (*schema.Service, error) {
+	svc, err := services.ServiceByName(ctx, account, name)
+	return decide(svc, err, p, name, want)
+}
+
+// decide is the access decision of Lookup and LookupName on the service
+// found (err: how finding it failed), which the request named id.
+func decide(svc *schema.Service, err error, p *Principal, id string, want Want) (*schema.Service, error) {
 	if err != nil && !schema.IsKind(err, schema.KindNotFound) {
 		return nil, err
 	}

@@ -121,6 +121,33 @@ func (c *Catalog) Service(_ context.Context, id string) (*schema.Service, error)
 	return get(c, c.services, id, "service")
 }
 
+// ServiceByName is the service of account whose container name is name.
+func (c *Catalog) ServiceByName(_ context.Context, account, name string) (*schema.Service, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.services {
+		if s.Account == account && s.ContainerName() == name {
+			return copyOf(s), nil
+		}
+	}
+	return nil, NotFound("service")
+}
+
+// CreateContainer is events.Core.CreateContainer's rule on the catalog:
+// the account's container name, with the name as its id while no service
+// has it, else "<account>/<name>"; KindAlreadyExists (with the service)
+// when the account has one.
+func (c *Catalog) CreateContainer(svc schema.Service, name string) (*schema.Service, error) {
+	if s, err := c.ServiceByName(context.Background(), svc.Account, name); err == nil {
+		return s, schema.Errorf(schema.KindAlreadyExists, "container exists")
+	}
+	svc.ID, svc.Container = name, name
+	if _, err := c.Service(context.Background(), name); err == nil {
+		svc.ID = svc.Account + "/" + name
+	}
+	return c.CreateService(svc)
+}
+
 // Services are all services, by id.
 func (c *Catalog) Services(context.Context) ([]*schema.Service, error) {
 	return all(c, c.services, func(s *schema.Service) string { return s.ID }), nil

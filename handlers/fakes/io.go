@@ -40,13 +40,14 @@ func (l *Requests) RecordRequest(service string, r schema.Request) {
 	l.seen = append(l.seen, request{service, r})
 }
 
-// Requests are service's newest limit requests, newest first.
-func (l *Requests) Requests(_ context.Context, service string, limit int) ([]schema.Request, error) {
+// Requests are service's newest limit requests, newest first: every one
+// when keyID is "", else those made with that key.
+func (l *Requests) Requests(_ context.Context, service string, limit int, keyID string) ([]schema.Request, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []schema.Request
 	for _, s := range slices.Backward(l.seen) {
-		if s.service == service && len(out) < limit {
+		if s.service == service && len(out) < limit && (keyID == "" || s.r.KeyID == keyID) {
 			out = append(out, s.r)
 		}
 	}

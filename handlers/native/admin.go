@@ -240,6 +240,7 @@ type keyJSON struct {
 	Account string            `json:"account"`
 	Admin   bool              `json:"admin"`
 	Access  map[string]string `json:"access"`
+	Login   string            `json:"login,omitempty"`
 	Created string            `json:"created"`
 }
 
@@ -249,17 +250,19 @@ func (h *Handler) keyCreate(c *call) error {
 		Account string            `json:"account"`
 		Admin   bool              `json:"admin"`
 		Access  map[string]string `json:"access"`
+		Login   string            `json:"login"`
 	}
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	k, value, err := h.d.Core.CreateKey(c.r.Context(), c.origin(), events.KeyInput{Account: b.Account, Name: b.Name, Admin: b.Admin, Access: b.Access})
+	k, value, err := h.d.Core.CreateKey(c.r.Context(), c.origin(), events.KeyInput{Account: b.Account, Name: b.Name, Admin: b.Admin,
+		Access: b.Access, Login: b.Login})
 	if err != nil {
 		return err
 	}
 	c.w.Header().Set("Cache-Control", "no-store")
 	writeJSON(c.w, http.StatusCreated, keyJSON{ID: k.ID, Value: value, Name: k.Name, Account: k.Account, Admin: k.Admin,
-		Access: k.Access, Created: rfc3339(k.Created)})
+		Access: k.Access, Login: k.Login, Created: rfc3339(k.Created)})
 	return nil
 }
 
@@ -274,7 +277,8 @@ func (h *Handler) keyList(c *call) error {
 	out := []keyJSON{}
 	for _, k := range keys {
 		if !k.Revoked {
-			out = append(out, keyJSON{ID: k.ID, Name: k.Name, Account: k.Account, Admin: k.Admin, Access: k.Access, Created: rfc3339(k.Created)})
+			out = append(out, keyJSON{ID: k.ID, Name: k.Name, Account: k.Account, Admin: k.Admin, Access: k.Access,
+				Login: k.Login, Created: rfc3339(k.Created)})
 		}
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"keys": out})

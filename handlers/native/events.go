@@ -68,6 +68,11 @@ func (h *Handler) events(c *call) error {
 		}
 		evs, last = nil, q.after // the server is stopping: nothing yet
 	}
+	if q.wait > 0 {
+		if err := h.recheck(c); err != nil {
+			return err
+		}
+	}
 	// schema.FeedPage, written by hand: each event is already JSON
 	body := make([]byte, 0, 64)
 	body = append(body, `{"events":[`...)
@@ -281,7 +286,7 @@ func (h *Handler) streamEvents(ctx context.Context, c *call, q *feedQuery) error
 			}
 			return nil
 		}
-		if !h.stillReads(ctx, c) {
+		if h.recheck(c) != nil { // the stream has begun: it ends, with nothing more
 			return nil
 		}
 		buf = buf[:0]
@@ -305,17 +310,28 @@ func (h *Handler) streamEvents(ctx context.Context, c *call, q *feedQuery) error
 	}
 }
 
-// stillReads checks again, during a stream, that the request's key is
-// valid and may read the service: a revoked key or a withdrawn grant ends
-// the stream.
-func (h *Handler) stillReads(ctx context.Context, c *call) bool {
+// recheck decides again, after a wait, whether the request's key may
+// still read what it asked for: the key is authenticated again (a revoked
+// key is KindUnauthorized) and access.Lookup asked again for the service
+// (a withdrawn grant, a deleted service: its refusal), or, without a
+// service, the key must still be the server's admin key. The long polls
+// (events and syncnext with wait) call it before they answer with what
+// arrived while they waited, and a stream before each write, so a key
+// revoked mid-wait gets the refusal and never what was written after it.
+// It reads with the request's own context: a server that is stopping ends
+// the wait, not the check.
+func (h *Handler) recheck(c *call) error {
+	ctx := c.r.Context()
 	p, err := h.d.Auth.ByValue(ctx, c.r.Header.Get(schema.KeyHeader))
 	if err != nil {
-		return false
+		return err
 	}
 	if c.svc == nil {
-		return p.Server
+		if !p.Server {
+			return schema.Errorf(schema.KindForbidden, "%s without sid needs the admin key", c.fn)
+		}
+		return nil
 	}
 	_, err = access.Lookup(ctx, h.d.State, p, c.svc.ID, access.Want{Level: access.Read})
-	return err == nil
+	return err
 }

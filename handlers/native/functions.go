@@ -25,7 +25,7 @@ func (h *Handler) serviceList(c *call) error {
 	out := []serviceJSON{}
 	for _, s := range all {
 		if level := c.p.Level(s); level != "" {
-			j := serviceJSON{ID: s.ID, Name: s.Name, Type: s.Type, Replica: h.replicaOf(s), Access: level,
+			j := serviceJSON{ID: s.ID, Name: s.Name, Account: s.Account, Container: s.ContainerName(), Type: s.Type, Replica: h.replicaOf(s), Access: level,
 				Files: s.Files, Bytes: s.Bytes, LastSyncID: s.LastSyncID}
 			if j.Cache = h.cacheState(s, c.p.Admin); j.Cache != nil { // a cache's files are its copies
 				j.Files, j.Bytes = j.Cache.Files, j.Cache.Bytes
@@ -378,6 +378,11 @@ func (h *Handler) syncNext(c *call) error {
 	if err != nil {
 		return err
 	}
+	if wait > 0 { // time passed: what arrived is answered only to a key that may still read it
+		if err := h.recheck(c); err != nil {
+			return err
+		}
+	}
 	out := make([]updateJSON, 0, len(changes))
 	for _, v := range changes {
 		out = append(out, updateJSON{SyncID: v.SyncID, Time: rfc3339(v.Time), Op: v.Op, Path: v.Path,
@@ -423,12 +428,21 @@ func strOr(s, def string) string {
 	return s
 }
 
+// reqList serves the service's request log: every request to those who
+// administer the service (the server's admin key, an admin key of its
+// account), and to any other key only the requests made with it, so a
+// key with read access learns nothing of other parties (their keys,
+// addresses, clients) from it.
 func (h *Handler) reqList(c *call) error {
 	limit, err := intParam(c, "limit", 100, 1, 1000)
 	if err != nil {
 		return err
 	}
-	reqs, err := h.d.Requests.Requests(c.r.Context(), c.svc.ID, limit)
+	keyID := ""
+	if !c.p.Owns(c.svc) {
+		keyID = c.p.KeyID
+	}
+	reqs, err := h.d.Requests.Requests(c.r.Context(), c.svc.ID, limit, keyID)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,9 @@ import (
 // RequestLog keeps each service's recent requests (reqlist).
 type RequestLog interface {
 	httpx.RequestLog
-	Requests(ctx context.Context, service string, limit int) ([]schema.Request, error)
+	// Requests returns the service's newest requests, up to limit, newest
+	// first: every one when keyID is "", else those made with that key.
+	Requests(ctx context.Context, service string, limit int, keyID string) ([]schema.Request, error)
 }
 
 // Deps are what the native dialect calls (deps.go declares the

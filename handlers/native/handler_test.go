@@ -505,9 +505,9 @@ func TestHandler_Write(t *testing.T) {
 		t.Errorf("history after the writes: %d versions, newest %+v", len(h), h[0])
 	}
 
-	// reqlist: every request on the service, once, with the status and
-	// size the client got.
-	w = f.do(t, http.MethodGet, "reqlist", readValue, q("sid", "photos", "limit", "1000"), "", nil)
+	// reqlist: every request on the service (to the account's admin
+	// key), once, with the status and size the client got.
+	w = f.do(t, http.MethodGet, "reqlist", acctAdmValue, q("sid", "photos", "limit", "1000"), "", nil)
 	expect(t, w, http.StatusOK, "")
 	var list struct {
 		Requests []struct {

@@ -75,9 +75,14 @@ func listBuckets(c *req) error {
 	}
 	res := listBucketsResult{Xmlns: xmlns, Owner: ownerOf(c.p.Account), Buckets: []bucket{}}
 	for _, s := range svcs {
-		if s.Type == schema.ServiceStorage && c.p.CanRead(s) {
-			res.Buckets = append(res.Buckets, bucket{Name: s.ID, CreationDate: iso(s.Created)})
+		if s.Type != schema.ServiceStorage || !c.p.CanRead(s) {
+			continue
 		}
+		name := s.ContainerName()
+		if s.Account != c.p.Account { // shared with the caller: addressed as tenant:bucket
+			name = s.Account + ":" + name
+		}
+		res.Buckets = append(res.Buckets, bucket{Name: name, CreationDate: iso(s.Created)})
 	}
 	slices.SortFunc(res.Buckets, func(a, b bucket) int { return strings.Compare(a.Name, b.Name) })
 	return writeXML(c, res)
@@ -100,27 +105,26 @@ func createBucket(c *req) error {
 			return err
 		}
 	}
-	svc, err := c.h.d.State.Service(c.ctx(), c.bucket)
+	// bucket names belong to the caller's account: another account's
+	// bucket of the same name is another service (events.CreateContainer)
+	svc, err := c.h.d.State.ServiceByName(c.ctx(), c.p.Account, c.bucket)
 	if err == nil {
-		if c.p.CanRead(svc) && svc.Account == c.p.Account {
+		if c.p.CanRead(svc) {
 			return s3Errorf("BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it.")
 		}
-		if !c.p.Admin { // a key that may not create buckets learns nothing of others' names
-			return accessDenied()
-		}
-		return s3Errorf("BucketAlreadyExists", http.StatusConflict, "The requested bucket name is not available.")
+		return accessDenied() // a key that may not see it learns nothing of it
 	} else if !schema.IsKind(err, schema.KindNotFound) {
 		return err
 	}
 	if !c.p.Admin {
 		return accessDenied()
 	}
-	_, err = c.h.d.Core.CreateService(c.ctx(), c.origin(), events.ServiceInput{
-		ID: c.bucket, Account: c.p.Account, Name: c.bucket, Type: schema.ServiceStorage,
+	_, err = c.h.d.Core.CreateContainer(c.ctx(), c.origin(), c.bucket, events.ServiceInput{
+		Account: c.p.Account, Name: c.bucket, Type: schema.ServiceStorage,
 		Settings: schema.ServiceSettings{Versioning: "Enabled"},
 	})
-	if schema.IsKind(err, schema.KindAlreadyExists) {
-		return s3Errorf("BucketAlreadyExists", http.StatusConflict, "The requested bucket name is not available.")
+	if schema.IsKind(err, schema.KindAlreadyExists) { // created meanwhile
+		return s3Errorf("BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it.")
 	} else if err != nil {
 		return err
 	}

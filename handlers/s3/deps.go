@@ -55,7 +55,7 @@ type Uploads interface {
 
 // BucketCommands are the core's commands on services.
 type BucketCommands interface {
-	CreateService(ctx context.Context, o events.Origin, in events.ServiceInput) (*schema.Service, error)
+	CreateContainer(ctx context.Context, o events.Origin, name string, in events.ServiceInput) (*schema.Service, error)
 	UpdateService(ctx context.Context, o events.Origin, id string, update func(*schema.Service) error) (*schema.Service, error)
 	DeleteService(ctx context.Context, o events.Origin, id string) error
 }
@@ -76,10 +76,11 @@ type Core interface {
 	Signing
 }
 
-// Buckets reads services: one by id (what access.Lookup needs) and all of
-// them (ListBuckets).
+// Buckets reads services: one by id, one by its account's name for it
+// (what access.LookupName needs) and all of them (ListBuckets).
 type Buckets interface {
 	access.Services
+	access.Names
 	Services(ctx context.Context) ([]*schema.Service, error)
 }
 

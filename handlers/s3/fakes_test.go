@@ -253,11 +253,11 @@ func (c fakeCore) AbortUpload(context.Context, events.Origin, string, string) er
 	return notImplemented("uploads")
 }
 
-func (c fakeCore) CreateService(_ context.Context, o events.Origin, in events.ServiceInput) (*schema.Service, error) {
+func (c fakeCore) CreateContainer(_ context.Context, o events.Origin, name string, in events.ServiceInput) (*schema.Service, error) {
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
-	c.w.record("CreateService", o, in.ID, "")
-	return c.w.CreateService(schema.Service{ID: in.ID, Account: in.Account, Name: in.Name, Type: in.Type, Settings: in.Settings, Created: c.w.now})
+	c.w.record("CreateService", o, name, "")
+	return c.w.CreateContainer(schema.Service{Account: in.Account, Name: in.Name, Type: in.Type, Settings: in.Settings, Created: c.w.now}, name)
 }
 
 func (c fakeCore) UpdateService(context.Context, events.Origin, string, func(*schema.Service) error) (*schema.Service, error) {

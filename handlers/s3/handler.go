@@ -57,11 +57,15 @@ func (h *Handler) Handles(r *http.Request) bool {
 
 // req is one S3 request being served.
 type req struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	h      *Handler
-	p      *access.Principal
+	w http.ResponseWriter
+	r *http.Request
+	h *Handler
+	p *access.Principal
+	// bucket is the bucket's service id once bucketAccess found it (the
+	// core and the projections name services by id); name is the bucket
+	// as the request named it, for answers.
 	bucket string
+	name   string
 	key    string
 	q      url.Values
 	svc    *schema.Service // the bucket, access checked (bucket and object operations)
@@ -77,6 +81,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Header().Set("x-amz-id-2", info.ID)
 	c := &req{w: rec, r: r, h: h, q: r.URL.Query()}
 	c.bucket, c.key = splitPath(r.URL.Path)
+	c.name = c.bucket
 	info.Service, info.Path = c.bucket, c.key
 	op, err := h.serve(c)
 	info.Operation = op
@@ -176,7 +181,8 @@ func (h *Handler) bucketAccess(c *req, write bool) error {
 	if err != nil {
 		return err
 	}
-	c.svc = svc
+	c.svc, c.bucket = svc, svc.ID
+	httpx.InfoOf(c.r.Context()).Service = svc.ID
 	return nil
 }
 
@@ -187,8 +193,20 @@ func (h *Handler) bucketAccess(c *req, write bool) error {
 // keys cannot probe other accounts' bucket names), MethodNotAllowed for a
 // cache service to a key that may use it (Lookup checks the type after
 // the rights, so a key without rights learns nothing of it).
+//
+// Bucket names belong to accounts (ARCHITECTURE.md, names per account):
+// name is a bucket of the caller's account (of the default account for an
+// anonymous request), or "tenant:bucket" names another account's, which
+// its ACLs may share.
 func (c *req) lookup(name string, want access.Want) (*schema.Service, error) {
-	svc, err := access.Lookup(c.ctx(), c.h.d.State, c.p, name, want)
+	account, bucket := schema.DefaultAccount, name
+	if c.p != nil {
+		account = c.p.Account
+	}
+	if t, b, ok := strings.Cut(name, ":"); ok {
+		account, bucket = t, b
+	}
+	svc, err := access.LookupName(c.ctx(), c.h.d.State, c.p, account, bucket, want)
 	switch {
 	case err == nil:
 		return svc, nil

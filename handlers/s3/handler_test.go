@@ -215,7 +215,7 @@ func TestHandler_Routing(t *testing.T) {
 	}
 	t.Run("ListBuckets shows what the key may read", func(t *testing.T) {
 		body := f.do(t, request{key: readerA, method: "GET", target: "/"}).Body.String()
-		for name, want := range map[string]bool{"photos": true, "shared": true, "logs": false, "theirs": false, "edge": false} {
+		for name, want := range map[string]bool{"photos": true, "b:shared": true, "shared": false, "logs": false, "theirs": false, "b:theirs": false, "edge": false} {
 			if got := strings.Contains(body, "<Name>"+name+"</Name>"); got != want {
 				t.Errorf("ListBuckets lists %s: %v, want %v\n%s", name, got, want, body)
 			}
@@ -237,7 +237,7 @@ func TestHandler_Authenticate(t *testing.T) {
 		{"unknown key", request{key: "AKUNKNOWNAAAAAAA", method: "GET", target: "/photos/a.txt"}, answer{http.StatusForbidden, "InvalidAccessKeyId"}},
 		{"revoked key", request{key: revokedA, method: "GET", target: "/photos/a.txt"}, answer{http.StatusForbidden, "InvalidAccessKeyId"}},
 		{"wrong secret", request{key: adminA, secret: "not-the-secret", method: "GET", target: "/photos/a.txt"}, answer{http.StatusForbidden, "SignatureDoesNotMatch"}},
-		{"server admin", request{key: serverAdmin, method: "GET", target: "/theirs/t.txt"}, ok},
+		{"server admin", request{key: serverAdmin, method: "GET", target: "/b:theirs/t.txt"}, ok},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -279,10 +279,11 @@ func TestHandler_Access(t *testing.T) {
 		{"other account's key granted the name: missing", grantB, get("/photos/a.txt"), noSuchBucketA},
 		{"other account's key without grants: a's bucket", noneB, get("/photos/a.txt"), accessDeniedA},
 		{"other account's key without grants: a missing bucket", noneB, get("/nope/x"), accessDeniedA},
-		{"a read ACL shares a bucket across accounts", readerA, get("/shared/s.txt"), ok},
-		{"a read ACL does not open writes", readerA, put("/shared/n.txt"), accessDeniedA},
+		{"a read ACL shares a bucket across accounts, named tenant:bucket", readerA, get("/b:shared/s.txt"), ok},
+		{"another account's bucket is not named by its name alone", readerA, get("/shared/s.txt"), accessDeniedA},
+		{"a read ACL does not open writes", readerA, put("/b:shared/n.txt"), accessDeniedA},
 		{"a public ACL does not open a bucket in S3", readerA, get("/public/p.txt"), accessDeniedA},
-		{"server admin reads every account", serverAdmin, get("/theirs/t.txt"), ok},
+		{"server admin reads every account, as tenant:bucket", serverAdmin, get("/b:theirs/t.txt"), ok},
 		{"server admin learns a bucket is missing", serverAdmin, get("/nope/x"), noSuchBucketA},
 		{"a cache service, to a key that may read it", adminA, get("/edge/e.txt"), answer{http.StatusMethodNotAllowed, "MethodNotAllowed"}},
 		{"a cache service, to a key that may not", noneA, get("/edge/e.txt"), accessDeniedA},

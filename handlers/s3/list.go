@@ -144,7 +144,7 @@ func listObjectsV1(c *req) error {
 	if err != nil {
 		return err
 	}
-	res := listBucketResult{Xmlns: xmlns, Name: c.bucket, Prefix: lp.encode(lp.prefix), Marker: new(string),
+	res := listBucketResult{Xmlns: xmlns, Name: c.name, Prefix: lp.encode(lp.prefix), Marker: new(string),
 		MaxKeys: lp.max, Delimiter: lp.encode(lp.delimiter), EncodingType: lp.encodingType}
 	*res.Marker = lp.encode(marker)
 	res.fill(c, lp, page, true)
@@ -175,7 +175,7 @@ func listObjectsV2(c *req) error {
 		return err
 	}
 	n := len(page.Files) + len(page.Prefixes)
-	res := listBucketResult{Xmlns: xmlns, Name: c.bucket, Prefix: lp.encode(lp.prefix), StartAfter: lp.encode(c.q.Get("start-after")),
+	res := listBucketResult{Xmlns: xmlns, Name: c.name, Prefix: lp.encode(lp.prefix), StartAfter: lp.encode(c.q.Get("start-after")),
 		Token: token, KeyCount: &n, MaxKeys: lp.max, Delimiter: lp.encode(lp.delimiter), EncodingType: lp.encodingType}
 	res.fill(c, lp, page, c.q.Get("fetch-owner") == "true")
 	if page.Truncated {
@@ -224,7 +224,7 @@ func listObjectVersions(c *req) error {
 	if vm != "" && km == "" {
 		return s3Errorf("InvalidArgument", http.StatusBadRequest, "A version-id marker cannot be specified without a key marker.")
 	}
-	res := listVersionsResult{Xmlns: xmlns, Name: c.bucket, Prefix: lp.encode(lp.prefix), KeyMarker: lp.encode(km), VersionIDMarker: vm,
+	res := listVersionsResult{Xmlns: xmlns, Name: c.name, Prefix: lp.encode(lp.prefix), KeyMarker: lp.encode(km), VersionIDMarker: vm,
 		MaxKeys: lp.max, Delimiter: lp.encode(lp.delimiter), EncodingType: lp.encodingType, CommonPrefixes: []commonPrefix{}}
 	if lp.max > 0 {
 		page, err := c.h.d.State.ListVersions(c.ctx(), c.bucket, projections.VersionListOptions{

@@ -35,7 +35,7 @@ func createMultipartUpload(c *req) error {
 	if err != nil {
 		return err
 	}
-	return writeXML(c, initiateResult{Xmlns: xmlns, Bucket: c.bucket, Key: c.key, UploadID: u.ID})
+	return writeXML(c, initiateResult{Xmlns: xmlns, Bucket: c.name, Key: c.key, UploadID: u.ID})
 }
 
 // upload returns the request's open upload, which must be of its key.
@@ -171,8 +171,8 @@ func completeMultipartUpload(c *req) error {
 		return err
 	}
 	c.w.Header().Set("x-amz-version-id", vid(v))
-	loc := "http://" + c.r.Host + "/" + c.bucket + "/" + c.key
-	return writeXML(c, completeResult{Xmlns: xmlns, Location: loc, Bucket: c.bucket, Key: c.key, ETag: httpx.Quote(v.ETag)})
+	loc := "http://" + c.r.Host + "/" + c.name + "/" + c.key
+	return writeXML(c, completeResult{Xmlns: xmlns, Location: loc, Bucket: c.name, Key: c.key, ETag: httpx.Quote(v.ETag)})
 }
 
 func abortMultipartUpload(c *req) error {
@@ -224,7 +224,7 @@ func listMultipartUploads(c *req) error {
 	if err != nil {
 		return err
 	}
-	res := listUploadsResult{Xmlns: xmlns, Bucket: c.bucket, KeyMarker: lp.encode(km), UploadIDMarker: um, Prefix: lp.encode(lp.prefix),
+	res := listUploadsResult{Xmlns: xmlns, Bucket: c.name, KeyMarker: lp.encode(km), UploadIDMarker: um, Prefix: lp.encode(lp.prefix),
 		Delimiter: lp.encode(lp.delimiter), MaxUploads: lp.max, EncodingType: lp.encodingType, Uploads: []uploadEntry{}, CommonPrefixes: []commonPrefix{}}
 	seen := map[string]bool{}
 	count := 0
@@ -310,7 +310,7 @@ func listParts(c *req) error {
 	if err != nil {
 		return err
 	}
-	res := listPartsResult{Xmlns: xmlns, Bucket: c.bucket, Key: c.key, UploadID: u.ID, Initiator: owner{ID: u.Actor, DisplayName: u.Actor},
+	res := listPartsResult{Xmlns: xmlns, Bucket: c.name, Key: c.key, UploadID: u.ID, Initiator: owner{ID: u.Actor, DisplayName: u.Actor},
 		Owner: ownerOf(u.Account), StorageClass: "STANDARD", PartNumberMarker: marker, MaxParts: max, Parts: []partEntry{}}
 	for _, p := range parts {
 		if p.Number <= marker {

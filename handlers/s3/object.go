@@ -329,6 +329,7 @@ func copySourceVersion(c *req) (*schema.Version, source, error) {
 	if svc.Type != schema.ServiceStorage {
 		return nil, src, s3Errorf("InvalidArgument", http.StatusBadRequest, "the copy source bucket is not a storage service")
 	}
+	src.bucket = svc.ID // from here on, the service (the core names services by id)
 	ch, err := choose(c, src.bucket, src.key, src.version, nil)
 	if ch.Marker != nil && src.version != "" {
 		return nil, src, s3Errorf("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")

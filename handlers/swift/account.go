@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/cairnhq/cairn/events"
 	"github.com/cairnhq/cairn/handlers/access"
 	"github.com/cairnhq/cairn/schema"
 )
@@ -46,19 +48,27 @@ func (c *req) containers() ([]*schema.Service, error) {
 			out = append(out, s)
 		}
 	}
-	slices.SortFunc(out, func(a, b *schema.Service) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *schema.Service) int { return strings.Compare(a.ContainerName(), b.ContainerName()) })
 	return out, nil
 }
 
-// accountHeaders sets the account's counts and metadata.
+// setMeta sets metadata headers (prefix and each name). Secret entries
+// (temp URL keys, events.SecretMeta) are shown, opened, only when owner
+// says the principal administers what they belong to, as Swift shows them
+// to the account's owners only; others get the rest of the metadata.
+func setMeta(hd http.Header, prefix string, meta map[string]string, owner bool, secrets Secrets) {
+	if owner {
+		meta = secrets.RevealMeta(meta)
+	}
+	for k, v := range meta {
+		if owner || !events.SecretMeta(k) {
+			hd.Set(prefix+canonical(k), v)
+		}
+	}
+}
+
+// accountHeaders sets the account's counts and metadata; its temp URL keys
+// only for the account's administrators.
 func accountHeaders(c *req, a *schema.Account) error {
 	all, err := c.h.d.State.Services(c.ctx())
 	if err != nil {
@@ -77,9 +87,7 @@ func accountHeaders(c *req, a *schema.Account) error {
 	hd.Set("X-Account-Object-Count", strconv.FormatInt(files, 10))
 	hd.Set("X-Account-Bytes-Used", strconv.FormatInt(bytes, 10))
 	hd.Set("X-Timestamp", timestamp(a.Created))
-	for k, v := range a.Meta {
-		hd.Set("X-Account-Meta-"+canonical(k), v)
-	}
+	setMeta(hd, "X-Account-Meta-", a.Meta, c.ownsAccount(), c.h.d.Core)
 	if a.QuotaBytes > 0 {
 		hd.Set("X-Account-Meta-Quota-Bytes", strconv.FormatInt(a.QuotaBytes, 10))
 	}
@@ -132,11 +140,11 @@ func getAccount(c *req) error {
 		if len(names) == lp.limit {
 			break
 		}
-		if !lp.within(s.ID) {
+		if !lp.within(s.ContainerName()) {
 			continue
 		}
-		names = append(names, s.ID)
-		entries = append(entries, containerEntry{Name: s.ID, Count: s.Files, Bytes: s.Bytes,
+		names = append(names, s.ContainerName())
+		entries = append(entries, containerEntry{Name: s.ContainerName(), Count: s.Files, Bytes: s.Bytes,
 			LastModified: listingTime(s.Created), Type: containerType(s)})
 	}
 	return writeListing(c, listFormat(c), names, entries, accountXML{Name: c.account, Containers: entries})

@@ -15,14 +15,21 @@ import (
 	"github.com/cairnhq/cairn/schema"
 )
 
-// login checks a user and password: the user is a key id, alone or in
-// tempauth's "account:user" form (the account must then be the key's),
-// the password the key's value. Every failure is the same 401.
-func (c *req) login(user, password string) (*access.Principal, error) {
-	acct, id, pair := strings.Cut(user, ":")
-	if !pair {
-		acct, id = "", user
-	}
+// login checks a user and password. The password is a key's value, which
+// alone finds the key (by its hash, as every dialect does); the user must
+// then name that key in one of the forms Swift clients send:
+//
+//   - its key id, alone or in tempauth's "account:user" form, where the
+//     user may also be the key's login;
+//   - the account's main login: the account id (or Selectel's "SEL_<id>"),
+//     which an account admin key without a login of its own answers to;
+//   - a Selectel sub-user "<account>_<login>" (the seed's 12345_username);
+//   - the key's login alone, when the request names the account otherwise
+//     (scope: a v2 tenant, a v3 user domain; "" when it does not).
+//
+// Every failure is the same 401: a wrong password and a user naming
+// another key are not told apart.
+func (c *req) login(user, password, scope string) (*access.Principal, error) {
 	p, err := c.h.d.Auth.ByValue(c.ctx(), password)
 	if err != nil {
 		if schema.IsKind(err, schema.KindUnauthorized) {
@@ -30,12 +37,48 @@ func (c *req) login(user, password string) (*access.Principal, error) {
 		}
 		return nil, err
 	}
-	if p.KeyID != id || (pair && acct != p.Account) {
+	if !userNames(user, scope, p) {
 		return nil, errUnauthorized
 	}
 	c.p = p
 	httpx.InfoOf(c.ctx()).KeyID = p.KeyID
 	return p, nil
+}
+
+// selPrefix is Selectel's prefix of an account's login and storage path
+// ("SEL_12345" for account 12345).
+const selPrefix = "SEL_"
+
+// namesAccount reports whether name, from a login or a tenant, names
+// account: the account id, with or without Selectel's "SEL_" prefix on
+// either side (an account created as "SEL_12345" answers to "12345" too).
+func namesAccount(name, account string) bool {
+	return name != "" && (name == account || selPrefix+name == account || name == selPrefix+account)
+}
+
+// userNames reports whether user names p's key, in the forms login
+// describes.
+func userNames(user, scope string, p *access.Principal) bool {
+	if user == "" {
+		return false
+	}
+	if user == p.KeyID {
+		return true
+	}
+	login := p.Login()
+	if acct, u, pair := strings.Cut(user, ":"); pair {
+		return namesAccount(acct, p.Account) && (u == p.KeyID || (login != "" && u == login))
+	}
+	if login == "" {
+		// The main login: an account admin key, not the server's, that has
+		// no login of its own. Every such key answers to it, each with its
+		// own value, so no key has to be singled out as "the" main one.
+		return p.Admin && !p.Server && namesAccount(user, p.Account)
+	}
+	if acct, ok := strings.CutSuffix(user, "_"+login); ok && namesAccount(acct, p.Account) {
+		return true
+	}
+	return user == login && namesAccount(scope, p.Account)
 }
 
 // issue returns the principal's token and the storage URL of its account.
@@ -66,7 +109,7 @@ func authV1(c *req) error {
 	if key == "" {
 		key = c.r.Header.Get("X-Storage-Pass")
 	}
-	p, err := c.login(user, key)
+	p, err := c.login(user, key, "")
 	if err != nil {
 		return err
 	}
@@ -107,7 +150,10 @@ func writeJSON(c *req, status int, v any) error {
 	return err
 }
 
-const region = "RegionOne"
+// DefaultRegion is the region of the object-store endpoint in the v2 and
+// v3 catalogs unless Deps.Region names another (clients that ask for a
+// region, as swift --os-region-name does, look for its name there).
+const DefaultRegion = "RegionOne"
 
 // authV2 is Keystone v2's POST /v2.0/tokens with password credentials.
 func authV2(c *req) error {
@@ -125,26 +171,29 @@ func authV2(c *req) error {
 		return err
 	}
 	a := body.Auth
-	p, err := c.login(a.PasswordCredentials.Username, a.PasswordCredentials.Password)
+	tenant := a.TenantName
+	if tenant == "" {
+		tenant = a.TenantID
+	}
+	p, err := c.login(a.PasswordCredentials.Username, a.PasswordCredentials.Password, tenant)
 	if err != nil {
 		return err
 	}
 	// a tenant, when named, must be the key's account
-	if (a.TenantName != "" && a.TenantName != p.Account) || (a.TenantID != "" && a.TenantID != p.Account) {
+	if (a.TenantName != "" && !namesAccount(a.TenantName, p.Account)) || (a.TenantID != "" && !namesAccount(a.TenantID, p.Account)) {
 		return errUnauthorized
 	}
 	token, expires, storage, err := c.issue(p)
 	if err != nil {
 		return err
 	}
-	tenant := map[string]string{"id": p.Account, "name": p.Account}
 	c.w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(c, http.StatusOK, map[string]any{"access": map[string]any{
 		"token": map[string]any{"id": token, "expires": isoTime(expires),
-			"issued_at": isoTime(expires.Add(-events.TokenTTL)), "tenant": tenant},
+			"issued_at": isoTime(expires.Add(-events.TokenTTL)), "tenant": map[string]string{"id": p.Account, "name": p.Account}},
 		"user": map[string]any{"id": p.KeyID, "name": p.KeyID, "roles": []map[string]string{{"name": role(p)}}},
 		"serviceCatalog": []map[string]any{{"type": "object-store", "name": "swift", "endpoints": []map[string]string{{
-			"region": region, "tenantId": p.Account, "publicURL": storage, "internalURL": storage, "adminURL": storage}}}},
+			"region": c.h.d.Region, "tenantId": p.Account, "publicURL": storage, "internalURL": storage, "adminURL": storage}}}},
 	}})
 }
 
@@ -160,6 +209,10 @@ func authV3(c *req) error {
 						ID       string `json:"id"`
 						Name     string `json:"name"`
 						Password string `json:"password"`
+						Domain   struct {
+							ID   string `json:"id"`
+							Name string `json:"name"`
+						} `json:"domain"`
 					} `json:"user"`
 				} `json:"password"`
 			} `json:"identity"`
@@ -182,16 +235,25 @@ func authV3(c *req) error {
 	if !hasPassword {
 		return errUnauthorized
 	}
-	user := id.Password.User.ID
+	u := id.Password.User
+	user := u.ID
 	if user == "" {
-		user = id.Password.User.Name
+		user = u.Name
 	}
-	p, err := c.login(user, id.Password.User.Password)
+	// The user's domain is Keystone's namespace of user names: one naming
+	// an account lets its logins appear alone, as in Keystone installations
+	// that give each customer account a domain. Any other domain, "Default"
+	// included, is Cairn's one domain and changes nothing.
+	userDomain := u.Domain.Name
+	if userDomain == "" {
+		userDomain = u.Domain.ID
+	}
+	p, err := c.login(user, u.Password, userDomain)
 	if err != nil {
 		return err
 	}
 	// a project scope, when named, must be the key's account
-	if pr := body.Auth.Scope.Project; (pr.ID != "" && pr.ID != p.Account) || (pr.Name != "" && pr.Name != p.Account) {
+	if pr := body.Auth.Scope.Project; (pr.ID != "" && !namesAccount(pr.ID, p.Account)) || (pr.Name != "" && !namesAccount(pr.Name, p.Account)) {
 		return errUnauthorized
 	}
 	token, expires, storage, err := c.issue(p)
@@ -201,7 +263,7 @@ func authV3(c *req) error {
 	endpoints := []map[string]string{}
 	for _, iface := range []string{"public", "internal", "admin"} {
 		endpoints = append(endpoints, map[string]string{"id": iface, "interface": iface, "url": storage,
-			"region": region, "region_id": region})
+			"region": c.h.d.Region, "region_id": c.h.d.Region})
 	}
 	domain := map[string]string{"id": "default", "name": "Default"}
 	hd := c.w.Header()

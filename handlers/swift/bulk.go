@@ -35,7 +35,7 @@ func (b *bulkResult) delete(c *req, container, object, name string) {
 	if object == "" {
 		level = access.Own
 	}
-	svc, err := access.Lookup(c.ctx(), c.h.d.State, c.p, container, c.want(level))
+	svc, err := access.LookupName(c.ctx(), c.h.d.State, c.p, c.account, container, c.want(level))
 	if err == nil {
 		if object == "" {
 			err = c.h.d.Core.DeleteService(c.ctx(), c.origin(), svc.ID)

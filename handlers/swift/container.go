@@ -134,8 +134,8 @@ func (ch *containerChange) quotas(c *req, svc *schema.Service) error {
 
 // putContainer creates a container (201) in the URL's account, or updates
 // an existing one's metadata with the headers sent (202), as Swift does.
-// Container names are one namespace on the server (they are services, as
-// S3 buckets are): a name another account holds is a 409.
+// Container names belong to their account: another account's container
+// of the same name is another service (events.CreateContainer).
 func putContainer(c *req) error {
 	if !c.ownsAccount() {
 		return c.denied()
@@ -156,14 +156,11 @@ func putContainer(c *req) error {
 	}
 	probe := &schema.Service{Settings: st}
 	ch.apply(probe)
-	svc, err := c.h.d.Core.CreateService(c.ctx(), c.origin(), events.ServiceInput{ID: c.container, Account: c.account,
+	svc, err := c.h.d.Core.CreateContainer(c.ctx(), c.origin(), c.container, events.ServiceInput{Account: c.account,
 		Settings: probe.Settings})
 	status := http.StatusCreated
 	if schema.IsKind(err, schema.KindAlreadyExists) {
 		if svc, err = c.findContainer(access.Own); err != nil {
-			if err == errNotFound {
-				return swiftErr(http.StatusConflict, "A container of this name exists in another account")
-			}
 			return err
 		}
 		status = http.StatusAccepted
@@ -190,7 +187,7 @@ func putContainer(c *req) error {
 }
 
 // containerHeaders sets a container's counts, settings and metadata; the
-// ACLs only for those who administer it.
+// ACLs and temp URL keys only for those who administer it.
 func containerHeaders(c *req, s *schema.Service) {
 	hd := c.w.Header()
 	hd.Set("X-Container-Object-Count", strconv.FormatInt(s.Files, 10))
@@ -201,9 +198,8 @@ func containerHeaders(c *req, s *schema.Service) {
 		policy = defaultPolicy
 	}
 	hd.Set("X-Storage-Policy", policy)
-	for k, v := range s.Settings.Meta {
-		hd.Set("X-Container-Meta-"+canonical(k), v)
-	}
+	owner := c.allows(s, access.Want{Level: access.Own})
+	setMeta(hd, "X-Container-Meta-", s.Settings.Meta, owner, c.h.d.Core)
 	hd.Set("X-Container-Meta-Type", containerType(s))
 	if s.QuotaBytes > 0 {
 		hd.Set("X-Container-Meta-Quota-Bytes", strconv.FormatInt(s.QuotaBytes, 10))
@@ -211,7 +207,7 @@ func containerHeaders(c *req, s *schema.Service) {
 	if s.QuotaCount > 0 {
 		hd.Set("X-Container-Meta-Quota-Count", strconv.FormatInt(s.QuotaCount, 10))
 	}
-	if c.allows(s, access.Want{Level: access.Own}) {
+	if owner {
 		if len(s.Settings.ReadACL) > 0 {
 			hd.Set("X-Container-Read", strings.Join(s.Settings.ReadACL, ","))
 		}

@@ -75,8 +75,8 @@ func options(c *req) error {
 	if c.container == "" {
 		return errUnauthorized
 	}
-	svc, err := c.h.d.State.Service(c.ctx(), c.container)
-	if err != nil || svc.Account != c.account {
+	svc, err := c.h.d.State.ServiceByName(c.ctx(), c.account, c.container)
+	if err != nil {
 		return errUnauthorized
 	}
 	var v *schema.Version

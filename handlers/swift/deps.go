@@ -36,6 +36,9 @@ type Content interface {
 // Containers are the container (service) writes.
 type Containers interface {
 	CreateService(ctx context.Context, o events.Origin, in events.ServiceInput) (*schema.Service, error)
+	// CreateContainer creates the account's container name (its id chosen
+	// by the core); KindAlreadyExists when the account has one.
+	CreateContainer(ctx context.Context, o events.Origin, name string, in events.ServiceInput) (*schema.Service, error)
 	UpdateService(ctx context.Context, o events.Origin, id string, update func(*schema.Service) error) (*schema.Service, error)
 	SetServiceQuota(ctx context.Context, o events.Origin, id string, bytes, count int64) (*schema.Service, error)
 	DeleteService(ctx context.Context, o events.Origin, id string) error
@@ -60,6 +63,13 @@ type Limits interface {
 	MaxObjectSize() int64
 }
 
+// Secrets opens the secret metadata the core keeps sealed (temp URL
+// keys), for a temp URL's signature check and for those who may see them.
+// It does no I/O, so it takes no context.
+type Secrets interface {
+	RevealMeta(meta map[string]string) map[string]string
+}
+
 // Core is the part of the core the dialect calls.
 type Core interface {
 	Objects
@@ -68,11 +78,13 @@ type Core interface {
 	Accounts
 	Tokens
 	Limits
+	Secrets
 }
 
 // Catalog reads accounts and containers.
 type Catalog interface {
 	access.Services // Service: one container by id
+	access.Names    // ServiceByName: one container by the account's name for it
 	Services(ctx context.Context) ([]*schema.Service, error)
 	Account(ctx context.Context, id string) (*schema.Account, error)
 }

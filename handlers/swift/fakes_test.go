@@ -122,6 +122,10 @@ func (c *fakeCore) writes() []string {
 	return slices.Clone(c.calls)
 }
 
+// RevealMeta returns meta as it is: the fake keeps metadata in clear (the
+// real core's sealing is tested in events and e2e).
+func (c *fakeCore) RevealMeta(meta map[string]string) map[string]string { return meta }
+
 func (c *fakeCore) Now() time.Time       { return c.now }
 func (c *fakeCore) MaxObjectSize() int64 { return 1 << 20 }
 
@@ -256,6 +260,11 @@ func (c *fakeCore) Open(_ context.Context, v *schema.Version) (blobstore.Reader,
 func (c *fakeCore) CreateService(_ context.Context, _ events.Origin, in events.ServiceInput) (*schema.Service, error) {
 	c.called("CreateService", in.ID)
 	return c.st.CreateService(schema.Service{ID: in.ID, Account: in.Account, Type: schema.ServiceStorage, Settings: in.Settings, Created: c.now})
+}
+
+func (c *fakeCore) CreateContainer(_ context.Context, _ events.Origin, name string, in events.ServiceInput) (*schema.Service, error) {
+	c.called("CreateService", name)
+	return c.st.CreateContainer(schema.Service{Account: in.Account, Type: schema.ServiceStorage, Settings: in.Settings, Created: c.now}, name)
 }
 
 func (c *fakeCore) UpdateService(_ context.Context, _ events.Origin, id string, update func(*schema.Service) error) (*schema.Service, error) {

@@ -24,6 +24,9 @@ type Deps struct {
 	// PublicURL is the base of the storage URLs handed out by auth
 	// ("https://cdn.example.com"); empty: the request's own scheme and host.
 	PublicURL string
+	// Region names the object-store endpoint's region in the v2 and v3
+	// catalogs; empty: DefaultRegion.
+	Region string
 }
 
 // Handler serves the Swift API.
@@ -37,6 +40,9 @@ func New(d Deps) *Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
+	if d.Region == "" {
+		d.Region = DefaultRegion
+	}
 	return &Handler{d: d}
 }
 
@@ -125,7 +131,11 @@ func (h *Handler) serve(c *req) (string, error) {
 	if c.r.Method == http.MethodOptions {
 		return "Options", options(c)
 	}
-	if err := h.authenticate(c); err != nil {
+	if isTempURL(c.q) { // a temp URL's signature stands for a token (Swift's tempurl middleware)
+		if err := tempURL(c); err != nil {
+			return "TempURL", err
+		}
+	} else if err := h.authenticate(c); err != nil {
 		return "Authenticate", err
 	}
 	switch {
@@ -204,8 +214,8 @@ func (c *req) want(level access.Level) access.Want {
 // (a container of the URL's account that the principal may not use still
 // logs the attempt).
 func (c *req) findContainer(level access.Level) (*schema.Service, error) {
-	read := &lastRead{Services: c.h.d.State}
-	svc, err := access.Lookup(c.ctx(), read, c.p, c.container, c.want(level))
+	read := &lastRead{Names: c.h.d.State}
+	svc, err := access.LookupName(c.ctx(), read, c.p, c.account, c.container, c.want(level))
 	if err != nil {
 		if s := read.svc; s != nil && s.Account == c.account && s.Type == schema.ServiceStorage {
 			c.svc = s
@@ -244,14 +254,14 @@ func (c *req) allows(svc *schema.Service, want access.Want) bool {
 	return err == nil
 }
 
-// lastRead passes service reads through and keeps the last one found.
+// lastRead passes container reads through and keeps the last one found.
 type lastRead struct {
-	access.Services
+	access.Names
 	svc *schema.Service
 }
 
-func (l *lastRead) Service(ctx context.Context, id string) (*schema.Service, error) {
-	svc, err := l.Services.Service(ctx, id)
+func (l *lastRead) ServiceByName(ctx context.Context, account, name string) (*schema.Service, error) {
+	svc, err := l.Names.ServiceByName(ctx, account, name)
 	if err == nil {
 		l.svc = svc
 	}

@@ -482,8 +482,17 @@ func TestHandler_ContainerWrites(t *testing.T) {
 	if w := e.do(http.MethodPut, "/v1/acct-a/newc", tkAdmin, nil, ""); w.Code != http.StatusAccepted {
 		t.Fatalf("PUT it again: %d", w.Code)
 	}
-	wantError(t, "PUT a name another account holds", e.do(http.MethodPut, "/v1/acct-a/theirs", tkAdmin, nil, ""),
-		http.StatusConflict, "A container of this name exists in another account")
+	// a name another account holds is this account's own container
+	if w := e.do(http.MethodPut, "/v1/acct-a/theirs", tkAdmin, nil, ""); w.Code != http.StatusCreated {
+		t.Fatalf("PUT a name another account holds: %d %q, want 201", w.Code, w.Body)
+	}
+	mine, err := e.st.ServiceByName(t.Context(), "acct-a", "theirs")
+	if err != nil || mine.ID != "acct-a/theirs" {
+		t.Fatalf("acct-a's container theirs: %+v, %v; want id acct-a/theirs", mine, err)
+	}
+	if other, err := e.st.Service(t.Context(), "theirs"); err != nil || other.Account == "acct-a" {
+		t.Fatalf("the other account's theirs: %+v, %v", other, err)
+	}
 	wantError(t, "PUT over a cache service", e.do(http.MethodPut, "/v1/acct-a/edge", tkAdmin, nil, ""),
 		http.StatusMethodNotAllowed, msgOf(errMethod))
 	// ACLs show to the container's administrators only

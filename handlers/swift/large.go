@@ -109,6 +109,7 @@ func putLarge(c *req, svc *schema.Service) error {
 		return err
 	}
 	in := make([]events.SegmentInput, len(list))
+	containers := make([]string, len(list)) // as the manifest names them (the core gets ids)
 	var bad []string
 	for i, e := range list {
 		container, object, ok := splitPath(e.Path)
@@ -117,6 +118,7 @@ func putLarge(c *req, svc *schema.Service) error {
 			continue
 		}
 		seg := events.SegmentInput{Service: container, Path: object, Size: -1}
+		containers[i] = container
 		if e.ETag != nil {
 			seg.ETag = *e.ETag
 		}
@@ -126,7 +128,9 @@ func putLarge(c *req, svc *schema.Service) error {
 		// the principal must be able to read what it assembles; a
 		// container it may know is not there is left to the core, which
 		// reports every missing segment with the other bad ones
-		if _, err := access.Lookup(c.ctx(), c.h.d.State, c.p, container, access.Want{Level: access.Read, Account: c.account}); err != nil {
+		if svc, err := access.LookupName(c.ctx(), c.h.d.State, c.p, c.account, container, access.Want{Level: access.Read, Account: c.account}); err == nil {
+			seg.Service = svc.ID // the core names services by id
+		} else {
 			switch err = wireAccess(err); err {
 			case errNotFound:
 			case errForbidden, errUnauthorized:
@@ -150,6 +154,11 @@ func putLarge(c *req, svc *schema.Service) error {
 		ContentType: w.contentType, Meta: w.meta, Headers: nilIfNone(w.headers), DeleteAt: w.deleteAt})
 	var se *events.SegmentsError
 	if errors.As(err, &se) {
+		for i, b := range se.Bad {
+			if b.Index >= 0 && b.Index < len(containers) && containers[b.Index] != "" {
+				se.Bad[i].Service = containers[b.Index]
+			}
+		}
 		return swiftErr(http.StatusBadRequest, segmentsText(se))
 	}
 	if err != nil {
@@ -203,7 +212,7 @@ func getManifest(c *req, svc *schema.Service, v *schema.Version) error {
 	}
 	out := make([]entry, 0, len(v.Segments))
 	for _, sg := range v.Segments {
-		out = append(out, entry{Name: "/" + sg.Service + "/" + sg.Path, Hash: sg.ETag, Bytes: sg.Size,
+		out = append(out, entry{Name: "/" + c.containerOf(sg.Service) + "/" + sg.Path, Hash: sg.ETag, Bytes: sg.Size,
 			ContentType: sg.ContentType, LastModified: listingTime(v.Time), SubSLO: sg.Manifest})
 	}
 	objectHeaders(c, svc, v)
@@ -248,9 +257,10 @@ func deleteLarge(c *req) error {
 // product.
 func deleteSegments(c *req, res *bulkResult, v *schema.Version, seen map[schema.ObjectRef]bool) {
 	for _, sg := range v.Segments {
-		name := "/" + sg.Service + "/" + sg.Path
+		container := c.containerOf(sg.Service)
+		name := "/" + container + "/" + sg.Path
 		if !sg.Manifest {
-			res.delete(c, sg.Service, sg.Path, name)
+			res.delete(c, container, sg.Path, name)
 			continue
 		}
 		ref := schema.ObjectRef{Service: sg.Service, Path: sg.Path, Version: sg.Version}
@@ -263,6 +273,15 @@ func deleteSegments(c *req, res *bulkResult, v *schema.Version, seen map[schema.
 				deleteSegments(c, res, sub, seen)
 			}
 		}
-		res.delete(c, sg.Service, sg.Path, name)
+		res.delete(c, container, sg.Path, name)
 	}
+}
+
+// containerOf is the container name of service id, as the URL's account
+// calls it (the id itself when the service is gone).
+func (c *req) containerOf(id string) string {
+	if svc, err := c.h.d.State.Service(c.ctx(), id); err == nil {
+		return svc.ContainerName()
+	}
+	return id
 }
