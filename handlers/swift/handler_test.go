@@ -153,6 +153,9 @@ func TestHandler_Routing(t *testing.T) {
 	if tx := w.Header().Get("X-Trans-Id"); !strings.HasPrefix(tx, "tx") {
 		t.Errorf("GET /info: X-Trans-Id %q", tx)
 	}
+	if tu := doc["tempurl"]; tu == nil || len(tu["methods"].([]any)) != 5 { // temp URLs are served (tempurl.go): say so
+		t.Errorf("GET /info: tempurl %v, want its methods", tu)
+	}
 	w = e.do(http.MethodPost, "/info", "", nil, "")
 	wantError(t, "POST /info", w, http.StatusMethodNotAllowed, msgOf(errMethod))
 	if w.Header().Get("Allow") != "GET, HEAD" {

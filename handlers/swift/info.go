@@ -40,6 +40,14 @@ func info(c *req) error {
 		"container_quotas": map[string]any{},
 		"account_quotas":   map[string]any{},
 		"cors":             map[string]any{},
+		// what tempurl.go serves: these methods and digests; object
+		// metadata hidden from the answer but for X-Object-Meta-Public-*
+		"tempurl": map[string]any{
+			"methods":                 []string{"GET", "HEAD", "PUT", "POST", "DELETE"},
+			"allowed_digests":         []string{"sha1", "sha256", "sha512"},
+			"outgoing_remove_headers": []string{"x-object-meta-*"},
+			"outgoing_allow_headers":  []string{"x-object-meta-public-*"},
+		},
 	}
 	if c.r.Method == http.MethodHead {
 		c.w.WriteHeader(http.StatusOK)
