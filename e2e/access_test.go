@@ -516,7 +516,7 @@ func TestNative_AdminKeysAccounts(t *testing.T) {
 	}
 	for _, bad := range []map[string]any{
 		{"name": "bad login", "login": "a b"}, {"name": "bad level", "access": map[string]string{sid: "admin"}},
-		{"name": "bad sid", "access": map[string]string{"a/b": "read"}}, {"name": "x", "account": "nobody", "access": map[string]string{"*": "read"}},
+		{"name": "bad sid", "access": map[string]string{"a/b/c": "read"}}, {"name": "x", "account": "nobody", "access": map[string]string{"*": "read"}},
 	} {
 		r := e.Do(t, Req{Method: http.MethodPost, Fn: "keycreate", Key: e.AdminKey, Body: natJSON(bad)})
 		if r.Status != http.StatusBadRequest && r.Status != http.StatusNotFound {

@@ -48,7 +48,7 @@ func (s *Core) CreateKey(ctx context.Context, o Origin, in KeyInput) (*schema.Ke
 		in.Access = map[string]string{}
 	}
 	for sid, level := range in.Access {
-		if sid != schema.AllServices && !schema.ValidContainerName(sid) {
+		if sid != schema.AllServices && !schema.ValidSID(sid) {
 			return nil, "", schema.Errorf(schema.KindInvalidArgument, "access: invalid service id")
 		}
 		if level != schema.AccessRead && level != schema.AccessWrite {

@@ -45,6 +45,17 @@ func ValidContainerName(name string) bool {
 		!strings.ContainsAny(name, "/\x00") && name != "." && name != ".."
 }
 
+// ValidSID reports whether id can be a service's id (a native sid): a
+// container name, or "<account>/<container>", the id a container gets
+// when another service already had its name (names are per account).
+func ValidSID(id string) bool {
+	if ValidContainerName(id) {
+		return true
+	}
+	account, name, ok := strings.Cut(id, "/")
+	return ok && ValidAccountID(account) && ValidContainerName(name)
+}
+
 // ValidAccountID reports whether id is an acceptable account id.
 func ValidAccountID(id string) bool { return accountRe.MatchString(id) }
 
