@@ -244,13 +244,19 @@ func esSwift(t *testing.T, e *Env) {
 		nil, nil), http.StatusCreated)
 }
 
-// esAdmin: the native admin functions: services, quotas, keys, accounts.
+// esAdmin: the native admin functions: services, quotas, keys, feed
+// credentials, accounts.
 func esAdmin(t *testing.T, e *Env) {
 	sid := e.WithService(t)
 	e.Admin(t, "serviceupdate", map[string]any{"id": sid, "name": "Renamed", "keep_versions": "720h",
 		"quota_bytes": 1 << 30, "quota_count": 1000}, http.StatusOK)
 	k := e.NewKey(t, map[string]string{sid: "write"})
 	e.Admin(t, "keyrevoke", map[string]any{"id": k.ID}, http.StatusOK)
+	var fc struct {
+		User string `json:"user"`
+	}
+	e.Admin(t, "feedcredcreate", map[string]any{"name": "schema workload"}, http.StatusCreated).JSON(t, &fc)
+	e.Admin(t, "feedcredrevoke", map[string]any{"user": fc.User}, http.StatusOK)
 	acct := uniqueName(t, "a", 64)
 	if len(acct) > 64 {
 		acct = strings.TrimRight(acct[:64], "-")

@@ -195,6 +195,9 @@ func (s *Core) DeleteService(ctx context.Context, o Origin, id string) error {
 		}
 		return s.newEvent(o, schema.TypeServiceDeleted, svc.Account, id, "", schema.ServiceDeleted{ID: id})
 	})
+	if err == nil {
+		s.dropFeedService(ctx, id)
+	}
 	return err
 }
 

@@ -23,6 +23,7 @@ type State interface {
 	Account(ctx context.Context, id string) (*schema.Account, error)
 	Key(ctx context.Context, id string) (*schema.Key, error)
 	Keys(ctx context.Context) ([]*schema.Key, error)
+	FeedCredential(ctx context.Context, user string) (*schema.FeedCredential, error)
 	Token(ctx context.Context, keyID string) (*schema.Token, error)
 	Source(ctx context.Context, name string) (*schema.Source, error)
 	Sources(ctx context.Context) ([]*schema.Source, error)

@@ -34,10 +34,14 @@
 // never key and token events, replication sources or checkpoints.
 //
 // With NATSOptions.Listen the embedded server also takes NATS clients
-// (natsauth.go): change-feed consumers log in as FeedUser, in an account of
-// their own that holds no streams, and read the log only through pull
-// consumers of their own filtered on cairn.obj, svc, acct and upl; they
-// can never write to it or read key, token, source or checkpoint events.
+// (natsauth.go): change-feed consumers log in as FeedUser (the server
+// admin's, every account) or with an account's feed credential
+// (feedcreds.go: feedcred.created.v1, only a verifier in the log), each in
+// a NATS account of its own that holds no streams, and read the log only
+// through pull consumers of their own filtered on cairn.obj, svc, acct and
+// upl, a credential's on its own account's services and account only;
+// they can never write to it or read key, token, source or checkpoint
+// events. A credential dies with its account.
 //
 // Caches serves cache services (caches.go): their copies live in
 // blobstore/cache stores of their own, outside the log, the projections

@@ -3,7 +3,9 @@ package events
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,4 +233,290 @@ func TestJetStream_FeedListener(t *testing.T) {
 		l.Close()
 	}
 	l = openFeedLog(t, dir, true)
+}
+
+func TestFeedFilterInAccount(t *testing.T) {
+	sa, sb := schema.Hash("photos"), schema.Hash("other")
+	owner := func(h string) (string, bool) {
+		switch h {
+		case sa:
+			return "acme", true
+		case sb:
+			return "globex", true
+		}
+		return "", false
+	}
+	for f, want := range map[string]bool{
+		"cairn.obj." + sa + ".>":                     true,
+		"cairn.obj." + sa + ".x.put":                 true,
+		"cairn.svc." + sa + ".*":                     true,
+		"cairn.upl." + sa + ".>":                     true,
+		"cairn.acct." + schema.Hash("acme") + ".>":   true,
+		"cairn.obj." + sb + ".>":                     false, // another account's service
+		"cairn.upl." + sb + ".>":                     false,
+		"cairn.acct." + schema.Hash("globex") + ".>": false,
+		"cairn.acct." + sa + ".>":                    false, // a service's hash is no account's
+		"cairn.obj." + schema.Hash("gone") + ".>":    false, // no such service
+		"cairn.obj.>":                                false,
+		"cairn.obj.*.>":                              false,
+		"cairn.obj.*.x.put":                          false,
+		"cairn.acct.>":                               false,
+		"cairn.acct.*.quota":                         false,
+		"cairn.key." + sa + ".>":                     false,
+	} {
+		if got := FeedFilterInAccount(f, "acme", owner); got != want {
+			t.Errorf("FeedFilterInAccount(%q, acme) = %v, want %v", f, got, want)
+		}
+	}
+}
+
+// fakeFeedLookup is the projections as the NATS listener reads them.
+type fakeFeedLookup struct {
+	mu       sync.Mutex
+	creds    map[string]*schema.FeedCredential
+	services map[string]*schema.Service
+	accounts map[string]*schema.Account // nil: every account exists, made long ago
+}
+
+func (f *fakeFeedLookup) FeedCredential(_ context.Context, user string) (*schema.FeedCredential, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.creds[user]; ok {
+		cp := *c
+		return &cp, nil
+	}
+	return nil, schema.Errorf(schema.KindNotFound, "feed credential not found")
+}
+
+func (f *fakeFeedLookup) Account(_ context.Context, id string) (*schema.Account, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.accounts == nil {
+		return &schema.Account{ID: id}, nil
+	}
+	if a, ok := f.accounts[id]; ok {
+		return a, nil
+	}
+	return nil, schema.Errorf(schema.KindNotFound, "account not found")
+}
+
+// A credential never outlives its account: once the account is deleted it
+// no longer logs in, and an account made later with the same id does not
+// bring it back.
+func TestFeedCredential_DiesWithItsAccount(t *testing.T) {
+	l := openFeedLog(t, t.TempDir(), true)
+	defer l.Close()
+	const user = "CFCCCCCCCCCCCCCCCCCC"
+	pw := NewFeedPassword()
+	made := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lookup := &fakeFeedLookup{
+		creds:    map[string]*schema.FeedCredential{user: {User: user, Account: "acme", Verifier: LookupHash(pw), Created: made}},
+		accounts: map[string]*schema.Account{"acme": {ID: "acme", Created: made.Add(-time.Hour)}},
+	}
+	l.SetFeedLookup(lookup)
+	if _, _, err := credConn(t, l, user, pw); err != nil {
+		t.Fatalf("the credential of an account that exists: %v", err)
+	}
+	lookup.mu.Lock()
+	delete(lookup.accounts, "acme")
+	lookup.mu.Unlock()
+	if _, _, err := credConn(t, l, user, pw); err == nil {
+		t.Fatal("the credential of a deleted account logged in")
+	}
+	lookup.mu.Lock()
+	lookup.accounts["acme"] = &schema.Account{ID: "acme", Created: made.Add(time.Hour)}
+	lookup.mu.Unlock()
+	if _, _, err := credConn(t, l, user, pw); err == nil {
+		t.Fatal("the credential of a deleted account logged in once an account of the same id was made again")
+	}
+}
+
+func (f *fakeFeedLookup) Service(_ context.Context, id string) (*schema.Service, error) {
+	if s, ok := f.services[id]; ok {
+		return s, nil
+	}
+	return nil, schema.Errorf(schema.KindNotFound, "service not found")
+}
+
+func (f *fakeFeedLookup) Services(context.Context) ([]*schema.Service, error) {
+	var out []*schema.Service
+	for _, s := range f.services {
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// credConn connects with a feed credential.
+func credConn(t *testing.T, l *JetStream, user, password string) (*nats.Conn, jetstream.JetStream, error) {
+	t.Helper()
+	nc, err := nats.Connect(l.Server().ClientURL(), nats.UserInfo(user, password), nats.NoReconnect())
+	if err != nil {
+		return nil, nil, err
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js, nil
+}
+
+// A feed credential reads only its account's services: the proxy refuses
+// a filter on another account's service, on every service, or with a
+// wildcard service token; its user cannot pull from or see another user's
+// consumers; revoked, it is disconnected, its consumers deleted, and it
+// logs in no more.
+func TestJetStream_FeedCredentials(t *testing.T) {
+	ctx := context.Background()
+	l := openFeedLog(t, t.TempDir(), true)
+	defer l.Close()
+	const userA, userB = "CFAAAAAAAAAAAAAAAAAA", "CFBBBBBBBBBBBBBBBBBB"
+	pwA, pwB := NewFeedPassword(), NewFeedPassword()
+	lookup := &fakeFeedLookup{
+		creds: map[string]*schema.FeedCredential{
+			userA: {User: userA, Account: "acme", Verifier: LookupHash(pwA)},
+			userB: {User: userB, Account: "globex", Verifier: LookupHash(pwB)},
+		},
+		services: map[string]*schema.Service{
+			"photos": {ID: "photos", Account: "acme"},
+			"other":  {ID: "other", Account: "globex"},
+		},
+	}
+	if _, _, err := credConn(t, l, userA, pwA); err == nil {
+		t.Fatal("a credential logged in before the listener had projections")
+	}
+	l.SetFeedLookup(lookup)
+	var acme []uint64
+	for i := 0; i < 3; i++ {
+		acme = append(acme, appendTestEvent(t, l, &schema.Event{Type: schema.TypeObjectDelete, Service: "photos", Path: "p",
+			Data: []byte(`{"version":"v"}`)}))
+		appendTestEvent(t, l, &schema.Event{Type: schema.TypeObjectDelete, Service: "other", Path: "p", Data: []byte(`{"version":"v"}`)})
+	}
+	if _, _, err := credConn(t, l, userA, pwB); err == nil {
+		t.Error("logged in with another credential's password")
+	}
+	ncA, jsA, err := credConn(t, l, userA, pwA)
+	if err != nil {
+		t.Fatalf("log in as %s: %v", userA, err)
+	}
+	_, jsB, err := credConn(t, l, userB, pwB)
+	if err != nil {
+		t.Fatalf("log in as %s: %v", userB, err)
+	}
+	adminJS, _ := feedConn(t, l)
+
+	for name, filters := range map[string][]string{
+		"another account's service": {schema.ServiceObjectsFilter("other")},
+		"every service":             {"cairn.obj.>"},
+		"a wildcard service":        {"cairn.obj.*.>"},
+		"every account":             {"cairn.acct.>"},
+		"another account":           {schema.AccountSubject("globex", ">")},
+		"one bad of two":            {schema.ServiceObjectsFilter("photos"), schema.ServiceSubject("other", "*")},
+	} {
+		_, err := jsA.CreateConsumer(ctx, schema.StreamName, jetstream.ConsumerConfig{Durable: "bad", FilterSubjects: filters})
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.Code != 403 {
+			t.Errorf("%s: %v, want a 403 API error", name, err)
+		}
+	}
+	cons, err := jsA.CreateConsumer(ctx, schema.StreamName, jetstream.ConsumerConfig{Durable: "mine",
+		FilterSubjects: []string{schema.ServiceObjectsFilter("photos"), schema.AccountSubject("acme", ">")}, AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatalf("create a consumer of its own service: %v", err)
+	}
+	batch, err := cons.Fetch(10, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for m := range batch.Messages() {
+		md, _ := m.Metadata()
+		got = append(got, md.Sequence.Stream)
+		if err := m.Ack(); err != nil {
+			t.Errorf("ack: %v", err)
+		}
+	}
+	if !slices.Equal(got, acme) {
+		t.Errorf("delivered %v, want %v", got, acme)
+	}
+
+	// an ordered consumer (names made by the client, remade on gaps)
+	oc, err := jsA.OrderedConsumer(ctx, schema.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{schema.ServiceObjectsFilter("photos")}})
+	if err != nil {
+		t.Fatalf("ordered consumer of its own service: %v", err)
+	}
+	for _, want := range acme {
+		m, err := oc.Next(jetstream.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			t.Fatalf("ordered consumer: %v", err)
+		}
+		if md, _ := m.Metadata(); md.Sequence.Stream != want {
+			t.Errorf("ordered consumer read %d, want %d", md.Sequence.Stream, want)
+		}
+	}
+
+	// another user: the name is taken, the consumer invisible, its pulls
+	// go nowhere
+	if _, err := jsB.CreateOrUpdateConsumer(ctx, schema.StreamName, jetstream.ConsumerConfig{Durable: "mine",
+		FilterSubject: schema.ServiceObjectsFilter("other")}); err == nil {
+		t.Error("another user took the consumer's name")
+	}
+	if _, err := jsB.Consumer(ctx, schema.StreamName, "mine"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("info of another user's consumer: %v, want not found", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if m, err := ncA.RequestWithContext(short, jsAPI+"CONSUMER.MSG.NEXT."+schema.StreamName+".none", []byte(`{"batch":1}`)); err == nil {
+		t.Errorf("pull on a consumer never granted answered %q %v", m.Data, m.Header)
+	}
+	// (JetStream answers every pull on a consumer it reaches, with a
+	// message or a status: no answer means the pull went nowhere)
+	appendTestEvent(t, l, &schema.Event{Type: schema.TypeObjectDelete, Service: "photos", Path: "q", Data: []byte(`{"version":"v"}`)})
+	if m, err := jsB.Conn().RequestWithContext(short, jsAPI+"CONSUMER.MSG.NEXT."+schema.StreamName+".mine", []byte(`{"batch":1,"no_wait":true}`)); err == nil {
+		t.Errorf("another user's pull on the consumer was answered: %q %v", m.Data, m.Header)
+	}
+	// the server admin's FeedUser still reads everything
+	all, err := adminJS.CreateConsumer(ctx, schema.StreamName, jetstream.ConsumerConfig{Durable: "all", FilterSubject: "cairn.obj.>"})
+	if err != nil {
+		t.Fatalf("FeedUser: %v", err)
+	}
+	if b, err := all.Fetch(10, jetstream.FetchMaxWait(time.Second)); err != nil {
+		t.Fatal(err)
+	} else {
+		n := 0
+		for range b.Messages() {
+			n++
+		}
+		if n != 7 {
+			t.Errorf("FeedUser read %d events, want 7", n)
+		}
+	}
+	if _, err := jsA.Consumer(ctx, schema.StreamName, "all"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("info of FeedUser's consumer: %v, want not found", err)
+	}
+
+	// revoked: disconnected, its consumer deleted, no new login
+	closed := make(chan struct{})
+	ncA.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	lookup.mu.Lock()
+	lookup.creds[userA].Revoked = true
+	lookup.mu.Unlock()
+	if err := l.RevokeFeedUser(ctx, userA); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("the revoked credential's connection is still open")
+	}
+	if _, err := l.js.Consumer(ctx, schema.StreamName, "mine"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("the revoked credential's consumer: %v, want deleted", err)
+	}
+	if _, _, err := credConn(t, l, userA, pwA); err == nil {
+		t.Error("a revoked credential logged in")
+	}
+	if _, err := l.js.Consumer(ctx, schema.StreamName, "all"); err != nil {
+		t.Errorf("FeedUser's consumer after the revocation: %v", err)
+	}
 }

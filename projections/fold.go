@@ -225,6 +225,10 @@ func (f *folder) fold(ev *schema.Event) error {
 		return f.accountUpdated(ev)
 	case schema.TypeTokenIssued:
 		return f.tokenIssued(ev)
+	case schema.TypeFeedCredCreated:
+		return f.feedCredCreated(ev)
+	case schema.TypeFeedCredRevoked:
+		return f.feedCredRevoked(ev)
 	case schema.TypeServiceResynced:
 		var p schema.ServiceResynced
 		if err := ev.Decode(&p); err != nil {
@@ -703,6 +707,39 @@ func (f *folder) keyRevoked(ev *schema.Event) error {
 		}
 	}
 	return del(f.tx, schema.KeyLookupKey(k.Lookup))
+}
+
+// feedCredCreated records a feed credential of an existing account; a
+// second creation of one user changes nothing.
+func (f *folder) feedCredCreated(ev *schema.Event) error {
+	var p schema.FeedCredCreated
+	if err := ev.Decode(&p); err != nil {
+		return err
+	}
+	var existing schema.FeedCredential
+	if ok, err := getJSON(f.tx, schema.FeedCredKey(p.User), &existing); err != nil || ok {
+		return err
+	}
+	if _, ok, err := f.account(ev.Account); err != nil || !ok {
+		return err
+	}
+	c := schema.FeedCredential{User: p.User, Account: ev.Account, Name: p.Name, Verifier: p.Verifier, Created: ev.Time}
+	return setJSON(f.tx, schema.FeedCredKey(p.User), &c)
+}
+
+// feedCredRevoked marks a feed credential revoked; it stays listed in the
+// projections, as revoked keys do, so its user is never given again.
+func (f *folder) feedCredRevoked(ev *schema.Event) error {
+	var p schema.FeedCredRevoked
+	if err := ev.Decode(&p); err != nil {
+		return err
+	}
+	var c schema.FeedCredential
+	if ok, err := getJSON(f.tx, schema.FeedCredKey(p.User), &c); err != nil || !ok || c.Revoked {
+		return err
+	}
+	c.Revoked = true
+	return setJSON(f.tx, schema.FeedCredKey(p.User), &c)
 }
 
 func (f *folder) accountCreated(ev *schema.Event) error {

@@ -66,6 +66,8 @@ var EventTypes = map[string]any{
 	TypeServiceResynced:  ServiceResynced{},
 	TypeCacheFlushed:     CacheFlushed{},
 	TypeBlobRepaired:     BlobRepaired{},
+	TypeFeedCredCreated:  FeedCredCreated{},
+	TypeFeedCredRevoked:  FeedCredRevoked{},
 }
 
 // Op names of object events, as syncnext shows them.

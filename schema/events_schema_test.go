@@ -165,6 +165,9 @@ func sampleEvents() map[string]any {
 		schema.TypeUploadPart: schema.UploadPart{Upload: "01JD0000000000000000000007", Number: 2, Size: 5 << 20,
 			ETag: "e4d7f1b4ed2e42d15898f4b27b019da4", SHA256: sha},
 		schema.TypeUploadAborted: schema.UploadAborted{Upload: "01JD0000000000000000000007"},
+		schema.TypeFeedCredCreated: schema.FeedCredCreated{User: "CFABCDEFGHIJKLMNOPQR", Name: "billing consumer",
+			Verifier: sha},
+		schema.TypeFeedCredRevoked: schema.FeedCredRevoked{User: "CFABCDEFGHIJKLMNOPQR"},
 	}
 }
 

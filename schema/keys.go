@@ -16,6 +16,7 @@ import (
 //	svc:<service>                          Service (with usage and last_sync_id)
 //	key:<key-id>                           Key
 //	keyh:<sha256 of value>                 key id (lookup by x-owncdn-key)
+//	fc:<feed-user>                         FeedCredential (a NATS feed login of one account)
 //	pg:<service>\x00<sync-id>                a purge change (Version with Op purge, Purged set)
 //	src:<name>                             replication Source
 //	tok:<key-id>                           Token: the key's current auth token (Swift)

@@ -13,6 +13,7 @@ import "strings"
 //	cairn.upl.<svc-hash>.<upload-id>.<op>   multipart upload events (created, part, aborted);
 //	                                        the completion is an object put
 //	cairn.key.<key-id>.<op>                 key and token events: never exposed to feed consumers
+//	cairn.key.<feed-user>.<op>              feed credential events (created, revoked): the same
 //	cairn.log.checkpoint                    signed checkpoints of the hash chain
 //	cairn.src.<source-hash>.<op>            replication sources (created, deleted): not for feed consumers
 //
@@ -91,6 +92,12 @@ func SubjectFor(e *Event) string {
 		}
 		_ = e.Decode(&src)
 		return SourceSubject(src.Name, op)
+	case strings.HasPrefix(e.Type, "feedcred."):
+		var c struct {
+			User string `json:"user"`
+		}
+		_ = e.Decode(&c)
+		return KeySubject(c.User, op)
 	case strings.HasPrefix(e.Type, "key."), strings.HasPrefix(e.Type, "token."):
 		var k struct {
 			ID string `json:"id"`

@@ -42,6 +42,12 @@ functions:
   sourcecreate   --name NAME --source-url URL --source-key KEY   (a replication source: another instance and a key there)
   sourcelist
   sourcedelete   --name NAME
+  feedcredcreate [--account ID] [--name NAME]   a NATS feed login of one account (default: the
+                 key's): its consumers read only that account's events; the password is
+                 shown once
+  feedcredlist   [--account ID]                 (the admin key without --account: every account's)
+  feedcredrevoke --user USER                    closes its connections, deletes its consumers
+                 (the feedcred functions also take an admin key of the account)
   blobhealth     what the scrubber found: its last pass, damaged (quarantined) blobs
                  and the versions that reference them
   servicecreate  ... --replica SOURCE/SID     (a read-only replica of service SID on SOURCE)
@@ -65,6 +71,7 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 	account := fs.String("account", "", "account id (default: the default account)")
 	isAdmin := fs.Bool("admin", false, "make an account admin key")
 	login := fs.String("login", "", "the key's login name, unique in its account (keycreate)")
+	user := fs.String("user", "", "a feed credential's NATS user (feedcredrevoke)")
 	quotaBytes := fs.Int64("quota-bytes", -1, "byte quota (0 removes it)")
 	quotaCount := fs.Int64("quota-count", -1, "file-count quota (0 removes it)")
 	srcURL := fs.String("source-url", "", "the other instance's API URL (sourcecreate)")
@@ -137,6 +144,18 @@ func admin(ctx context.Context, args []string, stdout io.Writer, getenv func(str
 		if err := cache.into(body); err != nil {
 			return err
 		}
+	case "feedcredcreate", "feedcredlist":
+		if *account != "" {
+			body["account"] = *account
+		}
+		if *name != "" && fn == "feedcredcreate" {
+			body["name"] = *name
+		}
+	case "feedcredrevoke":
+		if err := need("user", *user); err != nil {
+			return err
+		}
+		body["user"] = *user
 	case "servicedelete", "keyrevoke", "accountdelete":
 		if err := need("id", *id); err != nil {
 			return err

@@ -127,6 +127,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error)
 	if err := s.openState(ctx, pit); err != nil {
 		return nil, err
 	}
+	s.Log.SetFeedLookup(s.State) // feed credentials log in once the projections can check them
 	secret, err := events.LoadOrCreateSecret(filepath.Join(cfg.Data, datadir.SecretFile))
 	if err != nil {
 		return nil, err

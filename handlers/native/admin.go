@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/events"
+	"github.com/cairnhq/cairn/projections"
 	"github.com/cairnhq/cairn/schema"
 )
 
-// adminFunctions are Cairn's own functions for the server admin key.
+// adminFunctions are Cairn's own functions for the server admin key (and,
+// for the feedcred functions, for account admin keys too).
 var adminFunctions = map[string]function{
 	"servicecreate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).serviceCreate},
 	"serviceupdate": {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).serviceUpdate},
@@ -26,6 +28,10 @@ var adminFunctions = map[string]function{
 	"sourcelist":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceList},
 	"sourcedelete":  {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).sourceDelete},
 	"blobhealth":    {methods: []string{http.MethodPost}, admin: true, serve: (*Handler).blobHealth},
+	// the feed credential functions also serve an account's admin keys
+	"feedcredcreate": {methods: []string{http.MethodPost}, noSID: true, serve: (*Handler).feedCredCreate},
+	"feedcredlist":   {methods: []string{http.MethodPost}, noSID: true, serve: (*Handler).feedCredList},
+	"feedcredrevoke": {methods: []string{http.MethodPost}, noSID: true, serve: (*Handler).feedCredRevoke},
 }
 
 // blobHealth answers what the scrubber found: its last pass and the
@@ -367,3 +373,159 @@ func (h *Handler) accountList(c *call) error {
 }
 
 func (h *Handler) accountDelete(c *call) error { return byID(c, h.d.Core.DeleteAccount) }
+
+// Feed credentials: NATS logins of one account's change-feed consumers
+// (events/feedcreds.go). Unlike the other admin functions they serve the
+// server admin key and the admin keys of the credential's account, so
+// their table entries are not marked admin and each checks the caller
+// itself (mayAdminister).
+
+// FeedCredAdmin creates and revokes feed credentials: the write side of
+// the feedcred functions (*events.Core).
+type FeedCredAdmin interface {
+	CreateFeedCredential(ctx context.Context, o events.Origin, account, name string) (*schema.FeedCredential, string, error)
+	RevokeFeedCredential(ctx context.Context, o events.Origin, user string) error
+}
+
+// FeedCredReader reads feed credentials: the read side of the feedcred
+// functions (*projections.Store).
+type FeedCredReader interface {
+	FeedCredential(ctx context.Context, user string) (*schema.FeedCredential, error)
+	FeedCredentials(ctx context.Context, account string) ([]*schema.FeedCredential, error)
+}
+
+var (
+	_ FeedCredAdmin  = (*events.Core)(nil)
+	_ FeedCredReader = (*projections.Store)(nil)
+)
+
+// feedCreds returns the core and the projections as the feedcred
+// functions need them. They are asserted from Deps.Core and Deps.State
+// rather than declared there, so the dialect's fakes, which no feedcred
+// test uses, need not grow them; a Deps without them answers 501.
+func (h *Handler) feedCreds() (FeedCredAdmin, FeedCredReader, error) {
+	w, okW := h.d.Core.(FeedCredAdmin)
+	r, okR := h.d.State.(FeedCredReader)
+	if !okW || !okR {
+		return nil, nil, schema.Errorf(schema.KindNotImplemented, "feed credentials are not available on this server")
+	}
+	return w, r, nil
+}
+
+// mayAdminister reports whether the caller administers account: the
+// server admin key, or an admin key of that account.
+func (c *call) mayAdminister(account string) bool {
+	return c.p.Server || (c.p.Admin && c.p.Account == account)
+}
+
+// ownAccount is the account a feedcred body's empty account means: the
+// caller's own (the default account for the server admin key).
+func (c *call) ownAccount(account string) string {
+	if account != "" {
+		return account
+	}
+	return c.p.Account
+}
+
+type feedCredJSON struct {
+	User     string `json:"user"`
+	Password string `json:"password,omitempty"`
+	Account  string `json:"account"`
+	Name     string `json:"name"`
+	Created  string `json:"created"`
+}
+
+func toFeedCredJSON(fc *schema.FeedCredential) feedCredJSON {
+	return feedCredJSON{User: fc.User, Account: fc.Account, Name: fc.Name, Created: rfc3339(fc.Created)}
+}
+
+var errFeedCredAdmin = schema.Errorf(schema.KindForbidden, "feed credentials need the admin key or an admin key of their account")
+
+func (h *Handler) feedCredCreate(c *call) error {
+	var b struct {
+		Account string `json:"account"`
+		Name    string `json:"name"`
+	}
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	w, _, err := h.feedCreds()
+	if err != nil {
+		return err
+	}
+	account := c.ownAccount(b.Account)
+	if !c.mayAdminister(account) {
+		return errFeedCredAdmin
+	}
+	fc, password, err := w.CreateFeedCredential(c.r.Context(), c.origin(), account, b.Name)
+	if err != nil {
+		return err
+	}
+	out := toFeedCredJSON(fc)
+	out.Password = password
+	c.w.Header().Set("Cache-Control", "no-store")
+	writeJSON(c.w, http.StatusCreated, out)
+	return nil
+}
+
+func (h *Handler) feedCredList(c *call) error {
+	var b struct {
+		Account string `json:"account"`
+	}
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	_, r, err := h.feedCreds()
+	if err != nil {
+		return err
+	}
+	account := b.Account
+	if !c.p.Server { // the server admin key lists every account's without one
+		account = c.ownAccount(account)
+		if !c.mayAdminister(account) {
+			return errFeedCredAdmin
+		}
+	}
+	all, err := r.FeedCredentials(c.r.Context(), account)
+	if err != nil {
+		return err
+	}
+	out := []feedCredJSON{}
+	for _, fc := range all {
+		if !fc.Revoked {
+			out = append(out, toFeedCredJSON(fc))
+		}
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"credentials": out})
+	return nil
+}
+
+func (h *Handler) feedCredRevoke(c *call) error {
+	var b struct {
+		User string `json:"user"`
+	}
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.User == "" {
+		return schema.Errorf(schema.KindInvalidArgument, "missing user")
+	}
+	w, r, err := h.feedCreds()
+	if err != nil {
+		return err
+	}
+	if !c.p.Admin {
+		return errFeedCredAdmin
+	}
+	ctx := c.r.Context()
+	// another account's credential is answered as a missing one, so an
+	// account admin cannot probe which users exist
+	if fc, err := r.FeedCredential(ctx, b.User); err != nil || fc.Revoked || !c.mayAdminister(fc.Account) {
+		return schema.Errorf(schema.KindNotFound, "feed credential not found")
+	}
+	if err := w.RevokeFeedCredential(ctx, c.origin(), b.User); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, struct{}{})
+	return nil
+}

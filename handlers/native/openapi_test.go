@@ -357,18 +357,19 @@ func TestOpenAPI_ResponseSchemas(t *testing.T) {
 	doc := openAPIDoc(t)
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
 	for name, typ := range map[string]reflect.Type{
-		"Service":      reflect.TypeFor[serviceJSON](),
-		"File":         reflect.TypeFor[fileJSON](),
-		"Version":      reflect.TypeFor[versionJSON](),
-		"Update":       reflect.TypeFor[updateJSON](),
-		"ObjectRef":    reflect.TypeFor[schema.ObjectRef](),
-		"Request":      reflect.TypeFor[schema.Request](),
-		"Key":          reflect.TypeFor[keyJSON](),
-		"Account":      reflect.TypeFor[accountJSON](),
-		"AdminService": reflect.TypeFor[adminService](),
-		"BlobHealth":   reflect.TypeFor[schema.BlobHealth](),
-		"DamagedBlob":  reflect.TypeFor[schema.DamagedBlob](),
-		"Error":        reflect.TypeFor[errorBody](),
+		"Service":        reflect.TypeFor[serviceJSON](),
+		"File":           reflect.TypeFor[fileJSON](),
+		"Version":        reflect.TypeFor[versionJSON](),
+		"Update":         reflect.TypeFor[updateJSON](),
+		"ObjectRef":      reflect.TypeFor[schema.ObjectRef](),
+		"Request":        reflect.TypeFor[schema.Request](),
+		"Key":            reflect.TypeFor[keyJSON](),
+		"FeedCredential": reflect.TypeFor[feedCredJSON](),
+		"Account":        reflect.TypeFor[accountJSON](),
+		"AdminService":   reflect.TypeFor[adminService](),
+		"BlobHealth":     reflect.TypeFor[schema.BlobHealth](),
+		"DamagedBlob":    reflect.TypeFor[schema.DamagedBlob](),
+		"Error":          reflect.TypeFor[errorBody](),
 	} {
 		node, ok := schemas[name]
 		if !ok {
@@ -955,6 +956,23 @@ func TestOpenAPI_Responses(t *testing.T) {
 	call(post, "servicedelete", admin, nil, map[string]any{"id": sid}, nil, http.StatusConflict)
 	call(post, "keyrevoke", admin, nil, map[string]any{"id": ro.ID}, nil, http.StatusOK)
 	call(post, "keyrevoke", admin, nil, map[string]any{"id": ro.ID}, nil, http.StatusNotFound)
+	var fc struct {
+		User     string `json:"user"`
+		Password string `json:"password"`
+	}
+	a = call(post, "feedcredcreate", admin, nil, map[string]any{"name": "indexer"}, nil, http.StatusCreated)
+	if _ = json.Unmarshal(a.body, &fc); fc.User == "" || fc.Password == "" {
+		t.Errorf("feedcredcreate: %s", a.body)
+	}
+	call(post, "feedcredcreate", rw.Value, nil, map[string]any{"name": "not an admin"}, nil, http.StatusForbidden)
+	call(post, "feedcredcreate", admin, nil, map[string]any{"account": "nobody"}, nil, http.StatusNotFound)
+	if a = call(post, "feedcredlist", admin, nil, map[string]any{"account": schema.DefaultAccount}, nil, http.StatusOK); fc.Password == "" || strings.Contains(string(a.body), fc.Password) {
+		t.Errorf("feedcredlist shows the password: %s", a.body)
+	}
+	call(post, "feedcredlist", rw.Value, nil, nil, nil, http.StatusForbidden)
+	call(post, "feedcredrevoke", admin, nil, map[string]any{"user": fc.User}, nil, http.StatusOK)
+	call(post, "feedcredrevoke", admin, nil, map[string]any{"user": fc.User}, nil, http.StatusNotFound)
+	call(post, "feedcredrevoke", admin, nil, map[string]any{}, nil, http.StatusBadRequest)
 	call(get, "servicelist", ro.Value, nil, nil, nil, http.StatusUnauthorized)
 	call(get, "openapi.json", "", nil, nil, nil, http.StatusOK)
 	call(head, "openapi.json", "", nil, nil, nil, http.StatusOK)
