@@ -258,6 +258,7 @@ func (b *blobRefs) fold(ev *schema.Event) {
 	case schema.TypeObjectPut, schema.TypeObjectCopy:
 		var p struct {
 			Version  string           `json:"version"`
+			Size     int64            `json:"size"`
 			Blob     schema.BlobRef   `json:"blob"`
 			Segments []schema.Segment `json:"segments"`
 			Null     bool             `json:"null"`
@@ -269,7 +270,10 @@ func (b *blobRefs) fold(ev *schema.Event) {
 			return
 		}
 		var ds []string
-		if p.Blob.SHA256 != "" && len(p.Blob.Inline) == 0 && p.Blob.InSeq == 0 {
+		// an empty object (a DLO manifest, a folder marker) has no bytes
+		// to store: its digest names nothing in the blobstore (the fold
+		// reads it as carried by its event, as it does)
+		if p.Blob.SHA256 != "" && len(p.Blob.Inline) == 0 && p.Blob.InSeq == 0 && p.Size > 0 {
 			ds = append(ds, p.Blob.SHA256)
 		}
 		var refs []string

@@ -320,3 +320,21 @@ func TestBlobRefs_PinnedByReference(t *testing.T) {
 		t.Fatalf("referenced blobs after the manifest was purged too: %v, want none", got)
 	}
 }
+
+// An empty object (a DLO manifest, a folder marker, an empty file) has no
+// blob to check: verify passes on a log holding one (issue 18 found it
+// reported the SHA-256 of empty input as a missing blob).
+func TestVerify_EmptyObjects(t *testing.T) {
+	ctx := context.Background()
+	l, bs, _, s := chainedCore(t)
+	o := Origin{Actor: schema.Actor{KeyID: "TESTKEY"}}
+	if _, err := s.PutObject(ctx, o, PutInput{Service: "svc", Path: "empty", Body: bytes.NewReader(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutObject(ctx, o, PutInput{Service: "svc", Path: "dir/", Body: bytes.NewReader([]byte{})}); err != nil {
+		t.Fatal(err)
+	}
+	if breaks := verifyBreaks(t, l, bs, nil); len(breaks) != 0 {
+		t.Fatalf("verify of a log with empty objects: %+v, want no break", breaks)
+	}
+}
