@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,42 @@ func TestPointInTime_Dialects(t *testing.T) {
 	}
 	if r := e.Do(t, Req{Fn: "getfile", Key: e.AdminKey, Query: Q("sid", sid, "path", "doc.txt")}); string(r.Body) != "first" {
 		t.Fatalf("the live file after retention: %d %q", r.Status, r.Body)
+	}
+}
+
+// A public container (.r:*) opens what is there now to anyone, never its
+// history: after an object is deleted, an anonymous request cannot read it
+// back with X-Cairn-Asof or ?asof (401), nor list the past (issue 18, item
+// 2); a key that reads the container itself still can.
+func TestPointInTime_PublicContainerKeepsHistoryPrivate(t *testing.T) {
+	clk := newTestClock(time.Time{})
+	e := Start(t, func(c *server.Config) { c.Clock = clk.Now })
+	acct, admin := e.Account(t)
+	tok := swToken(t, e, admin)
+	cont := swName(t)
+	swWant(t, "PUT public container", swDo(t, e, http.MethodPut, swPath(acct, cont), tok,
+		map[string]string{"X-Container-Read": ".r:*,.rlistings"}, nil), http.StatusCreated)
+	swWant(t, "PUT object", swDo(t, e, http.MethodPut, swPath(acct, cont, "secret.txt"), tok, nil,
+		strings.NewReader("was public")), http.StatusCreated)
+	clk.Advance(time.Minute)
+	then := clk.Now().Format(time.RFC3339Nano)
+	clk.Advance(time.Minute)
+	swWant(t, "DELETE object", swDo(t, e, http.MethodDelete, swPath(acct, cont, "secret.txt"), tok, nil, nil), http.StatusNoContent)
+
+	swWantErr(t, "anonymous GET of the deleted object", swDo(t, e, http.MethodGet, swPath(acct, cont, "secret.txt"), "", nil, nil), http.StatusNotFound)
+	for what, r := range map[string]*Resp{
+		"anonymous GET with X-Cairn-Asof":  swDo(t, e, http.MethodGet, swPath(acct, cont, "secret.txt"), "", map[string]string{"X-Cairn-Asof": then}, nil),
+		"anonymous GET with ?asof":         swDo(t, e, http.MethodGet, swPath(acct, cont, "secret.txt")+"?asof="+url.QueryEscape(then), "", nil, nil),
+		"anonymous HEAD with X-Cairn-Asof": swDo(t, e, http.MethodHead, swPath(acct, cont, "secret.txt"), "", map[string]string{"X-Cairn-Asof": then}, nil),
+		"anonymous listing with ?asof":     swDo(t, e, http.MethodGet, swPath(acct, cont)+"?asof="+url.QueryEscape(then), "", nil, nil),
+	} {
+		if r.Status != http.StatusUnauthorized || strings.Contains(string(r.Body), "was public") || strings.Contains(string(r.Body), "secret.txt") {
+			t.Errorf("%s: %d %q, want 401 and nothing of the past", what, r.Status, r.Body)
+		}
+	}
+	// the container's own reader still reads its history
+	r := swDo(t, e, http.MethodGet, swPath(acct, cont, "secret.txt"), tok, map[string]string{"X-Cairn-Asof": then}, nil)
+	if r.Status != http.StatusOK || string(r.Body) != "was public" {
+		t.Fatalf("the account admin's as-of read: %d %q", r.Status, r.Body)
 	}
 }

@@ -250,6 +250,15 @@ func (c *req) asOf(svc *schema.Service) (*projections.Moment, error) {
 	if raw == "" {
 		return nil, nil
 	}
+	// history is for the container's own readers: a public ACL opens what
+	// is there now, never what was there (a deleted object stays deleted
+	// for anyone without a token)
+	if !c.allows(svc, access.Want{Level: access.Read}) {
+		if c.p == nil {
+			return nil, errUnauthorized
+		}
+		return nil, errForbidden
+	}
 	m, err := c.h.d.State.MomentOf(c.ctx(), svc, raw)
 	if err != nil {
 		return nil, err
