@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +151,44 @@ func TestPointInTime_PublicContainerKeepsHistoryPrivate(t *testing.T) {
 	r := swDo(t, e, http.MethodGet, swPath(acct, cont, "secret.txt"), tok, map[string]string{"X-Cairn-Asof": then}, nil)
 	if r.Status != http.StatusOK || string(r.Body) != "was public" {
 		t.Fatalf("the account admin's as-of read: %d %q", r.Status, r.Body)
+	}
+}
+
+// Once an object's delete-at passes it is gone in every read form of
+// every dialect, as-of reads included, for everyone but the service's
+// administrators (issue 18, item 4).
+func TestPointInTime_ExpiredIsGoneButToAdmins(t *testing.T) {
+	clk := newTestClock(time.Time{})
+	e := Start(t, func(c *server.Config) { c.Clock = clk.Now })
+	sid := e.WithService(t)
+	e.Upload(t, e.AdminKey, sid, "brief.txt", []byte("short-lived"),
+		map[string]string{"x-owncdn-delete-at": strconv.FormatInt(clk.Now().Add(5*time.Minute).Unix(), 10)})
+	clk.Advance(time.Minute)
+	then := clk.Now().Format(time.RFC3339Nano)
+	clk.Advance(9 * time.Minute) // expired now (and within SigV4's 15 minutes of skew)
+	reader := e.NewKey(t, map[string]string{sid: "read"})
+
+	reads := func(key Key) map[string]*Resp {
+		tok := swToken(t, e, key)
+		return map[string]*Resp{
+			"native getfile asof": e.Do(t, Req{Fn: "getfile", Key: key.Value, Query: Q("sid", sid, "path", "brief.txt", "asof", then)}),
+			"S3 GetObject asof":   s3Do(t, e, key.ID, key.Value, http.MethodGet, "/"+sid+"/brief.txt", nil, map[string]string{"x-cairn-asof": then}, ""),
+			"Swift GET asof":      swDo(t, e, http.MethodGet, "/v1/default/"+sid+"/brief.txt", tok, map[string]string{"X-Cairn-Asof": then}, nil),
+		}
+	}
+	for what, r := range reads(reader) {
+		if r.Status != http.StatusNotFound || strings.Contains(string(r.Body), "short-lived") {
+			t.Errorf("%s by a reader after the expiry: %d %q, want 404", what, r.Status, r.Body)
+		}
+	}
+	for what, r := range reads(Key{ID: e.AdminKeyID, Value: e.AdminKey}) {
+		if r.Status != http.StatusOK || string(r.Body) != "short-lived" {
+			t.Errorf("%s by the administrator: %d %q, want the bytes of then", what, r.Status, r.Body)
+		}
+	}
+	// listings as of then: the reader sees nothing of it either
+	r := e.Do(t, Req{Fn: "filelist", Key: reader.Value, Query: Q("sid", sid, "asof", then)})
+	if r.Status != http.StatusOK || strings.Contains(string(r.Body), "brief.txt") {
+		t.Errorf("native filelist asof by a reader: %d %s", r.Status, r.Body)
 	}
 }

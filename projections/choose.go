@@ -34,6 +34,11 @@ type Selector struct {
 	// Now is the clock for a live read or a read by id: a version whose
 	// delete-at has passed is not served.
 	Now time.Time
+	// ShowExpired: the reader administers the service, and an as-of read
+	// may serve a version that was live then though its delete-at has
+	// passed since. For anyone else an expired object is gone in every
+	// read form.
+	ShowExpired bool
 }
 
 // Chosen is a read's version, and the delete marker in its way when there
@@ -60,7 +65,7 @@ const NullVersion = "null"
 //     KindNotFound (reason no_such_version).
 //   - As of a moment: the newest version at or before it, KindNotFound
 //     when there was none, it was a delete marker, or it had expired by
-//     then.
+//     then (or, unless ShowExpired, has expired since).
 //   - Live: the newest version; KindNotFound when there is none, when it
 //     has expired, or when it is a delete marker (Chosen.Marker set).
 func Choose(ctx context.Context, r VersionReader, service, path string, sel Selector) (Chosen, error) {
@@ -77,7 +82,7 @@ func Choose(ctx context.Context, r VersionReader, service, path string, sel Sele
 		if err != nil {
 			return Chosen{}, err
 		}
-		if !v.Live(sel.At.Time) {
+		if !v.Live(sel.At.Time) || (!sel.ShowExpired && v.ExpiredAt(sel.Now)) {
 			return Chosen{}, schema.Errorf(schema.KindNotFound, "file not found at that moment")
 		}
 		return Chosen{Version: v}, nil

@@ -27,6 +27,9 @@ type ListOptions struct {
 	AsOfTime time.Time
 	// Now hides versions whose expiry has passed.
 	Now time.Time
+	// ShowExpired lets an as-of listing show files live at AsOf whose
+	// expiry has passed since (Now): for the service's administrators.
+	ShowExpired bool
 }
 
 // ListResult is one page of a listing, in byte order of path.
@@ -137,7 +140,7 @@ func (s *Store) List(_ context.Context, service string, o ListOptions) (*ListRes
 			if err := decodeJSON(raw, &v); err != nil {
 				return "", false, err
 			}
-			if v.Deleted || (!now.IsZero() && v.ExpiredAt(now)) {
+			if v.Deleted || (!now.IsZero() && v.ExpiredAt(now)) || (asof && !o.ShowExpired && !o.Now.IsZero() && v.ExpiredAt(o.Now)) {
 				return "", true, nil
 			}
 			if count >= o.Limit {

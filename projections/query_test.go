@@ -213,7 +213,9 @@ func testListAsOf(t *testing.T) {
 		{"PrefixDelimiter", ListOptions{AsOf: 10, Prefix: "c/", Delimiter: "/"}, []entry{{"c/", "e8"}, {"c/x", "e7"}}},
 		{"ExpiredAtThatTime", ListOptions{AsOf: 10, AsOfTime: time.Unix(expiresAt, 0)}, []entry{{"a", "e6"}, {"a\x01", "e11"}, {"b", "e9"}, {"c/", "e8"}}},
 		{"NotYetExpired", ListOptions{AsOf: 10, AsOfTime: time.Unix(expiresAt-1, 0)}, []entry{{"a", "e6"}, {"a\x01", "e11"}, {"b", "e9"}, {"c/", "e8"}, {"c/x", "e7"}}},
-		{"NowIgnored", ListOptions{AsOf: 10, Now: time.Unix(expiresAt+1, 0)}, []entry{{"a", "e6"}, {"a\x01", "e11"}, {"b", "e9"}, {"c/", "e8"}, {"c/x", "e7"}}},
+		// expired since: gone, but to the service's administrators
+		{"ExpiredSinceHidden", ListOptions{AsOf: 10, Now: time.Unix(expiresAt+1, 0)}, []entry{{"a", "e6"}, {"a\x01", "e11"}, {"b", "e9"}, {"c/", "e8"}}},
+		{"ExpiredSinceShownToAdmins", ListOptions{AsOf: 10, Now: time.Unix(expiresAt+1, 0), ShowExpired: true}, []entry{{"a", "e6"}, {"a\x01", "e11"}, {"b", "e9"}, {"c/", "e8"}, {"c/x", "e7"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -84,6 +84,7 @@ func (h *Handler) fileList(c *call) error {
 			Limit: limit, Now: h.d.Core.Now()}
 		if at != nil {
 			opts.AsOf, opts.AsOfTime = at.SyncID, at.Time
+			opts.ShowExpired = c.p != nil && c.p.Owns(c.svc) // an expired file is gone but to its administrators
 		}
 		res, err := h.d.State.List(c.r.Context(), c.svc.ID, opts)
 		if err != nil {
@@ -124,6 +125,7 @@ func (h *Handler) resolve(c *call, p string) (*schema.Version, error) {
 			return nil, err
 		}
 		sel.At = at
+		sel.ShowExpired = c.p != nil && c.p.Owns(c.svc) // an expired file is gone but to its administrators
 	}
 	chosen, err := projections.Choose(ctx, h.d.State, c.svc.ID, p, sel)
 	if chosen.Marker != nil && schema.IsKind(err, schema.KindMethodNotAllowed) {

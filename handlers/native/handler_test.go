@@ -349,7 +349,7 @@ func TestHandler_Versions(t *testing.T) {
 		{"an invalid asof", q("path", "doc.txt", "asof", "last tuesday"), http.StatusBadRequest, "", ""},
 		{"live: an expired file is not found", q("path", "later.txt"), http.StatusNotFound, "", ""},
 		{"by id: an expired version is not found", q("path", "later.txt", "version", up4.Version), http.StatusNotFound, "", ""},
-		{"as of before its expiry", q("path", "later.txt", "asof", sync(up4.SyncID)), http.StatusOK, "brief", up4.Version},
+		{"as of before its expiry: gone to a reader", q("path", "later.txt", "asof", sync(up4.SyncID)), http.StatusNotFound, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.query.Set("sid", "photos")
@@ -364,6 +364,11 @@ func TestHandler_Versions(t *testing.T) {
 				t.Errorf("served %q (version %s), want %q (version %s)", w.Body, w.Header().Get("X-Version-Id"), tc.body, tc.version)
 			}
 		})
+	}
+	// The service's administrators still read an expired file as of a
+	// moment it was live (within retention).
+	if w := f.do(t, http.MethodGet, "getfile", acctAdmValue, q("sid", "photos", "path", "later.txt", "asof", sync(up4.SyncID)), "", nil); w.Code != http.StatusOK || w.Body.String() != "brief" {
+		t.Errorf("as of before its expiry, to the account's admin: %d %q", w.Code, w.Body)
 	}
 	// A live read serves the newest version, with its sync id.
 	f.core.Advance(time.Minute)

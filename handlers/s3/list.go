@@ -90,6 +90,7 @@ func list(c *req, lp listParams, after string) (*projections.ListResult, error) 
 			return &projections.ListResult{}, nil
 		}
 		o.AsOf, o.AsOfTime = m.SyncID, m.Time
+		o.ShowExpired = c.svc != nil && c.p.Owns(c.svc) // an expired object is gone but to its administrators
 	}
 	return c.h.d.State.List(c.ctx(), c.bucket, o)
 }

@@ -167,7 +167,13 @@ func version(c *req, bucket, key, id string, m *projections.Moment) (*schema.Ver
 // choose runs projections.Choose for a read and turns its answers into
 // S3's errors.
 func choose(c *req, bucket, key, id string, m *projections.Moment) (projections.Chosen, error) {
-	ch, err := projections.Choose(c.ctx(), c.h.d.State, bucket, key, projections.Selector{VersionID: id, At: m, Now: c.h.d.Core.Now()})
+	sel := projections.Selector{VersionID: id, At: m, Now: c.h.d.Core.Now()}
+	if m != nil { // an expired object is gone but to its administrators
+		if svc, err := c.h.d.State.Service(c.ctx(), bucket); err == nil {
+			sel.ShowExpired = c.p.Owns(svc)
+		}
+	}
+	ch, err := projections.Choose(c.ctx(), c.h.d.State, bucket, key, sel)
 	switch {
 	case err == nil:
 	case id != "" && m != nil && schema.IsKind(err, schema.KindInvalidArgument):

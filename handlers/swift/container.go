@@ -262,6 +262,7 @@ func getContainer(c *req) error {
 	page := &projections.ListResult{}
 	if m != nil {
 		o.AsOf, o.AsOfTime = m.SyncID, m.Time
+		o.ShowExpired = c.allows(svc, access.Want{Level: access.Own}) // an expired object is gone but to its administrators
 	}
 	if m == nil || m.SyncID > 0 {
 		if page, err = c.h.d.State.List(c.ctx(), svc.ID, o); err != nil {

@@ -226,7 +226,11 @@ func (c *req) readable() (*schema.Service, *schema.Version, error) {
 // No version to serve (none, expired, a delete marker, none at that
 // moment) is Swift's 404.
 func (c *req) version(svc *schema.Service, at *projections.Moment) (*schema.Version, error) {
-	chosen, err := projections.Choose(c.ctx(), c.h.d.State, svc.ID, c.object, projections.Selector{At: at, Now: c.now()})
+	sel := projections.Selector{At: at, Now: c.now()}
+	if at != nil { // an expired object is gone but to its administrators
+		sel.ShowExpired = c.allows(svc, access.Want{Level: access.Own})
+	}
+	chosen, err := projections.Choose(c.ctx(), c.h.d.State, svc.ID, c.object, sel)
 	if schema.IsKind(err, schema.KindNotFound) {
 		return nil, errNotFound
 	} else if err != nil {
