@@ -502,6 +502,19 @@ func TestHandler_ContainerWrites(t *testing.T) {
 	}
 	wantError(t, "PUT over a cache service", e.do(http.MethodPut, "/v1/acct-a/edge", tkAdmin, nil, ""),
 		http.StatusMethodNotAllowed, msgOf(errMethod))
+	// versioned writes are not built: asking for them is refused, never
+	// silently ignored, and changes nothing
+	for _, h := range []string{"X-Versions-Location", "X-History-Location"} {
+		for m, target := range map[string]string{http.MethodPut: "/v1/acct-a/vers", http.MethodPost: "/v1/acct-a/photos"} {
+			w := e.do(m, target, tkAdmin, map[string]string{h: "archive"}, "")
+			if w.Code != http.StatusNotImplemented {
+				t.Errorf("%s %s with %s: %d %q, want 501", m, target, h, w.Code, w.Body)
+			}
+		}
+	}
+	if _, err := e.st.ServiceByName(t.Context(), "acct-a", "vers"); err == nil {
+		t.Error("a refused container PUT with X-Versions-Location made the container")
+	}
 	// ACLs show to the container's administrators only
 	if w := e.do(http.MethodHead, "/v1/acct-a/shared", tkAdmin, nil, ""); w.Header().Get("X-Container-Write") != "acct-b:KACL" {
 		t.Errorf("HEAD by the account admin: X-Container-Write %q", w.Header().Get("X-Container-Write"))
