@@ -60,8 +60,10 @@ func (s *Core) PutObject(ctx context.Context, o Origin, in PutInput) (*schema.Ve
 	if err := in.Cond.Check(m.live(s.opts.Clock())); err != nil {
 		return nil, err
 	}
-	if err := s.opts.Space.CheckStore(in.Declared); err != nil {
-		return nil, err
+	if in.Declared > 0 { // storeBody checks any upload before its first byte; this one knows its size
+		if err := s.opts.Space.CheckStore(in.Declared); err != nil {
+			return nil, err
+		}
 	}
 	p, err := s.storeBody(ctx, in.Body)
 	if err != nil {

@@ -399,19 +399,6 @@ var (
 	_ FeedCredReader = (*projections.Store)(nil)
 )
 
-// feedCreds returns the core and the projections as the feedcred
-// functions need them. They are asserted from Deps.Core and Deps.State
-// rather than declared there, so the dialect's fakes, which no feedcred
-// test uses, need not grow them; a Deps without them answers 501.
-func (h *Handler) feedCreds() (FeedCredAdmin, FeedCredReader, error) {
-	w, okW := h.d.Core.(FeedCredAdmin)
-	r, okR := h.d.State.(FeedCredReader)
-	if !okW || !okR {
-		return nil, nil, schema.Errorf(schema.KindNotImplemented, "feed credentials are not available on this server")
-	}
-	return w, r, nil
-}
-
 // mayAdminister reports whether the caller administers account: the
 // server admin key, or an admin key of that account.
 func (c *call) mayAdminister(account string) bool {
@@ -449,10 +436,7 @@ func (h *Handler) feedCredCreate(c *call) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	w, _, err := h.feedCreds()
-	if err != nil {
-		return err
-	}
+	w := h.d.Core
 	account := c.ownAccount(b.Account)
 	if !c.mayAdminister(account) {
 		return errFeedCredAdmin
@@ -475,10 +459,7 @@ func (h *Handler) feedCredList(c *call) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	_, r, err := h.feedCreds()
-	if err != nil {
-		return err
-	}
+	r := h.d.State
 	account := b.Account
 	if !c.p.Server { // the server admin key lists every account's without one
 		account = c.ownAccount(account)
@@ -510,10 +491,7 @@ func (h *Handler) feedCredRevoke(c *call) error {
 	if b.User == "" {
 		return schema.Errorf(schema.KindInvalidArgument, "missing user")
 	}
-	w, r, err := h.feedCreds()
-	if err != nil {
-		return err
-	}
+	w, r := h.d.Core, h.d.State
 	if !c.p.Admin {
 		return errFeedCredAdmin
 	}

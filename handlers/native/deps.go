@@ -23,6 +23,7 @@ type Core interface {
 	ServiceAdmin
 	AccountAdmin
 	SourceAdmin
+	FeedCredAdmin
 }
 
 // Objects writes and reads files.
@@ -72,6 +73,7 @@ type State interface {
 	Versions
 	SyncLog
 	Directory
+	FeedCredReader
 }
 
 // Services finds services; it is what access.Lookup reads.

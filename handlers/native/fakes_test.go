@@ -30,6 +30,7 @@ import (
 type fakeState struct {
 	*fakes.Catalog
 	fakes.Histories
+	FeedCredReader // left nil: no test here calls a feedcred function (e2e and cmd/cairn do)
 	mu      sync.Mutex // orders the changes
 	changed chan struct{}
 }
@@ -155,6 +156,7 @@ type fakeCore struct {
 	ServiceAdmin
 	AccountAdmin
 	SourceAdmin
+	FeedCredAdmin
 
 	state             *fakeState
 	mu                sync.Mutex
