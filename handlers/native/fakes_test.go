@@ -30,9 +30,9 @@ import (
 type fakeState struct {
 	*fakes.Catalog
 	fakes.Histories
-	FeedCredReader // left nil: no test here calls a feedcred function (e2e and cmd/cairn do)
-	mu      sync.Mutex // orders the changes
-	changed chan struct{}
+	FeedCredReader            // left nil: no test here calls a feedcred function (e2e and cmd/cairn do)
+	mu             sync.Mutex // orders the changes
+	changed        chan struct{}
 }
 
 func newFakeState() *fakeState {
